@@ -1,0 +1,249 @@
+#include "connectors/json_decoder.h"
+
+#include "absl/strings/str_cat.h"
+#include "engine/datetime.h"
+#include "engine/value.h"
+#include "simdjson.h"
+
+namespace sluice {
+namespace {
+
+namespace od = simdjson::ondemand;
+
+constexpr int kMaxDepth = 64;
+
+std::string JsonError(simdjson::error_code code) {
+  return absl::StrCat("invalid JSON: ", simdjson::error_message(code));
+}
+
+bool Convert(od::value value, Arena* arena, Value* out, std::string* error, int depth);
+
+bool ConvertObject(od::object object, Arena* arena, Value* out, std::string* error, int depth) {
+  std::vector<RecordField> fields;
+  for (auto field_result : object) {
+    od::field field;
+    if (auto code = std::move(field_result).get(field); code) {
+      *error = JsonError(code);
+      return false;
+    }
+    std::string_view key;
+    if (auto code = field.unescaped_key().get(key); code) {
+      *error = JsonError(code);
+      return false;
+    }
+    RecordField f;
+    f.name = arena->CopyString(key);
+    if (!Convert(field.value(), arena, &f.value, error, depth + 1)) return false;
+    fields.push_back(f);
+  }
+  RecordField* stored = arena->AllocateArray<RecordField>(fields.size());
+  std::copy(fields.begin(), fields.end(), stored);
+  *out = Value::Record(stored, static_cast<uint32_t>(fields.size()));
+  return true;
+}
+
+bool Convert(od::value value, Arena* arena, Value* out, std::string* error, int depth) {
+  if (depth > kMaxDepth) {
+    *error = absl::StrCat("JSON nesting deeper than ", kMaxDepth, " levels");
+    return false;
+  }
+  od::json_type type;
+  if (auto code = value.type().get(type); code) {
+    *error = JsonError(code);
+    return false;
+  }
+  switch (type) {
+    case od::json_type::number: {
+      od::number number;
+      if (auto code = value.get_number().get(number); code) {
+        *error = code == simdjson::NUMBER_OUT_OF_RANGE ? std::string("number out of range")
+                                                       : JsonError(code);
+        return false;
+      }
+      switch (number.get_number_type()) {
+        case od::number_type::signed_integer:
+          *out = Value::Bigint(number.get_int64());
+          return true;
+        case od::number_type::unsigned_integer:
+          *error = absl::StrCat("integer out of the bigint range: ", number.get_uint64());
+          return false;
+        case od::number_type::floating_point_number:
+          *out = Value::Float(number.get_double());
+          return true;
+      }
+      *error = "unknown JSON number type";
+      return false;
+    }
+    case od::json_type::string: {
+      std::string_view s;
+      if (auto code = value.get_string().get(s); code) {
+        *error = JsonError(code);
+        return false;
+      }
+      *out = Value::String(arena->CopyString(s));
+      return true;
+    }
+    case od::json_type::boolean: {
+      bool b;
+      if (auto code = value.get_bool().get(b); code) {
+        *error = JsonError(code);
+        return false;
+      }
+      *out = Value::Bit(b);
+      return true;
+    }
+    case od::json_type::null: {
+      bool is_null = false;
+      if (auto code = value.is_null().get(is_null); code || !is_null) {
+        *error = JsonError(code ? code : simdjson::N_ATOM_ERROR);
+        return false;
+      }
+      *out = Value::Null();
+      return true;
+    }
+    case od::json_type::object: {
+      od::object object;
+      if (auto code = value.get_object().get(object); code) {
+        *error = JsonError(code);
+        return false;
+      }
+      return ConvertObject(object, arena, out, error, depth);
+    }
+    case od::json_type::array: {
+      od::array array;
+      if (auto code = value.get_array().get(array); code) {
+        *error = JsonError(code);
+        return false;
+      }
+      std::vector<Value> items;
+      for (auto item_result : array) {
+        od::value item;
+        if (auto code = std::move(item_result).get(item); code) {
+          *error = JsonError(code);
+          return false;
+        }
+        Value v;
+        if (!Convert(item, arena, &v, error, depth + 1)) return false;
+        items.push_back(v);
+      }
+      Value* stored = arena->AllocateArray<Value>(items.size());
+      std::copy(items.begin(), items.end(), stored);
+      *out = Value::Array(stored, static_cast<uint32_t>(items.size()));
+      return true;
+    }
+  }
+  *error = "unknown JSON value type";
+  return false;
+}
+
+}  // namespace
+
+struct JsonDecoder::Impl {
+  JsonDecoderOptions options;
+  od::parser parser;
+  std::vector<Value> row;
+  std::vector<bool> found;
+  std::vector<RecordField> record;
+};
+
+JsonDecoder::JsonDecoder(JsonDecoderOptions options) : impl_(std::make_unique<Impl>()) {
+  impl_->options = std::move(options);
+}
+
+JsonDecoder::~JsonDecoder() = default;
+
+size_t JsonDecoder::num_columns() const {
+  return impl_->options.fields.size() + (impl_->options.needs_record ? 1 : 0);
+}
+
+bool JsonDecoder::Decode(std::string_view json, size_t readable_after, int64_t timestamp,
+                         BatchBuilder& builder, std::string* error) {
+  Impl& d = *impl_;
+  const size_t num_fields = d.options.fields.size();
+  d.row.assign(num_columns(), Value::Null());
+  d.found.assign(num_fields, false);
+  d.record.clear();
+  Arena* arena = builder.arena();
+  const bool has_arrival_field = !d.options.arrival_time_field.empty();
+  bool arrival_found = false;
+  int64_t arrival = 0;
+
+  simdjson::padded_string_view view(json.data(), json.size(), json.size() + readable_after);
+  od::document doc;
+  if (auto code = d.parser.iterate(view).get(doc); code) {
+    *error = JsonError(code);
+    return false;
+  }
+  od::object object;
+  if (auto code = doc.get_object().get(object); code) {
+    *error = code == simdjson::INCORRECT_TYPE ? std::string("event is not a JSON object")
+                                              : JsonError(code);
+    return false;
+  }
+  for (auto field_result : object) {
+    od::field field;
+    if (auto code = std::move(field_result).get(field); code) {
+      *error = JsonError(code);
+      return false;
+    }
+    std::string_view key;
+    if (auto code = field.unescaped_key().get(key); code) {
+      *error = JsonError(code);
+      return false;
+    }
+    int column = -1;
+    for (size_t i = 0; i < num_fields; ++i) {
+      if (!d.found[i] && EqualsIgnoreCase(key, d.options.fields[i])) {
+        column = static_cast<int>(i);
+        break;
+      }
+    }
+    const bool is_arrival =
+        has_arrival_field && !arrival_found && EqualsIgnoreCase(key, d.options.arrival_time_field);
+    if (column < 0 && !d.options.needs_record && !is_arrival) continue;
+    Value v;
+    if (!Convert(field.value(), arena, &v, error, 1)) {
+      *error = absl::StrCat(*error, " (field '", std::string(key), "')");
+      return false;
+    }
+    if (column >= 0) {
+      d.row[column] = v;
+      d.found[column] = true;
+    }
+    if (is_arrival) {
+      arrival_found = true;
+      std::optional<int64_t> t;
+      if (v.type() == ValueType::kString) t = ParseDatetime(v.string());
+      if (!t) {
+        *error = absl::StrCat("arrival time field '", d.options.arrival_time_field,
+                              "' is not an ISO 8601 datetime: ", DebugString(v));
+        return false;
+      }
+      arrival = *t;
+    }
+    if (d.options.needs_record) {
+      d.record.push_back(RecordField{arena->CopyString(key), v});
+    }
+  }
+  // After the object, the document must be over.
+  const char* trailing = nullptr;
+  if (doc.current_location().get(trailing) == simdjson::SUCCESS) {
+    *error = "invalid JSON: unexpected content after the event object";
+    return false;
+  }
+  if (has_arrival_field && !arrival_found) {
+    *error = absl::StrCat("arrival time field '", d.options.arrival_time_field, "' is missing");
+    return false;
+  }
+  if (d.options.needs_record) {
+    RecordField* stored = arena->AllocateArray<RecordField>(d.record.size());
+    std::copy(d.record.begin(), d.record.end(), stored);
+    d.row[num_fields] = Value::Record(stored, static_cast<uint32_t>(d.record.size()));
+  }
+  const uint32_t row = builder.AddRow(timestamp);
+  for (size_t c = 0; c < d.row.size(); ++c) builder.Set(c, row, d.row[c]);
+  if (has_arrival_field) builder.SetArrivalTime(row, arrival);
+  return true;
+}
+
+}  // namespace sluice

@@ -1,0 +1,38 @@
+// The `sluice` command: one binary, several roles (design.md).
+#include <cstdio>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "engine/app/run_command.h"
+
+namespace {
+
+constexpr char kUsage[] =
+    "usage: sluice <command> [flags]\n"
+    "\n"
+    "commands:\n"
+    "  run       run a job over JSON-lines files (offline replay, test a query)\n"
+    "  explain   print the compiled operator DAG of a job\n"
+    "  help      show this message\n"
+    "\n"
+    "Run 'sluice <command> --help' for a command's flags.\n";
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2) {
+    std::fputs(kUsage, stderr);
+    return 2;
+  }
+  const std::string command = argv[1];
+  std::vector<std::string> args(argv + 2, argv + argc);
+  if (command == "run") return sluice::RunCommand(args);
+  if (command == "explain") return sluice::ExplainCommand(args);
+  if (command == "help" || command == "--help" || command == "-h") {
+    std::fputs(kUsage, stdout);
+    return 0;
+  }
+  std::fprintf(stderr, "sluice: unknown command '%s'\n\n%s", command.c_str(), kUsage);
+  return 2;
+}

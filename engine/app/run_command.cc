@@ -1,0 +1,515 @@
+// `sluice run` (offline replay over JSON-lines files) and `sluice explain`.
+//
+// `run` is the engine the workers run, fed from files: the same compiled
+// plan, operators, time policies and RocksDB state. Inputs are read batch by
+// batch, round-robin across inputs; outputs go to DIR/<output>.jsonl and
+// rejected events to DIR/_errors.jsonl.
+#include "engine/app/run_command.h"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "connectors/file_sink.h"
+#include "connectors/json_decoder.h"
+#include "connectors/json_lines_file.h"
+#include "engine/app/command_line.h"
+#include "engine/explain.h"
+#include "engine/state_store.h"
+#include "engine/task.h"
+#include "engine/value.h"
+#include "engine/value_codec.h"
+#include "operators/builtin_operators.h"
+#include "sql/compiler.h"
+
+namespace sluice {
+namespace {
+
+namespace fs = std::filesystem;
+
+const std::vector<FlagSpec>& RunFlags() {
+  static const auto* flags = new std::vector<FlagSpec>{
+      {"query", true, false, "the job's query", "JOB.sql"},
+      {"input", true, true, "bind input ALIAS of the query to a JSON-lines file", "ALIAS=FILE"},
+      {"output-dir", true, false, "where <output>.jsonl and _errors.jsonl are written", "DIR"},
+      {"out-of-order-tolerance", true, false,
+       "events up to this much out of order are reordered (default 0s)", "DURATION"},
+      {"late-arrival-tolerance", true, false,
+       "events older than arrival minus this are late (default 5s)", "DURATION"},
+      {"late-policy", true, false,
+       "what happens to late and out-of-order events: adjust (default) or drop", "adjust|drop"},
+      {"arrival-time-field", true, false,
+       "event field holding the arrival time (default: largest event time so far)", "NAME"},
+      {"state-dir", true, false,
+       "RocksDB state directory (default: a temporary one, removed at the end)", "DIR"},
+      {"state-cache-mb", true, false,
+       "memory for hot window state before it is written back to RocksDB (default 256)", "MB"},
+      {"batch-size", true, false, "events per micro-batch (default 1024)", "N"},
+      {"checkpoint-every", true, false,
+       "checkpoint state every N events (default: only at the end)", "N"},
+      {"restart-after", true, false,
+       "testing: after N events checkpoint, drop all in-memory state, restore from RocksDB and go "
+       "on",
+       "N"},
+      {"quiet", false, false, "print no summary"},
+      {"help", false, false, "show this help"},
+  };
+  return *flags;
+}
+
+std::string ReadFile(const std::string& path, bool* ok) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    *ok = false;
+    return {};
+  }
+  std::stringstream ss;
+  ss << in.rdbuf();
+  *ok = true;
+  return ss.str();
+}
+
+// Writes rejected events as JSON lines: input, line (or element), reason,
+// and the raw event when it is still at hand.
+class ErrorOutput {
+ public:
+  explicit ErrorOutput(std::unique_ptr<JsonLinesSink> sink) : sink_(std::move(sink)) {}
+
+  absl::Status Write(std::string_view input, bool array_mode, int64_t position,
+                     std::string_view reason, std::string_view data) {
+    std::string line = "{\"input\":";
+    if (input.empty()) {
+      line += "null";
+    } else {
+      AppendJsonString(input, &line);
+    }
+    absl::StrAppend(&line, ",\"", array_mode ? "element" : "line", "\":");
+    if (position >= 0) {
+      absl::StrAppend(&line, position);
+    } else {
+      line += "null";
+    }
+    line += ",\"reason\":";
+    AppendJsonString(reason, &line);
+    if (!data.empty()) {
+      line += ",\"data\":";
+      AppendJsonString(data, &line);
+    }
+    line += "}";
+    ++count_;
+    return sink_->WriteLine(line);
+  }
+  absl::Status Flush() { return sink_->Flush(); }
+  int64_t count() const { return count_; }
+
+ private:
+  std::unique_ptr<JsonLinesSink> sink_;
+  int64_t count_ = 0;
+};
+
+struct InputBinding {
+  std::string alias;
+  std::string path;
+  std::unique_ptr<JsonLinesFile> file;
+  std::unique_ptr<JsonDecoder> decoder;
+  bool by_arrival = false;  // some step reads it without TIMESTAMP BY
+  bool done = false;
+  int64_t events = 0;
+};
+
+int Fail(const std::string& message, int code = 1) {
+  std::fprintf(stderr, "sluice run: %s\n", message.c_str());
+  return code;
+}
+
+// The job's query and compiled plan, or a printed error.
+struct CompiledJob {
+  std::string path;
+  std::string text;
+  sql::CompileResult result;
+};
+
+bool CompileJobFile(const std::string& path, const sql::CompileOptions& options, CompiledJob* job) {
+  bool ok = false;
+  job->path = path;
+  job->text = ReadFile(path, &ok);
+  if (!ok) {
+    std::fprintf(stderr, "%s: error: cannot read the query file\n", path.c_str());
+    return false;
+  }
+  job->result = sql::CompileQuery(job->text, options);
+  if (!job->result.ok) {
+    std::fprintf(stderr, "%s\n", sql::FormatQueryError(path, job->result.error).c_str());
+    return false;
+  }
+  return true;
+}
+
+class TempDir {
+ public:
+  TempDir() {
+    const char* base = std::getenv("TMPDIR");
+    std::string pattern = absl::StrCat(base ? base : "/tmp", "/sluice-run-XXXXXX");
+    std::vector<char> buf(pattern.begin(), pattern.end());
+    buf.push_back('\0');
+    if (::mkdtemp(buf.data()) != nullptr) path_ = buf.data();
+  }
+  ~TempDir() {
+    if (!path_.empty()) {
+      std::error_code ec;
+      fs::remove_all(path_, ec);
+    }
+  }
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
+
+}  // namespace
+
+int RunCommand(const std::vector<std::string>& args) {
+  auto parsed = CommandLine::Parse(RunFlags(), args);
+  if (!parsed.ok()) {
+    return Fail(absl::StrCat(parsed.status().message(),
+                             "\n\nusage: sluice run --query JOB.sql --input ALIAS=FILE ... "
+                             "--output-dir DIR [flags]\n",
+                             CommandLine::Help(RunFlags())),
+                2);
+  }
+  const CommandLine& cl = *parsed;
+  if (cl.Has("help")) {
+    std::printf(
+        "usage: sluice run --query JOB.sql --input ALIAS=FILE [--input ...] --output-dir DIR "
+        "[flags]\n\n%s",
+        CommandLine::Help(RunFlags()).c_str());
+    return 0;
+  }
+  if (!cl.Has("query") || !cl.Has("output-dir")) {
+    return Fail("--query and --output-dir are required (see sluice run --help)", 2);
+  }
+
+  // Time policy for every input.
+  sql::CompileOptions options;
+  if (auto v = cl.Get("out-of-order-tolerance")) {
+    auto ticks = ParseDurationTicks(*v);
+    if (!ticks.ok())
+      return Fail(absl::StrCat("--out-of-order-tolerance: ", ticks.status().message()), 2);
+    options.default_policy.set_out_of_order_tolerance_ticks(*ticks);
+  }
+  if (auto v = cl.Get("late-arrival-tolerance")) {
+    auto ticks = ParseDurationTicks(*v);
+    if (!ticks.ok())
+      return Fail(absl::StrCat("--late-arrival-tolerance: ", ticks.status().message()), 2);
+    options.default_policy.set_late_arrival_tolerance_ticks(*ticks);
+  }
+  if (auto v = cl.Get("late-policy")) {
+    if (*v == "adjust") {
+      options.default_policy.set_action(v1::TimePolicy::ACTION_ADJUST);
+    } else if (*v == "drop") {
+      options.default_policy.set_action(v1::TimePolicy::ACTION_DROP);
+    } else {
+      return Fail(absl::StrCat("--late-policy must be adjust or drop, not '", *v, "'"), 2);
+    }
+  }
+  uint32_t batch_size = 1024;
+  int64_t checkpoint_every = 0;
+  int64_t restart_after = 0;
+  size_t cache_mb = 256;
+  try {
+    if (auto v = cl.Get("batch-size")) batch_size = static_cast<uint32_t>(std::stoul(*v));
+    if (auto v = cl.Get("checkpoint-every")) checkpoint_every = std::stoll(*v);
+    if (auto v = cl.Get("restart-after")) restart_after = std::stoll(*v);
+    if (auto v = cl.Get("state-cache-mb")) cache_mb = std::stoul(*v);
+  } catch (const std::exception&) {
+    return Fail(
+        "--batch-size, --checkpoint-every, --restart-after and --state-cache-mb take whole numbers",
+        2);
+  }
+  if (batch_size == 0) batch_size = 1;
+
+  CompiledJob job;
+  if (!CompileJobFile(*cl.Get("query"), options, &job)) return 2;
+  const v1::Plan& plan = job.result.plan;
+
+  // Bind inputs.
+  std::vector<InputBinding> inputs(plan.inputs_size());
+  for (const std::string& binding : cl.GetAll("input")) {
+    const size_t eq = binding.find('=');
+    if (eq == std::string::npos || eq == 0 || eq + 1 == binding.size()) {
+      return Fail(absl::StrCat("--input takes ALIAS=FILE, got '", binding, "'"), 2);
+    }
+    const std::string alias = binding.substr(0, eq);
+    bool matched = false;
+    for (int i = 0; i < plan.inputs_size(); ++i) {
+      if (EqualsIgnoreCase(plan.inputs(i).name(), alias)) {
+        inputs[i].alias = plan.inputs(i).name();
+        inputs[i].path = binding.substr(eq + 1);
+        matched = true;
+      }
+    }
+    if (!matched) {
+      std::vector<std::string> names;
+      for (const v1::Input& in : plan.inputs()) names.push_back(in.name());
+      return Fail(
+          absl::StrCat("--input ", alias, ": the query reads no input of that name (it reads: ",
+                       absl::StrJoin(names, ", "), ")"),
+          2);
+    }
+  }
+  for (int i = 0; i < plan.inputs_size(); ++i) {
+    if (inputs[i].path.empty()) {
+      sql::QueryError error;
+      error.location.line = plan.inputs(i).span().line();
+      error.location.column = plan.inputs(i).span().column();
+      error.message = absl::StrCat("input '", plan.inputs(i).name(), "' has no data: add --input ",
+                                   plan.inputs(i).name(), "=FILE");
+      std::fprintf(stderr, "%s\n", sql::FormatQueryError(job.path, error).c_str());
+      return 2;
+    }
+  }
+  for (const v1::Node& node : plan.nodes()) {
+    if (node.has_event_time() && !node.event_time().has_timestamp_by()) {
+      const int up = node.inputs(0);
+      inputs[plan.nodes(up).source().input()].by_arrival = true;
+    }
+  }
+
+  // Outputs.
+  const std::string out_dir = *cl.Get("output-dir");
+  std::error_code ec;
+  fs::create_directories(out_dir, ec);
+  if (ec) return Fail(absl::StrCat("cannot create --output-dir ", out_dir, ": ", ec.message()));
+  std::vector<std::unique_ptr<JsonLinesSink>> sinks;
+  std::vector<Sink*> sink_ptrs;
+  for (const v1::Output& output : plan.outputs()) {
+    auto sink = JsonLinesSink::Create(absl::StrCat(out_dir, "/", output.name(), ".jsonl"));
+    if (!sink.ok()) return Fail(std::string(sink.status().message()));
+    sink_ptrs.push_back(sink->get());
+    sinks.push_back(*std::move(sink));
+  }
+  auto error_sink = JsonLinesSink::Create(absl::StrCat(out_dir, "/_errors.jsonl"));
+  if (!error_sink.ok()) return Fail(std::string(error_sink.status().message()));
+  ErrorOutput errors(*std::move(error_sink));
+
+  // State.
+  TempDir temp;
+  std::string state_dir = cl.GetOr("state-dir", "");
+  if (state_dir.empty()) {
+    if (temp.path().empty()) return Fail("cannot create a temporary state directory");
+    state_dir = temp.path();
+  }
+  fs::create_directories(state_dir, ec);
+  OperatorRegistry registry;
+  RegisterBuiltinOperators(&registry);
+  const std::string arrival_field = cl.GetOr("arrival-time-field", "");
+
+  auto open_inputs = [&]() -> absl::Status {
+    for (InputBinding& in : inputs) {
+      auto file = JsonLinesFile::Open(in.path);
+      if (!file.ok()) return file.status();
+      in.file = *std::move(file);
+      in.done = false;
+    }
+    for (int i = 0; i < plan.inputs_size(); ++i) {
+      JsonDecoderOptions decoder_options;
+      decoder_options.fields.assign(plan.inputs(i).fields().begin(), plan.inputs(i).fields().end());
+      decoder_options.needs_record = plan.inputs(i).needs_record();
+      decoder_options.arrival_time_field = arrival_field;
+      inputs[i].decoder = std::make_unique<JsonDecoder>(std::move(decoder_options));
+    }
+    return absl::OkStatus();
+  };
+  if (absl::Status s = open_inputs(); !s.ok()) return Fail(std::string(s.message()));
+
+  std::unique_ptr<StateStore> store;
+  {
+    auto opened = StateStore::Open(state_dir);
+    if (!opened.ok()) return Fail(std::string(opened.status().message()));
+    store = *std::move(opened);
+  }
+
+  TaskEnvironment env;
+  env.registry = &registry;
+  env.store = store.get();
+  env.job_name = "run";
+  env.partition = 0;
+  env.sinks = sink_ptrs;
+  env.state_cache_bytes = cache_mb << 20;
+  env.reject = [&](const RejectedRow& row) -> absl::Status {
+    std::string_view input;
+    std::string_view data;
+    bool array_mode = false;
+    if (row.origin.input >= 0 && row.origin.input < static_cast<int>(inputs.size())) {
+      const InputBinding& in = inputs[row.origin.input];
+      input = in.alias;
+      if (in.file) data = in.file->EventText(row.origin.position);
+    }
+    return errors.Write(input, array_mode, row.origin.input >= 0 ? row.origin.position : -1,
+                        row.reason, data);
+  };
+
+  auto create_task = [&]() -> absl::StatusOr<std::unique_ptr<Task>> {
+    return Task::Create(plan, env);
+  };
+  auto task_or = create_task();
+  if (!task_or.ok()) return Fail(std::string(task_or.status().message()));
+  std::unique_ptr<Task> task = *std::move(task_or);
+
+  // Input positions live in the task's metadata table, so a restore resumes
+  // exactly after the last checkpointed event.
+  auto positions_key = [](int input) { return absl::StrCat("position/", input); };
+  auto restore_positions = [&]() -> absl::Status {
+    for (int i = 0; i < static_cast<int>(inputs.size()); ++i) {
+      std::string value;
+      auto found = task->meta_table().Get(positions_key(i), &value);
+      if (!found.ok()) return found.status();
+      if (!*found) continue;
+      std::string_view in(value);
+      uint64_t position;
+      if (!DecodeFixed64(&in, &position)) return absl::DataLossError("bad input position");
+      inputs[i].file->SkipTo(static_cast<int64_t>(position));
+    }
+    return absl::OkStatus();
+  };
+  if (absl::Status s = restore_positions(); !s.ok()) return Fail(std::string(s.message()));
+
+  auto checkpoint = [&]() -> absl::Status {
+    StateWriteBatch batch;
+    if (absl::Status s = task->Checkpoint(batch); !s.ok()) return s;
+    for (int i = 0; i < static_cast<int>(inputs.size()); ++i) {
+      std::string value;
+      EncodeFixed64(static_cast<uint64_t>(inputs[i].file->position()), &value);
+      batch.Put(task->meta_table(), positions_key(i), value);
+    }
+    if (absl::Status s = errors.Flush(); !s.ok()) return s;
+    return store->Commit(batch);
+  };
+
+  const auto started = std::chrono::steady_clock::now();
+  int64_t total = 0;
+  int64_t since_checkpoint = 0;
+  bool restarted = false;
+  while (true) {
+    bool any = false;
+    for (int i = 0; i < static_cast<int>(inputs.size()); ++i) {
+      InputBinding& in = inputs[i];
+      if (in.done) continue;
+      std::optional<int64_t> default_arrival;
+      if (in.by_arrival && arrival_field.empty()) {
+        default_arrival = in.file->modified_time_ticks();
+      }
+      auto next =
+          in.file->Next(*in.decoder, i, batch_size, default_arrival,
+                        [&](int64_t position, std::string_view text, const std::string& reason) {
+                          return errors.Write(in.alias, false, position, reason, text);
+                        });
+      if (!next.ok()) return Fail(std::string(next.status().message()));
+      if (!next->has_value()) {
+        in.done = true;
+        continue;
+      }
+      any = true;
+      Batch batch = std::move(**next);
+      if (default_arrival) batch.estimated_arrival = true;
+      in.events += batch.num_rows;
+      total += batch.num_rows;
+      since_checkpoint += batch.num_rows;
+      if (absl::Status s = task->Push(i, batch); !s.ok()) {
+        return Fail(absl::StrCat("internal error: ", s.message()));
+      }
+      if (restart_after > 0 && !restarted && total >= restart_after) {
+        // Prove restore: checkpoint, throw away every in-memory structure,
+        // and rebuild the task and the readers from what RocksDB holds.
+        restarted = true;
+        if (absl::Status s = checkpoint(); !s.ok()) return Fail(std::string(s.message()));
+        task.reset();
+        store.reset();
+        auto reopened = StateStore::Open(state_dir);
+        if (!reopened.ok()) return Fail(std::string(reopened.status().message()));
+        store = *std::move(reopened);
+        env.store = store.get();
+        if (absl::Status s = open_inputs(); !s.ok()) return Fail(std::string(s.message()));
+        auto recreated = create_task();
+        if (!recreated.ok()) return Fail(std::string(recreated.status().message()));
+        task = *std::move(recreated);
+        if (absl::Status s = restore_positions(); !s.ok()) return Fail(std::string(s.message()));
+        since_checkpoint = 0;
+      } else if (checkpoint_every > 0 && since_checkpoint >= checkpoint_every) {
+        if (absl::Status s = checkpoint(); !s.ok()) return Fail(std::string(s.message()));
+        since_checkpoint = 0;
+      }
+    }
+    if (!any) break;
+  }
+  if (absl::Status s = task->EndOfInput(); !s.ok()) {
+    return Fail(absl::StrCat("internal error: ", s.message()));
+  }
+  if (absl::Status s = errors.Flush(); !s.ok()) return Fail(std::string(s.message()));
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+
+  if (!cl.Has("quiet")) {
+    const TaskMetrics& m = task->metrics();
+    std::vector<std::string> outputs;
+    for (size_t i = 0; i < sinks.size(); ++i) {
+      outputs.push_back(absl::StrCat(plan.outputs(i).name(), " ", sinks[i]->rows_written(),
+                                     sinks[i]->rows_written() == 1 ? " row" : " rows"));
+    }
+    std::fprintf(stderr, "sluice run: %lld events in %.3f s (%.0f events/s); wrote %s\n",
+                 static_cast<long long>(total), seconds, seconds > 0 ? total / seconds : 0.0,
+                 absl::StrJoin(outputs, ", ").c_str());
+    if (errors.count() > 0) {
+      std::fprintf(stderr, "sluice run: rejected %lld events, see %s/_errors.jsonl\n",
+                   static_cast<long long>(errors.count()), out_dir.c_str());
+    }
+    const int64_t late = m.late_adjusted + m.late_dropped + m.out_of_order_adjusted +
+                         m.out_of_order_dropped + m.early_dropped;
+    if (late > 0) {
+      std::fprintf(stderr,
+                   "sluice run: time policy: %lld late adjusted, %lld late dropped, %lld "
+                   "out-of-order adjusted, %lld out-of-order dropped, %lld early dropped\n",
+                   static_cast<long long>(m.late_adjusted.load()),
+                   static_cast<long long>(m.late_dropped.load()),
+                   static_cast<long long>(m.out_of_order_adjusted.load()),
+                   static_cast<long long>(m.out_of_order_dropped.load()),
+                   static_cast<long long>(m.early_dropped.load()));
+    }
+  }
+  return 0;
+}
+
+int ExplainCommand(const std::vector<std::string>& args) {
+  static const auto* flags = new std::vector<FlagSpec>{
+      {"help", false, false, "show this help"},
+  };
+  auto parsed = CommandLine::Parse(*flags, args);
+  if (!parsed.ok() || parsed->positional().size() != 1 || parsed->Has("help")) {
+    std::fprintf(parsed.ok() && parsed->Has("help") ? stdout : stderr,
+                 "usage: sluice explain JOB.sql\n\nPrints the compiled operator DAG: steps, "
+                 "keys, windows and the state each operator keeps.\n");
+    return parsed.ok() && parsed->Has("help") ? 0 : 2;
+  }
+  CompiledJob job;
+  if (!CompileJobFile(parsed->positional()[0], sql::CompileOptions(), &job)) return 2;
+  OperatorRegistry registry;
+  RegisterBuiltinOperators(&registry);
+  auto text = ExplainPlan(job.result.plan, registry, job.result.passes);
+  if (!text.ok()) {
+    std::fprintf(stderr, "sluice explain: internal error: %s\n",
+                 std::string(text.status().message()).c_str());
+    return 1;
+  }
+  std::fputs(text->c_str(), stdout);
+  return 0;
+}
+
+}  // namespace sluice

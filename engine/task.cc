@@ -1,0 +1,211 @@
+#include "engine/task.h"
+
+#include <algorithm>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/strings/str_cat.h"
+
+namespace sluice {
+namespace {
+
+std::string PartitionPrefix(uint32_t partition) {
+  std::string prefix;
+  AppendBigEndian32(partition, &prefix);
+  return prefix;
+}
+
+}  // namespace
+
+class Task::NodeEmitter final : public Emitter {
+ public:
+  NodeEmitter(Task* task, int node) : task_(task), node_(node) {}
+
+  absl::Status Emit(const Batch& batch) override;
+  absl::Status EmitWatermark(int64_t watermark) override;
+  absl::Status Reject(RejectedRow row) override {
+    TaskMetrics::Add(task_->metrics_.rejected, 1);
+    if (!task_->env_.reject) return absl::OkStatus();
+    return task_->env_.reject(row);
+  }
+
+ private:
+  Task* task_;
+  int node_;
+};
+
+class Task::NodeContext final : public OperatorContext {
+ public:
+  explicit NodeContext(Task* task) : task_(task) {}
+
+  const StateTable& table(std::string_view name) const override {
+    auto it = tables_.find(std::string(name));
+    static const StateTable kNone;
+    return it == tables_.end() ? kNone : it->second;
+  }
+  absl::Status CommitState(StateWriteBatch& batch) override {
+    return task_->env_.store->Commit(batch);
+  }
+  Sink* sink(int index) override {
+    if (index < 0 || index >= static_cast<int>(task_->env_.sinks.size())) {
+      return nullptr;
+    }
+    return task_->env_.sinks[index];
+  }
+  TaskMetrics& metrics() override { return task_->metrics_; }
+  size_t state_cache_bytes() const override { return task_->env_.state_cache_bytes; }
+  std::string_view input_name(int index) const override {
+    return task_->plan_.inputs(index).name();
+  }
+
+  absl::flat_hash_map<std::string, StateTable> tables_;
+
+ private:
+  Task* task_;
+};
+
+struct Task::Node {
+  Node(Task* task, int index) : emitter(task, index), context(task) {}
+  const v1::Node* plan_node = nullptr;
+  std::unique_ptr<Operator> op;
+  std::vector<std::pair<int, int>> downstream;  // (node, port)
+  std::vector<int64_t> port_watermarks;
+  int64_t watermark = kBeginningOfTime;
+  NodeEmitter emitter;
+  NodeContext context;
+};
+
+absl::Status Task::NodeEmitter::Emit(const Batch& batch) {
+  if (batch.num_active() == 0) return absl::OkStatus();
+  for (auto [next, port] : task_->nodes_[node_]->downstream) {
+    if (absl::Status s = task_->DeliverBatch(next, port, batch); !s.ok()) {
+      return s;
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Task::NodeEmitter::EmitWatermark(int64_t watermark) {
+  for (auto [next, port] : task_->nodes_[node_]->downstream) {
+    if (absl::Status s = task_->DeliverWatermark(next, port, watermark); !s.ok()) {
+      return s;
+    }
+  }
+  return absl::OkStatus();
+}
+
+Task::Task(const v1::Plan& plan, TaskEnvironment env) : plan_(plan), env_(std::move(env)) {}
+
+Task::~Task() = default;
+
+absl::StatusOr<std::unique_ptr<Task>> Task::Create(const v1::Plan& plan, TaskEnvironment env) {
+  if (env.registry == nullptr || env.store == nullptr) {
+    return absl::InternalError("task needs an operator registry and a state store");
+  }
+  std::unique_ptr<Task> task(new Task(plan, std::move(env)));
+  if (absl::Status s = task->Build(); !s.ok()) return s;
+  return task;
+}
+
+absl::Status Task::Build() {
+  const std::string prefix = PartitionPrefix(env_.partition);
+  auto meta = env_.store->OpenTable(absl::StrCat(env_.job_name, "/task"), prefix);
+  if (!meta.ok()) return meta.status();
+  meta_table_ = *meta;
+
+  source_nodes_.resize(plan_.inputs_size());
+  for (int i = 0; i < plan_.nodes_size(); ++i) {
+    const v1::Node& pn = plan_.nodes(i);
+    if (pn.id() != i) {
+      return absl::InternalError(absl::StrCat("plan node ", i, " has id ", pn.id()));
+    }
+    auto node = std::make_unique<Node>(this, i);
+    node->plan_node = &pn;
+    auto op = env_.registry->Create(pn, plan_);
+    if (!op.ok()) return op.status();
+    node->op = *std::move(op);
+    node->port_watermarks.assign(std::max(pn.inputs_size(), 1), kBeginningOfTime);
+    for (int port = 0; port < pn.inputs_size(); ++port) {
+      const int up = pn.inputs(port);
+      if (up < 0 || up >= i) {
+        return absl::InternalError(
+            absl::StrCat("plan node ", i, " reads node ", up, " which is not upstream"));
+      }
+      nodes_[up]->downstream.emplace_back(i, port);
+    }
+    if (pn.has_source()) {
+      const int input = pn.source().input();
+      if (input < 0 || input >= plan_.inputs_size()) {
+        return absl::InternalError(absl::StrCat("plan source reads input ", input));
+      }
+      source_nodes_[input].push_back(i);
+    }
+    for (const StateSpec& spec : node->op->DeclareState()) {
+      auto table =
+          env_.store->OpenTable(absl::StrCat(env_.job_name, "/", i, ".", spec.name), prefix);
+      if (!table.ok()) return table.status();
+      node->context.tables_[spec.name] = *table;
+    }
+    nodes_.push_back(std::move(node));
+  }
+  for (auto& node : nodes_) {
+    if (absl::Status s = node->op->Open(node->context); !s.ok()) return s;
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Task::DeliverBatch(int node, int port, const Batch& batch) {
+  Node& n = *nodes_[node];
+  return n.op->ProcessBatch(port, batch, n.emitter);
+}
+
+absl::Status Task::DeliverWatermark(int node, int port, int64_t watermark) {
+  Node& n = *nodes_[node];
+  if (watermark <= n.port_watermarks[port]) return absl::OkStatus();
+  n.port_watermarks[port] = watermark;
+  const int64_t low = *std::min_element(n.port_watermarks.begin(), n.port_watermarks.end());
+  if (low <= n.watermark) return absl::OkStatus();
+  n.watermark = low;
+  return n.op->ProcessWatermark(low, n.emitter);
+}
+
+absl::Status Task::Push(int input, const Batch& batch) {
+  if (input < 0 || input >= static_cast<int>(source_nodes_.size())) {
+    return absl::InternalError(absl::StrCat("push to unknown input ", input));
+  }
+  TaskMetrics::Add(metrics_.events_in, batch.num_active());
+  for (int node : source_nodes_[input]) {
+    if (absl::Status s = DeliverBatch(node, 0, batch); !s.ok()) return s;
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Task::EndOfInput() {
+  for (const auto& nodes : source_nodes_) {
+    for (int node : nodes) {
+      if (absl::Status s = DeliverWatermark(node, 0, kEndOfTime); !s.ok()) {
+        return s;
+      }
+    }
+  }
+  for (auto& node : nodes_) {
+    if (absl::Status s = node->op->Finish(node->emitter); !s.ok()) return s;
+  }
+  for (Sink* sink : env_.sinks) {
+    if (sink == nullptr) continue;
+    if (absl::Status s = sink->Flush(); !s.ok()) return s;
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Task::Checkpoint(StateWriteBatch& batch) {
+  for (auto& node : nodes_) {
+    if (absl::Status s = node->op->Checkpoint(batch); !s.ok()) return s;
+  }
+  for (Sink* sink : env_.sinks) {
+    if (sink == nullptr) continue;
+    if (absl::Status s = sink->Flush(); !s.ok()) return s;
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace sluice

@@ -1,0 +1,265 @@
+#include "engine/value.h"
+
+#include <charconv>
+#include <cmath>
+
+#include "engine/datetime.h"
+
+namespace sluice {
+
+const char* TypeName(ValueType type) {
+  switch (type) {
+    case ValueType::kNull:
+      return "null";
+    case ValueType::kBigint:
+      return "bigint";
+    case ValueType::kFloat:
+      return "float";
+    case ValueType::kString:
+      return "nvarchar(max)";
+    case ValueType::kDatetime:
+      return "datetime";
+    case ValueType::kBit:
+      return "bit";
+    case ValueType::kRecord:
+      return "record";
+    case ValueType::kArray:
+      return "array";
+  }
+  return "unknown";
+}
+
+bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i) {
+    char x = a[i];
+    char y = b[i];
+    if (x == y) continue;
+    if (x >= 'A' && x <= 'Z') x = static_cast<char>(x + 32);
+    if (y >= 'A' && y <= 'Z') y = static_cast<char>(y + 32);
+    if (x != y) return false;
+  }
+  return true;
+}
+
+std::string ToLowerAscii(std::string_view s) {
+  std::string r(s);
+  for (char& c : r) {
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c + 32);
+  }
+  return r;
+}
+
+Value Value::Field(std::string_view name) const {
+  if (type_ != ValueType::kRecord) return Value();
+  // Exact match first: field names usually appear as written.
+  for (uint32_t i = 0; i < size_; ++i) {
+    if (fields_[i].name == name) return fields_[i].value;
+  }
+  for (uint32_t i = 0; i < size_; ++i) {
+    if (EqualsIgnoreCase(fields_[i].name, name)) return fields_[i].value;
+  }
+  return Value();
+}
+
+Value CopyValue(const Value& v, Arena* arena) {
+  switch (v.type()) {
+    case ValueType::kString:
+      return Value::String(arena->CopyString(v.string()));
+    case ValueType::kRecord: {
+      RecordField* fields = arena->AllocateArray<RecordField>(v.size());
+      for (uint32_t i = 0; i < v.size(); ++i) {
+        fields[i].name = arena->CopyString(v.fields()[i].name);
+        fields[i].value = CopyValue(v.fields()[i].value, arena);
+      }
+      return Value::Record(fields, v.size());
+    }
+    case ValueType::kArray: {
+      Value* items = arena->AllocateArray<Value>(v.size());
+      for (uint32_t i = 0; i < v.size(); ++i) {
+        items[i] = CopyValue(v.items()[i], arena);
+      }
+      return Value::Array(items, v.size());
+    }
+    default:
+      return v;
+  }
+}
+
+bool GroupEquals(const Value& a, const Value& b) {
+  if (a.type() != b.type()) {
+    if (a.is_numeric() && b.is_numeric()) return a.AsDouble() == b.AsDouble();
+    return false;
+  }
+  switch (a.type()) {
+    case ValueType::kNull:
+      return true;
+    case ValueType::kBigint:
+    case ValueType::kDatetime:
+    case ValueType::kBit:
+      return a.bigint() == b.bigint();
+    case ValueType::kFloat:
+      return a.float_value() == b.float_value();
+    case ValueType::kString:
+      return a.string() == b.string();
+    case ValueType::kRecord:
+      if (a.size() != b.size()) return false;
+      for (uint32_t i = 0; i < a.size(); ++i) {
+        if (a.fields()[i].name != b.fields()[i].name ||
+            !GroupEquals(a.fields()[i].value, b.fields()[i].value)) {
+          return false;
+        }
+      }
+      return true;
+    case ValueType::kArray:
+      if (a.size() != b.size()) return false;
+      for (uint32_t i = 0; i < a.size(); ++i) {
+        if (!GroupEquals(a.items()[i], b.items()[i])) return false;
+      }
+      return true;
+  }
+  return false;
+}
+
+int CompareValues(const Value& a, const Value& b, bool* comparable) {
+  *comparable = true;
+  if (a.type() == ValueType::kBigint && b.type() == ValueType::kBigint) {
+    return a.bigint() < b.bigint() ? -1 : (a.bigint() > b.bigint() ? 1 : 0);
+  }
+  if (a.is_numeric() && b.is_numeric()) {
+    const double x = a.AsDouble();
+    const double y = b.AsDouble();
+    return x < y ? -1 : (x > y ? 1 : 0);
+  }
+  if (a.type() != b.type()) {
+    *comparable = false;
+    return 0;
+  }
+  switch (a.type()) {
+    case ValueType::kString: {
+      const int c = a.string().compare(b.string());
+      return c < 0 ? -1 : (c > 0 ? 1 : 0);
+    }
+    case ValueType::kDatetime:
+    case ValueType::kBit:
+      return a.bigint() < b.bigint() ? -1 : (a.bigint() > b.bigint() ? 1 : 0);
+    default:
+      *comparable = false;
+      return 0;
+  }
+}
+
+void AppendJsonString(std::string_view s, std::string* out) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  out->push_back('"');
+  size_t run_start = 0;
+  for (size_t i = 0; i < s.size(); ++i) {
+    const unsigned char c = static_cast<unsigned char>(s[i]);
+    if (c >= 0x20 && c != '"' && c != '\\') continue;
+    out->append(s.data() + run_start, i - run_start);
+    run_start = i + 1;
+    switch (c) {
+      case '"':
+        out->append("\\\"");
+        break;
+      case '\\':
+        out->append("\\\\");
+        break;
+      case '\n':
+        out->append("\\n");
+        break;
+      case '\r':
+        out->append("\\r");
+        break;
+      case '\t':
+        out->append("\\t");
+        break;
+      case '\b':
+        out->append("\\b");
+        break;
+      case '\f':
+        out->append("\\f");
+        break;
+      default:
+        out->append("\\u00");
+        out->push_back(kHex[c >> 4]);
+        out->push_back(kHex[c & 15]);
+    }
+  }
+  out->append(s.data() + run_start, s.size() - run_start);
+  out->push_back('"');
+}
+
+void AppendJsonFloat(double d, std::string* out) {
+  if (!std::isfinite(d)) {
+    out->append("null");
+    return;
+  }
+  char buf[64];
+  auto [end, ec] = std::to_chars(buf, buf + sizeof(buf), d);
+  (void)ec;  // 64 bytes always suffice for a double
+  std::string_view text(buf, end - buf);
+  out->append(text);
+  if (text.find_first_of(".eEn") == std::string_view::npos) out->append(".0");
+}
+
+void AppendJson(const Value& v, std::string* out) {
+  switch (v.type()) {
+    case ValueType::kNull:
+      out->append("null");
+      return;
+    case ValueType::kBigint: {
+      char buf[24];
+      auto [end, ec] = std::to_chars(buf, buf + sizeof(buf), v.bigint());
+      (void)ec;
+      out->append(buf, end - buf);
+      return;
+    }
+    case ValueType::kFloat:
+      AppendJsonFloat(v.float_value(), out);
+      return;
+    case ValueType::kString:
+      AppendJsonString(v.string(), out);
+      return;
+    case ValueType::kDatetime:
+      out->push_back('"');
+      AppendDatetime(v.ticks(), out);
+      out->push_back('"');
+      return;
+    case ValueType::kBit:
+      out->append(v.bit() ? "true" : "false");
+      return;
+    case ValueType::kRecord:
+      out->push_back('{');
+      for (uint32_t i = 0; i < v.size(); ++i) {
+        if (i > 0) out->push_back(',');
+        AppendJsonString(v.fields()[i].name, out);
+        out->push_back(':');
+        AppendJson(v.fields()[i].value, out);
+      }
+      out->push_back('}');
+      return;
+    case ValueType::kArray:
+      out->push_back('[');
+      for (uint32_t i = 0; i < v.size(); ++i) {
+        if (i > 0) out->push_back(',');
+        AppendJson(v.items()[i], out);
+      }
+      out->push_back(']');
+      return;
+  }
+}
+
+std::string DebugString(const Value& v) {
+  if (v.type() == ValueType::kString) {
+    std::string s = "'";
+    s.append(v.string());
+    s.push_back('\'');
+    return s;
+  }
+  std::string s;
+  AppendJson(v, &s);
+  return s;
+}
+
+}  // namespace sluice

@@ -1,0 +1,15 @@
+#include "operators/builtin_operators.h"
+
+namespace sluice {
+
+void RegisterBuiltinOperators(OperatorRegistry* registry) {
+  registry->Register(v1::Node::kSource, &MakeSourceOperator);
+  registry->Register(v1::Node::kEventTime, &MakeEventTimeOperator);
+  registry->Register(v1::Node::kFilter, &MakeFilterOperator);
+  registry->Register(v1::Node::kProject, &MakeProjectOperator);
+  registry->Register(v1::Node::kWindowAggregate, &MakeWindowAggregateOperator);
+  registry->Register(v1::Node::kUnionAll, &MakeUnionOperator);
+  registry->Register(v1::Node::kSink, &MakeSinkOperator);
+}
+
+}  // namespace sluice

@@ -1,0 +1,112 @@
+// The syntax tree of an ASA-dialect query, with source positions.
+//
+// The parser builds it; the binder resolves names and lowers it to the plan.
+// Nothing here is resolved: a name is just the dotted path as written.
+#ifndef SLUICE_SQL_AST_H_
+#define SLUICE_SQL_AST_H_
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "sql/query_error.h"
+
+namespace sluice::sql {
+
+struct Expr;
+using ExprPtr = std::unique_ptr<Expr>;
+
+struct Expr {
+  enum class Kind {
+    kNull,
+    kInteger,
+    kFloat,
+    kString,
+    kName,     // path: a, a.b, input.a.b, [x] (System.Timestamp without ())
+    kCall,     // name (possibly dotted: System.Timestamp, UDF.x) + args
+    kUnary,    // op: "-", "+", "~", "not"
+    kBinary,   // op: arithmetic, comparison, "and", "or", bitwise
+    kBetween,  // args: value, low, high; negated
+    kIn,       // args: value, list...; negated
+    kLike,     // args: value, pattern; negated
+    kIsNull,   // args: value; negated
+    kCase,     // args: [operand] when/then pairs [else]
+    kCast,     // args: value; type_name; try_cast
+  };
+
+  Kind kind;
+  SourceLocation location;
+  std::string op;                 // operator for unary/binary
+  std::vector<std::string> path;  // kName parts; kCall function name parts
+  int64_t int_value = 0;
+  double float_value = 0;
+  std::string string_value;  // kString
+  std::vector<ExprPtr> args;
+  bool negated = false;
+  // kCall
+  bool distinct = false;                // COUNT(DISTINCT x)
+  bool star_arg = false;                // COUNT(*)
+  std::vector<ExprPtr> over_partition;  // SessionWindow(...) OVER (PARTITION BY ...)
+  bool has_over = false;
+  // kCase
+  bool has_operand = false;
+  bool has_else = false;
+  // kCast
+  std::string type_name;
+  bool try_cast = false;
+
+  Expr(Kind k, SourceLocation loc) : kind(k), location(loc) {}
+};
+
+struct SelectItem {
+  enum class Kind { kExpr, kStar };
+  Kind kind = Kind::kExpr;
+  ExprPtr expr;                        // kExpr
+  std::vector<std::string> star_path;  // kStar: qualifier/record path before .*
+  std::string alias;                   // empty if none
+  SourceLocation location;
+};
+
+struct FromClause {
+  std::string source;  // input or step name
+  std::string alias;   // empty if none
+  SourceLocation location;
+  ExprPtr timestamp_by;
+  SourceLocation timestamp_by_location;
+  std::vector<ExprPtr> timestamp_over;  // TIMESTAMP BY ... OVER k
+  std::vector<ExprPtr> partition_by;    // PARTITION BY k
+};
+
+struct Select {
+  SourceLocation location;  // of SELECT
+  std::vector<SelectItem> items;
+  std::string into;
+  SourceLocation into_location;
+  FromClause from;
+  ExprPtr where;
+  std::vector<ExprPtr> group_by;
+  SourceLocation group_by_location;
+  bool has_group_by = false;
+  ExprPtr having;
+};
+
+// A SELECT, or several joined by UNION.
+struct Query {
+  std::vector<std::unique_ptr<Select>> parts;
+};
+
+struct Step {
+  std::string name;
+  SourceLocation location;
+  Query query;
+};
+
+struct Script {
+  std::vector<Step> steps;
+  std::vector<Query> statements;
+};
+
+}  // namespace sluice::sql
+
+#endif  // SLUICE_SQL_AST_H_

@@ -1,0 +1,224 @@
+#include "sql/lexer.h"
+
+#include <charconv>
+#include <cmath>
+
+#include "absl/container/flat_hash_set.h"
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+
+namespace sluice::sql {
+namespace {
+
+bool IsIdentStart(unsigned char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' || c >= 0x80;
+}
+bool IsIdentChar(unsigned char c) {
+  return IsIdentStart(c) || (c >= '0' && c <= '9') || c == '@' || c == '$' || c == '#';
+}
+bool IsDigit(char c) { return c >= '0' && c <= '9'; }
+
+class Scanner {
+ public:
+  explicit Scanner(std::string_view text) : text_(text) {}
+
+  bool AtEnd() const { return pos_ >= text_.size(); }
+  char Peek(size_t ahead = 0) const {
+    return pos_ + ahead < text_.size() ? text_[pos_ + ahead] : '\0';
+  }
+  void Advance() {
+    if (AtEnd()) return;
+    const unsigned char c = static_cast<unsigned char>(text_[pos_++]);
+    if (c == '\n') {
+      ++location_.line;
+      location_.column = 1;
+    } else if ((c & 0xC0) != 0x80) {
+      ++location_.column;  // count characters, not UTF-8 continuation bytes
+    }
+  }
+  SourceLocation location() const { return location_; }
+  size_t pos() const { return pos_; }
+  std::string_view Slice(size_t from) const { return text_.substr(from, pos_ - from); }
+
+ private:
+  std::string_view text_;
+  size_t pos_ = 0;
+  SourceLocation location_;
+};
+
+}  // namespace
+
+bool IsReservedWord(std::string_view word) {
+  static const auto* kReserved = new absl::flat_hash_set<std::string>{
+      "SELECT", "FROM", "WHERE", "GROUP", "BY",    "HAVING", "AS",       "INTO",     "UNION",
+      "WITH",   "AND",  "OR",    "NOT",   "IN",    "IS",     "NULL",     "LIKE",     "BETWEEN",
+      "CASE",   "WHEN", "THEN",  "ELSE",  "END",   "CAST",   "TRY_CAST", "DISTINCT", "ALL",
+      "JOIN",   "ON",   "INNER", "LEFT",  "OUTER", "CROSS",  "APPLY"};
+  return kReserved->contains(absl::AsciiStrToUpper(absl::string_view(word.data(), word.size())));
+}
+
+bool Tokenize(std::string_view text, std::vector<Token>* tokens, QueryError* error) {
+  Scanner s(text);
+  tokens->clear();
+  auto fail = [&](SourceLocation at, std::string message) {
+    error->location = at;
+    error->message = std::move(message);
+    return false;
+  };
+  while (true) {
+    // Whitespace and comments.
+    while (!s.AtEnd()) {
+      const char c = s.Peek();
+      if (c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\f' || c == '\v') {
+        s.Advance();
+      } else if (c == '-' && s.Peek(1) == '-') {
+        while (!s.AtEnd() && s.Peek() != '\n') s.Advance();
+      } else if (c == '/' && s.Peek(1) == '*') {
+        const SourceLocation start = s.location();
+        s.Advance();
+        s.Advance();
+        while (!s.AtEnd() && !(s.Peek() == '*' && s.Peek(1) == '/')) s.Advance();
+        if (s.AtEnd()) return fail(start, "comment is not closed: missing */");
+        s.Advance();
+        s.Advance();
+      } else {
+        break;
+      }
+    }
+    Token t;
+    t.location = s.location();
+    if (s.AtEnd()) {
+      t.kind = TokenKind::kEnd;
+      tokens->push_back(std::move(t));
+      return true;
+    }
+    const char c = s.Peek();
+    const size_t start = s.pos();
+    if (IsIdentStart(static_cast<unsigned char>(c))) {
+      while (!s.AtEnd() && IsIdentChar(static_cast<unsigned char>(s.Peek()))) s.Advance();
+      t.text = std::string(s.Slice(start));
+      if (IsReservedWord(t.text)) {
+        t.kind = TokenKind::kKeyword;
+        t.text = absl::AsciiStrToUpper(t.text);
+      } else {
+        t.kind = TokenKind::kIdentifier;
+      }
+    } else if (c == '[' || c == '"') {
+      const char close = c == '[' ? ']' : '"';
+      s.Advance();
+      std::string value;
+      while (true) {
+        if (s.AtEnd()) {
+          return fail(t.location, c == '[' ? "bracketed name is not closed: missing ]"
+                                           : "quoted name is not closed: missing \"");
+        }
+        if (s.Peek() == close) {
+          if (s.Peek(1) == close) {
+            value.push_back(close);
+            s.Advance();
+            s.Advance();
+            continue;
+          }
+          s.Advance();
+          break;
+        }
+        value.push_back(s.Peek());
+        s.Advance();
+      }
+      if (value.empty()) return fail(t.location, "a quoted name cannot be empty");
+      t.kind = TokenKind::kQuotedIdentifier;
+      t.text = std::move(value);
+    } else if (c == '\'') {
+      s.Advance();
+      std::string value;
+      while (true) {
+        if (s.AtEnd()) return fail(t.location, "string literal is not closed: missing '");
+        if (s.Peek() == '\'') {
+          if (s.Peek(1) == '\'') {
+            value.push_back('\'');
+            s.Advance();
+            s.Advance();
+            continue;
+          }
+          s.Advance();
+          break;
+        }
+        value.push_back(s.Peek());
+        s.Advance();
+      }
+      t.kind = TokenKind::kString;
+      t.text = std::move(value);
+    } else if (IsDigit(c) || (c == '.' && IsDigit(s.Peek(1)))) {
+      bool is_float = false;
+      while (IsDigit(s.Peek())) s.Advance();
+      if (s.Peek() == '.' && IsDigit(s.Peek(1))) {
+        is_float = true;
+        s.Advance();
+        while (IsDigit(s.Peek())) s.Advance();
+      } else if (s.Peek() == '.' && !IsIdentStart(static_cast<unsigned char>(s.Peek(1)))) {
+        is_float = true;  // "1." is a float
+        s.Advance();
+      }
+      if ((s.Peek() == 'e' || s.Peek() == 'E') &&
+          (IsDigit(s.Peek(1)) || ((s.Peek(1) == '+' || s.Peek(1) == '-') && IsDigit(s.Peek(2))))) {
+        is_float = true;
+        s.Advance();
+        if (s.Peek() == '+' || s.Peek() == '-') s.Advance();
+        while (IsDigit(s.Peek())) s.Advance();
+      }
+      if (IsIdentStart(static_cast<unsigned char>(s.Peek()))) {
+        return fail(t.location, absl::StrCat("malformed number: ", std::string(s.Slice(start)),
+                                             std::string(1, s.Peek())));
+      }
+      t.text = std::string(s.Slice(start));
+      if (!is_float) {
+        auto [end, ec] = std::from_chars(t.text.data(), t.text.data() + t.text.size(), t.int_value);
+        if (ec == std::errc()) {
+          t.kind = TokenKind::kInteger;
+        } else {
+          return fail(t.location, absl::StrCat("integer out of the bigint range: ", t.text));
+        }
+      } else {
+        auto [end, ec] =
+            std::from_chars(t.text.data(), t.text.data() + t.text.size(), t.float_value);
+        if (ec != std::errc() || !std::isfinite(t.float_value)) {
+          return fail(t.location, absl::StrCat("number out of the float range: ", t.text));
+        }
+        t.kind = TokenKind::kFloat;
+      }
+    } else {
+      static constexpr std::string_view kTwoChar[] = {"<>", "!=", "<=", ">=", "!<", "!>"};
+      t.kind = TokenKind::kSymbol;
+      bool matched = false;
+      for (std::string_view two : kTwoChar) {
+        if (c == two[0] && s.Peek(1) == two[1]) {
+          s.Advance();
+          s.Advance();
+          t.text = std::string(two);
+          matched = true;
+          break;
+        }
+      }
+      if (!matched) {
+        static constexpr std::string_view kSingle = "(),.;+-*/%=<>&|^~";
+        if (kSingle.find(c) == std::string_view::npos) {
+          return fail(t.location, absl::StrCat("unexpected character '", std::string(1, c), "'"));
+        }
+        s.Advance();
+        t.text = std::string(1, c);
+      }
+    }
+    tokens->push_back(std::move(t));
+  }
+}
+
+std::string FormatQueryError(std::string_view file, const QueryError& error) {
+  if (file.empty()) {
+    return absl::StrCat(error.location.line, ":", error.location.column,
+                        ": error: ", error.message);
+  }
+  return absl::StrCat(std::string(file), ":", error.location.line, ":", error.location.column,
+                      ": error: ", error.message);
+}
+
+}  // namespace sluice::sql
