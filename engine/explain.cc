@@ -9,6 +9,7 @@ namespace sluice {
 namespace {
 
 std::string Ticks(int64_t ticks) {
+  if (ticks == 0) return "0s";
   if (ticks % kTicksPerDay == 0) return absl::StrCat(ticks / kTicksPerDay, "d");
   if (ticks % kTicksPerHour == 0) return absl::StrCat(ticks / kTicksPerHour, "h");
   if (ticks % kTicksPerMinute == 0) return absl::StrCat(ticks / kTicksPerMinute, "min");

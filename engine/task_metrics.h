@@ -17,6 +17,7 @@ struct TaskMetrics {
   std::atomic<int64_t> early_dropped{0};  // more than 5 min ahead of arrival
   std::atomic<int64_t> out_of_order_adjusted{0};
   std::atomic<int64_t> out_of_order_dropped{0};
+  std::atomic<int64_t> state_written_back{0};  // cache entries evicted to RocksDB
   std::atomic<int64_t> watermark{INT64_MIN};
 
   static void Add(std::atomic<int64_t>& counter, int64_t n) {

@@ -19,9 +19,9 @@
 // order or on restarts.
 #include <algorithm>
 #include <deque>
+#include <map>
 #include <new>
 
-#include "absl/container/btree_map.h"
 #include "absl/container/btree_set.h"
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
@@ -204,8 +204,8 @@ class WindowAggregateOperator final : public Operator {
   std::vector<Value> pair_values_;
   std::vector<int64_t> ends_;
 
-  // Fixed windows.
-  absl::btree_map<int64_t, Window> windows_;
+  // Fixed windows. A node-based map: cached_window_ must survive inserts.
+  std::map<int64_t, Window> windows_;
   int64_t cached_end_ = kBeginningOfTime;
   Window* cached_window_ = nullptr;
   size_t cached_bytes_ = 0;
@@ -432,6 +432,7 @@ absl::Status WindowAggregateOperator::Spill() {
         batch.Put(table, WindowKey(it->first, g->first), value);
       }
       cached_bytes_ -= std::min(cached_bytes_, EntryBytes(g->first));
+      TaskMetrics::Add(ctx_->metrics().state_written_back, 1);
       layout_.Free(g->second.acc);
       window.groups.erase(g++);
       window.spilled = true;

@@ -544,6 +544,7 @@ ExprPtr Parser::ParsePrimary() {
         return e;
       }
       if (t.text == "CASE") return ParseCase();
+      if (t.text == "LEFT" && AtSymbol("(", 1)) return ParseNameOrCall();
       if (t.text == "CAST" || t.text == "TRY_CAST") return ParseCast();
       Fail(t, absl::StrCat("expected an expression but found the reserved word ", t.text,
                            "; write [", t.text, "] to use it as a name"));

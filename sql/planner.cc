@@ -463,11 +463,13 @@ bool Planner::PlanSelect(const Select& select, const std::string& step, Relation
       locations.push_back(item.location);
     }
     // The aggregate's columns are final once HAVING and SELECT are bound.
+    // Internal column names, as explain shows them: the keys and
+    // aggregates as written.
     for (int k = 0; k < agg->keys_size(); ++k) {
-      agg_node->mutable_schema()->add_columns()->set_name(absl::StrCat("key", k));
+      agg_node->mutable_schema()->add_columns()->set_name(agg->key_text(k));
     }
     for (int j = 0; j < agg->aggregates_size(); ++j) {
-      agg_node->mutable_schema()->add_columns()->set_name(absl::StrCat("agg", j));
+      agg_node->mutable_schema()->add_columns()->set_name(agg->aggregates(j).text());
     }
     current = agg_node->id();
     if (select.having) {

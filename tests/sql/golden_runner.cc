@@ -1,0 +1,310 @@
+// Runs one golden SQL test file against the real `sluice run` binary.
+//
+// File format (tests/sql/README.md has the full description):
+//
+//   # name: what the case shows
+//   # flags: --out-of-order-tolerance 5s      (extra `sluice run` flags)
+//   [query]
+//   SELECT ...
+//   [input telemetry]
+//   {"deviceId": "a", ...}                    (one event per line)
+//   [output alerts]                           (expected rows, any order)
+//   [output alerts ordered]                   (expected rows, this order)
+//   [errors]                                  (expected _errors.jsonl lines)
+//   [error]                                   (expected compile error)
+//   3:14: error: unknown function 'FOO'
+//
+// Every output the query writes must be listed (an empty section means no
+// rows); an absent [errors] section means no event may be rejected.
+//
+// Each case runs twice: straight through, and one event per batch with a
+// checkpoint, a full teardown and a restore from RocksDB halfway through.
+// Both runs must produce the expected rows.
+//
+// Usage: golden_runner SLUICE_BINARY FILE.test [WORK_DIR]
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <map>
+#include <sstream>
+#include <string>
+#include <vector>
+
+namespace fs = std::filesystem;
+
+namespace {
+
+struct Section {
+  std::string kind;  // query, input, output, errors, error
+  std::string name;
+  bool ordered = false;
+  std::vector<std::string> lines;
+  int line_number = 0;
+};
+
+struct Case {
+  std::string name;
+  std::vector<std::string> flags;
+  std::vector<Section> sections;
+};
+
+std::string Trim(const std::string& s) {
+  size_t b = s.find_first_not_of(" \t\r");
+  if (b == std::string::npos) return "";
+  size_t e = s.find_last_not_of(" \t\r");
+  return s.substr(b, e - b + 1);
+}
+
+std::vector<std::string> SplitWords(const std::string& s) {
+  std::vector<std::string> words;
+  std::istringstream in(s);
+  std::string w;
+  while (in >> w) words.push_back(w);
+  return words;
+}
+
+bool ParseCase(const std::string& path, Case* c, std::string* error) {
+  std::ifstream in(path);
+  if (!in) {
+    *error = "cannot read " + path;
+    return false;
+  }
+  std::string line;
+  int number = 0;
+  Section* current = nullptr;
+  while (std::getline(in, line)) {
+    ++number;
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    if (current == nullptr || current->kind != "query") {
+      // Outside [query], '#' lines are comments.
+      if (!line.empty() && line[0] == '#') {
+        const std::string body = Trim(line.substr(1));
+        if (body.rfind("name:", 0) == 0) c->name = Trim(body.substr(5));
+        if (body.rfind("flags:", 0) == 0) {
+          for (const std::string& w : SplitWords(body.substr(6))) c->flags.push_back(w);
+        }
+        continue;
+      }
+    }
+    if (line.size() > 2 && line.front() == '[' && line.back() == ']') {
+      const std::vector<std::string> words = SplitWords(line.substr(1, line.size() - 2));
+      if (!words.empty() && (words[0] == "query" || words[0] == "input" || words[0] == "output" ||
+                             words[0] == "errors" || words[0] == "error")) {
+        Section s;
+        s.kind = words[0];
+        s.line_number = number;
+        if (words.size() > 1) s.name = words[1];
+        if (words.size() > 2 && words[2] == "ordered") s.ordered = true;
+        if ((s.kind == "input" || s.kind == "output") && s.name.empty()) {
+          *error = path + ":" + std::to_string(number) + ": [" + s.kind + "] needs a name";
+          return false;
+        }
+        c->sections.push_back(std::move(s));
+        current = &c->sections.back();
+        continue;
+      }
+    }
+    if (current == nullptr) {
+      if (!Trim(line).empty()) {
+        *error = path + ":" + std::to_string(number) + ": text outside any section";
+        return false;
+      }
+      continue;
+    }
+    if (current->kind == "query") {
+      current->lines.push_back(line);
+    } else if (!Trim(line).empty()) {
+      current->lines.push_back(current->kind == "input" ? line : Trim(line));
+    }
+  }
+  return true;
+}
+
+std::string ShellQuote(const std::string& s) {
+  std::string q = "'";
+  for (char ch : s) {
+    if (ch == '\'') {
+      q += "'\\''";
+    } else {
+      q += ch;
+    }
+  }
+  return q + "'";
+}
+
+std::vector<std::string> ReadLines(const fs::path& path) {
+  std::vector<std::string> lines;
+  std::ifstream in(path);
+  std::string line;
+  while (std::getline(in, line)) {
+    if (!Trim(line).empty()) lines.push_back(line);
+  }
+  return lines;
+}
+
+std::string ReadAll(const fs::path& path) {
+  std::ifstream in(path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+int Run(const std::string& command) {
+  int status = std::system(command.c_str());
+  if (status == -1) return -1;
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+bool SameRows(std::vector<std::string> expected, std::vector<std::string> actual, bool ordered,
+              std::string* diff) {
+  if (!ordered) {
+    std::sort(expected.begin(), expected.end());
+    std::sort(actual.begin(), actual.end());
+  }
+  if (expected == actual) return true;
+  std::ostringstream out;
+  out << "  expected (" << expected.size() << " rows):\n";
+  for (const auto& l : expected) out << "    " << l << "\n";
+  out << "  actual (" << actual.size() << " rows):\n";
+  for (const auto& l : actual) out << "    " << l << "\n";
+  *diff = out.str();
+  return false;
+}
+
+// Runs the case once with `extra` flags; returns false and prints why on a
+// mismatch.
+bool RunOnce(const std::string& sluice, const std::string& test_path, const Case& c,
+             const fs::path& work, const std::vector<std::string>& extra, const std::string& mode) {
+  fs::remove_all(work);
+  fs::create_directories(work / "out");
+  const fs::path job = work / "job.sql";
+  std::vector<std::string> command = {sluice,       "run",          "--query",
+                                      job.string(), "--output-dir", (work / "out").string()};
+  const Section* error_section = nullptr;
+  const Section* errors_section = nullptr;
+  std::map<std::string, const Section*> outputs;
+  for (const Section& s : c.sections) {
+    if (s.kind == "query") {
+      std::ofstream out(job);
+      for (const std::string& l : s.lines) out << l << "\n";
+    } else if (s.kind == "input") {
+      const fs::path file = work / (s.name + ".jsonl");
+      std::ofstream out(file);
+      for (const std::string& l : s.lines) out << l << "\n";
+      command.push_back("--input");
+      command.push_back(s.name + "=" + file.string());
+    } else if (s.kind == "output") {
+      outputs[s.name] = &s;
+    } else if (s.kind == "errors") {
+      errors_section = &s;
+    } else if (s.kind == "error") {
+      error_section = &s;
+    }
+  }
+  for (const std::string& f : c.flags) command.push_back(f);
+  for (const std::string& f : extra) command.push_back(f);
+  std::string shell;
+  for (const std::string& part : command) shell += ShellQuote(part) + " ";
+  shell += "> " + ShellQuote((work / "stdout").string()) + " 2> " +
+           ShellQuote((work / "stderr").string());
+  const int code = Run(shell);
+  const std::string stderr_text = ReadAll(work / "stderr");
+  auto fail = [&](const std::string& why) {
+    std::cerr << test_path << ": FAILED (" << mode << "): " << why << "\n"
+              << "  command: " << shell << "\n";
+    if (!stderr_text.empty()) std::cerr << "  stderr:\n" << stderr_text;
+    return false;
+  };
+
+  if (error_section != nullptr) {
+    if (code != 2)
+      return fail("expected exit code 2 for a query error, got " + std::to_string(code));
+    std::string first = stderr_text.substr(0, stderr_text.find('\n'));
+    const std::string prefix = job.string() + ":";
+    if (first.rfind(prefix, 0) != 0) return fail("error does not start with the job file name");
+    first = first.substr(prefix.size());
+    const std::string expected = error_section->lines.empty() ? "" : error_section->lines[0];
+    if (first != expected) {
+      return fail("wrong error\n  expected: " + expected + "\n  actual:   " + first);
+    }
+    return true;
+  }
+  if (code != 0) return fail("sluice run exited with " + std::to_string(code));
+  // Every file in the output directory must be expected.
+  for (const auto& entry : fs::directory_iterator(work / "out")) {
+    const std::string file = entry.path().filename().string();
+    if (file == "_errors.jsonl") continue;
+    const std::string name = file.substr(0, file.size() - 6);
+    if (!outputs.count(name) && !ReadLines(entry.path()).empty()) {
+      return fail("output '" + name + "' has rows but the test lists no [output " + name + "]");
+    }
+  }
+  for (const auto& [name, section] : outputs) {
+    const fs::path file = work / "out" / (name + ".jsonl");
+    if (!fs::exists(file)) return fail("the query wrote no output named '" + name + "'");
+    std::string diff;
+    if (!SameRows(section->lines, ReadLines(file), section->ordered, &diff)) {
+      return fail("output '" + name + "' differs\n" + diff);
+    }
+  }
+  std::vector<std::string> expected_errors;
+  if (errors_section != nullptr) expected_errors = errors_section->lines;
+  std::string diff;
+  if (!SameRows(expected_errors, ReadLines(work / "out" / "_errors.jsonl"), false, &diff)) {
+    return fail("rejected events (_errors.jsonl) differ\n" + diff);
+  }
+  return true;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 3) {
+    std::cerr << "usage: golden_runner SLUICE_BINARY FILE.test [WORK_DIR]\n";
+    return 2;
+  }
+  const std::string sluice = argv[1];
+  const std::string test_path = argv[2];
+  Case c;
+  std::string error;
+  if (!ParseCase(test_path, &c, &error)) {
+    std::cerr << error << "\n";
+    return 1;
+  }
+  int inputs = 0;
+  size_t events = 0;
+  bool has_query = false;
+  bool expects_error = false;
+  for (const Section& s : c.sections) {
+    if (s.kind == "query") has_query = true;
+    if (s.kind == "input") {
+      ++inputs;
+      events += s.lines.size();
+    }
+    if (s.kind == "error") expects_error = true;
+  }
+  if (!has_query) {
+    std::cerr << test_path << ": no [query] section\n";
+    return 1;
+  }
+  fs::path work = argc > 3
+                      ? fs::path(argv[3])
+                      : fs::temp_directory_path() / ("sluice-golden-" + std::to_string(::getpid()));
+  bool ok = RunOnce(sluice, test_path, c, work / "straight", {}, "straight run");
+  if (ok && !expects_error && events >= 2) {
+    // Restart halfway: one event per batch so the checkpoint falls between
+    // two events, then everything in memory is dropped and rebuilt.
+    const std::string half = std::to_string(std::max<size_t>(1, events / 2));
+    ok = RunOnce(sluice, test_path, c, work / "restart",
+                 {"--batch-size", "1", "--restart-after", half},
+                 "checkpoint and restore after " + half + " events");
+  }
+  if (ok) fs::remove_all(work);
+  return ok ? 0 : 1;
+}

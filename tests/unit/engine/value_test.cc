@@ -1,0 +1,116 @@
+#include "engine/value.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <limits>
+
+#include "engine/value_codec.h"
+
+namespace sluice {
+namespace {
+
+std::string Json(const Value& v) {
+  std::string s;
+  AppendJson(v, &s);
+  return s;
+}
+
+TEST(ValueTest, IsSixteenBytesAndCarriesItsType) {
+  EXPECT_EQ(sizeof(Value), 16u);
+  EXPECT_EQ(Value::Bigint(5).type(), ValueType::kBigint);
+  EXPECT_EQ(Value::Float(5).type(), ValueType::kFloat);
+  EXPECT_TRUE(Value().is_null());
+  EXPECT_STREQ(TypeName(ValueType::kString), "nvarchar(max)");
+}
+
+TEST(ValueTest, JsonOutputFollowsAsa) {
+  EXPECT_EQ(Json(Value::Bigint(-42)), "-42");
+  EXPECT_EQ(Json(Value::Float(70)), "70.0");
+  EXPECT_EQ(Json(Value::Float(96.5)), "96.5");
+  EXPECT_EQ(Json(Value::Float(0.1 + 0.2)), "0.30000000000000004");
+  EXPECT_EQ(Json(Value::Float(1e21)), "1e+21");
+  EXPECT_EQ(Json(Value::Float(std::numeric_limits<double>::quiet_NaN())), "null");
+  EXPECT_EQ(Json(Value::Bit(true)), "true");
+  EXPECT_EQ(Json(Value::Null()), "null");
+  EXPECT_EQ(Json(Value::Datetime(0)), "\"1970-01-01T00:00:00.0000000Z\"");
+  EXPECT_EQ(Json(Value::String("a\"b\\c\n\x01")), "\"a\\\"b\\\\c\\n\\u0001\"");
+  RecordField fields[] = {{"x", Value::Bigint(1)}, {"y", Value::String("z")}};
+  Value items[] = {Value::Bigint(1), Value::Record(fields, 2), Value::Null()};
+  EXPECT_EQ(Json(Value::Array(items, 3)), "[1,{\"x\":1,\"y\":\"z\"},null]");
+}
+
+TEST(ValueTest, RecordFieldsMatchCaseInsensitivelyPreferringExactCase) {
+  RecordField fields[] = {{"deviceid", Value::Bigint(1)}, {"DeviceId", Value::Bigint(2)}};
+  Value r = Value::Record(fields, 2);
+  EXPECT_EQ(r.Field("DeviceId").bigint(), 2);
+  EXPECT_EQ(r.Field("DEVICEID").bigint(), 1);
+  EXPECT_TRUE(r.Field("missing").is_null());
+  EXPECT_TRUE(Value::Bigint(1).Field("x").is_null());
+}
+
+TEST(ValueTest, CompareAcrossNumericTypes) {
+  bool comparable = false;
+  EXPECT_EQ(CompareValues(Value::Bigint(2), Value::Float(2.5), &comparable), -1);
+  EXPECT_TRUE(comparable);
+  EXPECT_EQ(CompareValues(Value::String("b"), Value::String("a"), &comparable), 1);
+  CompareValues(Value::String("1"), Value::Bigint(1), &comparable);
+  EXPECT_FALSE(comparable);
+  EXPECT_TRUE(GroupEquals(Value::Bigint(1), Value::Float(1.0)));
+  EXPECT_FALSE(GroupEquals(Value::String("A"), Value::String("a")));
+}
+
+TEST(ValueTest, CodecRoundTripsEveryType) {
+  Arena arena;
+  RecordField inner[] = {{"k", Value::Float(-0.5)}};
+  Value items[] = {Value::Bit(false), Value::Record(inner, 1)};
+  RecordField fields[] = {{"a", Value::Array(items, 2)}, {"b", Value::Datetime(-123)}};
+  const Value values[] = {Value::Null(),
+                          Value::Bigint(std::numeric_limits<int64_t>::min()),
+                          Value::Float(3.25),
+                          Value::String("h\xc3\xa9llo"),
+                          Value::Datetime(1234567),
+                          Value::Bit(true),
+                          Value::Record(fields, 2)};
+  for (const Value& v : values) {
+    std::string encoded;
+    EncodeValue(v, &encoded);
+    std::string_view in(encoded);
+    Value decoded;
+    ASSERT_TRUE(DecodeValue(&in, &arena, &decoded));
+    EXPECT_TRUE(in.empty());
+    EXPECT_EQ(decoded.type(), v.type());
+    EXPECT_EQ(Json(decoded), Json(v));
+  }
+  // Types are exact in encodings: 1 and 1.0 are different group keys.
+  std::string one, one_float;
+  EncodeValue(Value::Bigint(1), &one);
+  EncodeValue(Value::Float(1), &one_float);
+  EXPECT_NE(one, one_float);
+}
+
+TEST(ValueTest, CodecRejectsTruncatedInput) {
+  std::string encoded;
+  EncodeValue(Value::String("abcdef"), &encoded);
+  Arena arena;
+  for (size_t n = 0; n < encoded.size(); ++n) {
+    std::string_view in(encoded.data(), n);
+    Value v;
+    EXPECT_FALSE(DecodeValue(&in, &arena, &v)) << n;
+  }
+}
+
+TEST(ValueTest, CopyValueMakesDeepCopies) {
+  Arena source;
+  RecordField* fields = source.AllocateArray<RecordField>(1);
+  fields[0] = {source.CopyString("name"), Value::String(source.CopyString("value"))};
+  Value original = Value::Record(fields, 1);
+  Arena target;
+  Value copy = CopyValue(original, &target);
+  EXPECT_NE(copy.fields(), original.fields());
+  EXPECT_NE(copy.fields()[0].value.string().data(), original.fields()[0].value.string().data());
+  EXPECT_EQ(Json(copy), "{\"name\":\"value\"}");
+}
+
+}  // namespace
+}  // namespace sluice
