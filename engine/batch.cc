@@ -62,7 +62,14 @@ Batch BatchBuilder::Finish() {
   }
   b.arenas = std::move(extra_arenas_);
   b.arenas.push_back(std::move(arena_));
+  // Ready for the next batch, with the same columns.
+  const size_t num_columns = columns_.size();
   columns_.clear();
+  columns_.resize(num_columns);
+  timestamps_.clear();
+  origins_.clear();
+  arrivals_.clear();
+  extra_arenas_.clear();
   num_rows_ = 0;
   arena_ = std::make_shared<Arena>();
   return b;

@@ -1,6 +1,7 @@
 #include "engine/datetime.h"
 
 #include <cctype>
+#include <cstring>
 
 namespace sluice {
 namespace {
@@ -25,6 +26,45 @@ bool Consume(std::string_view s, size_t* pos, char c) {
     return true;
   }
   return false;
+}
+
+// The date of the last datetime parsed on this thread: events of a stream
+// mostly share their date.
+thread_local char cached_date[10] = {};
+thread_local int64_t cached_days = 0;
+
+inline int Digit(char c) { return static_cast<unsigned char>(c) - '0'; }
+inline bool IsDigitAt(std::string_view s, size_t i) {
+  return static_cast<unsigned char>(s[i] - '0') <= 9;
+}
+
+// The common form "YYYY-MM-DDThh:mm:ss[.f{1,7}]Z" on the cached date.
+bool ParseCachedDate(std::string_view s, int64_t* out) {
+  const size_t n = s.size();
+  if (n < 20 || s[10] != 'T' || s[n - 1] != 'Z' || s[13] != ':' || s[16] != ':' ||
+      std::memcmp(cached_date, s.data(), 10) != 0) {
+    return false;
+  }
+  for (size_t i : {11, 12, 14, 15, 17, 18}) {
+    if (!IsDigitAt(s, i)) return false;
+  }
+  const int hour = Digit(s[11]) * 10 + Digit(s[12]);
+  const int minute = Digit(s[14]) * 10 + Digit(s[15]);
+  const int second = Digit(s[17]) * 10 + Digit(s[18]);
+  if (hour > 23 || minute > 59 || second > 59) return false;
+  int64_t fraction = 0;
+  if (n > 20) {
+    const size_t digits = n - 21;
+    if (s[19] != '.' || digits == 0 || digits > 7) return false;
+    for (size_t i = 20; i < n - 1; ++i) {
+      if (!IsDigitAt(s, i)) return false;
+      fraction = fraction * 10 + Digit(s[i]);
+    }
+    for (size_t i = digits; i < 7; ++i) fraction *= 10;
+  }
+  *out = cached_days * kTicksPerDay + hour * kTicksPerHour + minute * kTicksPerMinute +
+         second * kTicksPerSecond + fraction;
+  return true;
 }
 
 }  // namespace
@@ -90,6 +130,8 @@ std::optional<int64_t> FromCivil(const CivilTime& t) {
 }
 
 std::optional<int64_t> ParseDatetime(std::string_view s) {
+  int64_t fast;
+  if (ParseCachedDate(s, &fast)) return fast;
   while (!s.empty() && s.front() == ' ') s.remove_prefix(1);
   while (!s.empty() && s.back() == ' ') s.remove_suffix(1);
   size_t pos = 0;
@@ -145,6 +187,8 @@ std::optional<int64_t> ParseDatetime(std::string_view s) {
   }
   std::optional<int64_t> local = FromCivil(t);
   if (!local) return std::nullopt;
+  std::memcpy(cached_date, s.data(), 10);
+  cached_days = DaysFromCivil(t.date.year, t.date.month, t.date.day);
   const int64_t utc = *local - offset_ticks;
   if (!IsValidDatetime(utc)) return std::nullopt;
   return utc;

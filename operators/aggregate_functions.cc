@@ -279,7 +279,14 @@ class Extreme final : public AggregateFunction {
     for (size_t i = 0; i < n; ++i) {
       const Value& v = values[i];
       if (v.is_null()) continue;
-      Fold(As<ExtremeState>(static_cast<char*>(states[i]) + offset), v);
+      ExtremeState* st = As<ExtremeState>(static_cast<char*>(states[i]) + offset);
+      if (v.type() == ValueType::kFloat && st->type == ValueType::kFloat) {
+        // The common case: floats folding into a float.
+        const double d = v.float_value();
+        if (is_max_ ? d > st->f : d < st->f) st->f = d;
+        continue;
+      }
+      Fold(st, v);
     }
   }
 

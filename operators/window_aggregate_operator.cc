@@ -48,15 +48,31 @@ class AccumulatorLayout {
     if (size_ == 0) size_ = 16;
   }
 
-  void* New() const {
-    char* blob = static_cast<char*>(::operator new(size_, std::align_val_t(16)));
+  ~AccumulatorLayout() {
+    for (void* blob : free_) ::operator delete(blob, std::align_val_t(16));
+  }
+
+  // Blobs are recycled: a window closes and the next one opens with about as
+  // many groups, so most allocations are a pop from the free list.
+  void* New() {
+    char* blob;
+    if (!free_.empty()) {
+      blob = static_cast<char*>(free_.back());
+      free_.pop_back();
+    } else {
+      blob = static_cast<char*>(::operator new(size_, std::align_val_t(16)));
+    }
     for (size_t j = 0; j < fns_.size(); ++j) fns_[j]->Init(blob + offsets_[j]);
     return blob;
   }
-  void Free(void* blob) const {
+  void Free(void* blob) {
     char* p = static_cast<char*>(blob);
     for (size_t j = 0; j < fns_.size(); ++j) fns_[j]->Destroy(p + offsets_[j]);
-    ::operator delete(blob, std::align_val_t(16));
+    if (free_.size() < kMaxFreeBlobs) {
+      free_.push_back(blob);
+    } else {
+      ::operator delete(blob, std::align_val_t(16));
+    }
   }
   void Encode(const void* blob, std::string* out) const {
     const char* p = static_cast<const char*>(blob);
@@ -79,22 +95,30 @@ class AccumulatorLayout {
   size_t offset(size_t j) const { return offsets_[j]; }
 
  private:
+  static constexpr size_t kMaxFreeBlobs = 1 << 16;
+
   std::vector<std::unique_ptr<AggregateFunction>> fns_;
   std::vector<size_t> offsets_;
   size_t size_ = 0;
+  std::vector<void*> free_;
 };
 
 struct Group {
   void* acc = nullptr;
+  uint32_t seq = 0;  // creation order within its window, for output order
   bool dirty = false;
   bool persisted = false;  // a version exists in the state store
 };
 
 using GroupMap = absl::flat_hash_map<std::string, Group>;
 
-// One closed group, ready to become an output row.
+// One closed group, ready to become an output row. Rows leave ordered by
+// time, then `order` (first appearance of the group; groups read back from
+// the state store come after, by key), then key: the same input gives the
+// same output in the same order.
 struct ClosedGroup {
   int64_t timestamp;
+  int64_t order;
   std::string key;
   const void* acc;
 };
@@ -132,6 +156,7 @@ class WindowAggregateOperator final : public Operator {
  private:
   struct Window {
     GroupMap groups;
+    uint32_t next_seq = 0;
     bool spilled = false;  // some groups may be only in the state store
   };
   // A row of a sliding or session window waiting for the watermark.
@@ -209,6 +234,7 @@ class WindowAggregateOperator final : public Operator {
   int64_t cached_end_ = kBeginningOfTime;
   Window* cached_window_ = nullptr;
   size_t cached_bytes_ = 0;
+  size_t last_window_groups_ = 0;
   std::vector<int64_t> deleted_windows_;
 
   // Sliding and session windows.
@@ -272,6 +298,7 @@ absl::StatusOr<Group*> WindowAggregateOperator::FindOrCreate(int64_t end, Window
     }
   }
   cached_bytes_ += EntryBytes(key);
+  g.seq = window.next_seq++;
   return &window.groups.emplace(key, g).first->second;
 }
 
@@ -318,7 +345,10 @@ absl::Status WindowAggregateOperator::ProcessBatch(int, const Batch& batch, Emit
       fixed_->AssignWindows(batch.timestamp(r), &ends_);
       for (int64_t end : ends_) {
         if (end != cached_end_ || cached_window_ == nullptr) {
-          cached_window_ = &windows_[end];
+          auto [it, inserted] = windows_.try_emplace(end);
+          // A new window will likely hold as many groups as the last one.
+          if (inserted) it->second.groups.reserve(last_window_groups_);
+          cached_window_ = &it->second;
           cached_end_ = end;
         }
         auto group = FindOrCreate(end, *cached_window_, key);
@@ -399,12 +429,13 @@ absl::Status WindowAggregateOperator::CloseFixedWindows(int64_t watermark, Emitt
       if (!ok) return absl::DataLossError("window state entry is malformed");
     }
     bool persisted = window.spilled;
+    last_window_groups_ = window.groups.size();
     for (const auto& [k, g] : window.groups) {
-      closed.push_back(ClosedGroup{end, k, g.acc});
+      closed.push_back(ClosedGroup{end, g.persisted ? INT64_MAX : g.seq, k, g.acc});
       persisted = persisted || g.persisted;
       cached_bytes_ -= std::min(cached_bytes_, EntryBytes(k));
     }
-    for (const auto& [k, g] : loaded) closed.push_back(ClosedGroup{end, k, g.acc});
+    for (const auto& [k, g] : loaded) closed.push_back(ClosedGroup{end, INT64_MAX, k, g.acc});
     absl::Status s = EmitClosed(closed, out);
     FreeGroups(window.groups);
     FreeGroups(loaded);
@@ -572,7 +603,7 @@ absl::Status WindowAggregateOperator::SweepBuffered(int64_t watermark, Emitter& 
     emit_until(watermark);
     closed.reserve(row_keys.size());
     for (size_t i = 0; i < row_keys.size(); ++i) {
-      closed.push_back(ClosedGroup{row_keys[i].first, row_keys[i].second, row_accs[i]});
+      closed.push_back(ClosedGroup{row_keys[i].first, 0, row_keys[i].second, row_accs[i]});
     }
     absl::Status s = EmitClosed(closed, out);
     for (void* acc : row_accs) layout_.Free(acc);
@@ -620,7 +651,7 @@ void WindowAggregateOperator::CloseSession(const std::string& partition, Session
   (void)partition;
   const int64_t close = session_.CloseTime(session.start, session.last);
   for (auto& [key, g] : session.groups) {
-    closed->push_back(ClosedGroup{close, key, g.acc});
+    closed->push_back(ClosedGroup{close, 0, key, g.acc});
     to_free->push_back(g.acc);
   }
   session.groups.clear();
@@ -669,9 +700,29 @@ void WindowAggregateOperator::EmitSlidingInstant(
 
 absl::Status WindowAggregateOperator::EmitClosed(std::vector<ClosedGroup>& closed, Emitter& out) {
   if (closed.empty()) return absl::OkStatus();
-  std::sort(closed.begin(), closed.end(), [](const ClosedGroup& a, const ClosedGroup& b) {
-    return a.timestamp != b.timestamp ? a.timestamp < b.timestamp : a.key < b.key;
-  });
+  // A fixed window whose groups never went through the store has orders
+  // 0..n-1: place each row at its order instead of sorting.
+  const size_t n = closed.size();
+  std::vector<uint32_t> at(n, UINT32_MAX);
+  bool dense = true;
+  for (size_t i = 0; i < n && dense; ++i) {
+    const ClosedGroup& g = closed[i];
+    dense = g.timestamp == closed.front().timestamp && g.order >= 0 &&
+            g.order < static_cast<int64_t>(n) && at[g.order] == UINT32_MAX;
+    if (dense) at[g.order] = static_cast<uint32_t>(i);
+  }
+  if (dense) {
+    std::vector<ClosedGroup> ordered;
+    ordered.reserve(n);
+    for (uint32_t i : at) ordered.push_back(std::move(closed[i]));
+    closed.swap(ordered);
+  } else {
+    std::sort(closed.begin(), closed.end(), [](const ClosedGroup& a, const ClosedGroup& b) {
+      if (a.timestamp != b.timestamp) return a.timestamp < b.timestamp;
+      if (a.order != b.order) return a.order < b.order;
+      return a.key < b.key;
+    });
+  }
   const size_t num_keys = keys_.size();
   const size_t num_columns = num_keys + layout_.count();
   for (size_t start = 0; start < closed.size(); start += kOutputBatchRows) {

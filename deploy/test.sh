@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Sets up a fresh Debian 12 machine and runs every test: the release build
+# (build/, where build/sluice lives) with all ctest suites, then the unit and
+# SQL suites again under AddressSanitizer + UndefinedBehaviorSanitizer
+# (build-asan/).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source deploy/setup.sh
+
+start=$(date +%s)
+sluice_install_packages
+
+echo "== build (RelWithDebInfo) =="
+sluice_build build RelWithDebInfo
+echo "== tests =="
+ctest --test-dir build --output-on-failure -j "$(nproc)" --timeout 300
+
+echo "== build (Debug, ASan + UBSan) =="
+sluice_build build-asan Debug -DSLUICE_SANITIZE=ON -DSLUICE_BUILD_BENCHMARKS=OFF
+echo "== unit and SQL tests under sanitizers =="
+ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+  ctest --test-dir build-asan --output-on-failure -j "$(nproc)" -L 'unit|sql' --timeout 300
+
+echo "== all tests passed in $(( $(date +%s) - start )) s =="
