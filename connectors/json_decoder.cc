@@ -139,11 +139,45 @@ bool Convert(od::value value, Arena* arena, Value* out, std::string* error, int 
 }  // namespace
 
 struct JsonDecoder::Impl {
+  // What the key at some position of the last events mapped to. Events of a
+  // stream nearly always list their fields in the same order, so a byte
+  // comparison with the key seen last time at that position usually replaces
+  // the case-insensitive search over the wanted fields.
+  struct KeySlot {
+    std::string key;
+    int column = -1;
+    bool is_arrival = false;
+  };
+
+  // The column (or -1) and whether `key` is the arrival field.
+  void Match(std::string_view key, size_t position, int* column, bool* is_arrival) {
+    if (position < slots.size() && slots[position].key == key) {
+      *column = slots[position].column;
+      *is_arrival = slots[position].is_arrival;
+      return;
+    }
+    *column = -1;
+    for (size_t i = 0; i < options.fields.size(); ++i) {
+      if (EqualsIgnoreCase(key, options.fields[i])) {
+        *column = static_cast<int>(i);
+        break;
+      }
+    }
+    *is_arrival =
+        !options.arrival_time_field.empty() && EqualsIgnoreCase(key, options.arrival_time_field);
+    if (position < kMaxSlots) {
+      if (slots.size() <= position) slots.resize(position + 1);
+      slots[position] = KeySlot{std::string(key), *column, *is_arrival};
+    }
+  }
+
+  static constexpr size_t kMaxSlots = 64;
   JsonDecoderOptions options;
   od::parser parser;
   std::vector<Value> row;
   std::vector<bool> found;
   std::vector<RecordField> record;
+  std::vector<KeySlot> slots;
 };
 
 JsonDecoder::JsonDecoder(JsonDecoderOptions options) : impl_(std::make_unique<Impl>()) {
@@ -180,6 +214,7 @@ bool JsonDecoder::Decode(std::string_view json, size_t readable_after, int64_t t
                                               : JsonError(code);
     return false;
   }
+  size_t position = 0;
   for (auto field_result : object) {
     od::field field;
     if (auto code = std::move(field_result).get(field); code) {
@@ -191,15 +226,11 @@ bool JsonDecoder::Decode(std::string_view json, size_t readable_after, int64_t t
       *error = JsonError(code);
       return false;
     }
-    int column = -1;
-    for (size_t i = 0; i < num_fields; ++i) {
-      if (!d.found[i] && EqualsIgnoreCase(key, d.options.fields[i])) {
-        column = static_cast<int>(i);
-        break;
-      }
-    }
-    const bool is_arrival =
-        has_arrival_field && !arrival_found && EqualsIgnoreCase(key, d.options.arrival_time_field);
+    int column;
+    bool is_arrival;
+    d.Match(key, position++, &column, &is_arrival);
+    if (column >= 0 && d.found[column]) column = -1;  // the first of duplicate keys wins
+    is_arrival = is_arrival && !arrival_found;
     if (column < 0 && !d.options.needs_record && !is_arrival) continue;
     Value v;
     if (!Convert(field.value(), arena, &v, error, 1)) {

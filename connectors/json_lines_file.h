@@ -45,6 +45,8 @@ class JsonLinesFile {
   std::string_view EventText(int64_t position) const;
 
   int64_t position() const { return position_; }  // last position read
+  // True for a file holding one JSON array: positions are element numbers.
+  bool array_mode() const { return array_mode_; }
   int64_t modified_time_ticks() const { return modified_ticks_; }
   const std::string& path() const { return path_; }
 

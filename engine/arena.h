@@ -39,7 +39,7 @@ class Arena {
 
   // Copies `s` into the arena and returns a view of the copy.
   std::string_view CopyString(std::string_view s) {
-    if (s.empty()) return std::string_view();
+    if (s.empty()) return std::string_view("", 0);
     char* dst = static_cast<char*>(Allocate(s.size(), 1));
     std::memcpy(dst, s.data(), s.size());
     return std::string_view(dst, s.size());

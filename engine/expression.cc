@@ -260,8 +260,8 @@ Value Arithmetic(ArithOp op, const Value& a, const Value& b, Arena* arena, std::
   }
   if (op == ArithOp::kAdd && a.type() == ValueType::kString && b.type() == ValueType::kString) {
     char* buf = static_cast<char*>(arena->Allocate(a.size() + b.size() + 1, 1));
-    std::memcpy(buf, a.string().data(), a.size());
-    std::memcpy(buf + a.size(), b.string().data(), b.size());
+    if (a.size() > 0) std::memcpy(buf, a.string().data(), a.size());
+    if (b.size() > 0) std::memcpy(buf + a.size(), b.string().data(), b.size());
     return Value::String(std::string_view(buf, a.size() + b.size()));
   }
   *error = absl::StrCat("operator ", ArithSymbol(op), " cannot be applied to ", Describe(a),

@@ -195,9 +195,15 @@ void AppendJsonFloat(double d, std::string* out) {
     out->append("null");
     return;
   }
-  char buf[64];
-  auto [end, ec] = std::to_chars(buf, buf + sizeof(buf), d);
-  (void)ec;  // 64 bytes always suffice for a double
+  // JavaScript's rule (what JSON readers print back): plain decimals from
+  // 1e-6 up to 1e21, exponents outside; always the shortest round-trip digits.
+  char buf[400];
+  const double magnitude = std::fabs(d);
+  const std::chars_format format = (magnitude != 0 && (magnitude < 1e-6 || magnitude >= 1e21))
+                                       ? std::chars_format::scientific
+                                       : std::chars_format::fixed;
+  auto [end, ec] = std::to_chars(buf, buf + sizeof(buf), d, format);
+  (void)ec;  // 400 bytes suffice for any double in either format
   std::string_view text(buf, end - buf);
   out->append(text);
   if (text.find_first_of(".eEn") == std::string_view::npos) out->append(".0");

@@ -16,6 +16,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "connectors/file_sink.h"
@@ -223,18 +224,20 @@ int RunCommand(const std::vector<std::string>& args) {
   uint32_t batch_size = 1024;
   int64_t checkpoint_every = 0;
   int64_t restart_after = 0;
-  size_t cache_mb = 256;
-  try {
-    if (auto v = cl.Get("batch-size")) batch_size = static_cast<uint32_t>(std::stoul(*v));
-    if (auto v = cl.Get("checkpoint-every")) checkpoint_every = std::stoll(*v);
-    if (auto v = cl.Get("restart-after")) restart_after = std::stoll(*v);
-    if (auto v = cl.Get("state-cache-mb")) cache_mb = std::stoul(*v);
-  } catch (const std::exception&) {
-    return Fail(
-        "--batch-size, --checkpoint-every, --restart-after and --state-cache-mb take whole numbers",
-        2);
+  uint64_t cache_mb = 256;
+  for (auto [flag, target] : std::initializer_list<std::pair<const char*, int64_t*>>{
+           {"checkpoint-every", &checkpoint_every}, {"restart-after", &restart_after}}) {
+    if (auto v = cl.Get(flag); v && (!absl::SimpleAtoi(*v, target) || *target < 0)) {
+      return Fail(absl::StrCat("--", flag, " takes a whole number, not '", *v, "'"), 2);
+    }
   }
-  if (batch_size == 0) batch_size = 1;
+  if (auto v = cl.Get("batch-size");
+      v && (!absl::SimpleAtoi(*v, &batch_size) || batch_size == 0 || batch_size > 1'000'000)) {
+    return Fail(absl::StrCat("--batch-size takes a number from 1 to 1000000, not '", *v, "'"), 2);
+  }
+  if (auto v = cl.Get("state-cache-mb"); v && !absl::SimpleAtoi(*v, &cache_mb)) {
+    return Fail(absl::StrCat("--state-cache-mb takes a whole number, not '", *v, "'"), 2);
+  }
 
   CompiledJob job;
   if (!CompileJobFile(*cl.Get("query"), options, &job)) return 2;
@@ -351,7 +354,10 @@ int RunCommand(const std::vector<std::string>& args) {
     if (row.origin.input >= 0 && row.origin.input < static_cast<int>(inputs.size())) {
       const InputBinding& in = inputs[row.origin.input];
       input = in.alias;
-      if (in.file) data = in.file->EventText(row.origin.position);
+      if (in.file) {
+        data = in.file->EventText(row.origin.position);
+        array_mode = in.file->array_mode();
+      }
     }
     return errors.Write(input, array_mode, row.origin.input >= 0 ? row.origin.position : -1,
                         row.reason, data);
@@ -407,11 +413,11 @@ int RunCommand(const std::vector<std::string>& args) {
       if (in.by_arrival && arrival_field.empty()) {
         default_arrival = in.file->modified_time_ticks();
       }
-      auto next =
-          in.file->Next(*in.decoder, i, batch_size, default_arrival,
-                        [&](int64_t position, std::string_view text, const std::string& reason) {
-                          return errors.Write(in.alias, false, position, reason, text);
-                        });
+      auto next = in.file->Next(
+          *in.decoder, i, batch_size, default_arrival,
+          [&](int64_t position, std::string_view text, const std::string& reason) {
+            return errors.Write(in.alias, in.file->array_mode(), position, reason, text);
+          });
       if (!next.ok()) return Fail(std::string(next.status().message()));
       if (!next->has_value()) {
         in.done = true;
