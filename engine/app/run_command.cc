@@ -14,6 +14,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <sstream>
 
 #include "absl/strings/numbers.h"
@@ -41,12 +42,15 @@ const std::vector<FlagSpec>& RunFlags() {
       {"query", true, false, "the job's query", "JOB.sql"},
       {"input", true, true, "bind input ALIAS of the query to a JSON-lines file", "ALIAS=FILE"},
       {"output-dir", true, false, "where <output>.jsonl and _errors.jsonl are written", "DIR"},
-      {"out-of-order-tolerance", true, false,
-       "events up to this much out of order are reordered (default 0s)", "DURATION"},
-      {"late-arrival-tolerance", true, false,
-       "events older than arrival minus this are late (default 5s)", "DURATION"},
-      {"late-policy", true, false,
-       "what happens to late and out-of-order events: adjust (default) or drop", "adjust|drop"},
+      {"out-of-order-tolerance", true, true,
+       "events up to this much out of order are reordered (default 0s); ALIAS=D for one input",
+       "[ALIAS=]DURATION"},
+      {"late-arrival-tolerance", true, true,
+       "events older than arrival minus this are late (default 5s); ALIAS=D for one input",
+       "[ALIAS=]DURATION"},
+      {"late-policy", true, true,
+       "late and out-of-order events are adjusted (default) or dropped; ALIAS=P for one input",
+       "[ALIAS=]adjust|drop"},
       {"arrival-time-field", true, false,
        "event field holding the arrival time (default: largest event time so far)", "NAME"},
       {"state-dir", true, false,
@@ -198,29 +202,58 @@ int RunCommand(const std::vector<std::string>& args) {
     return Fail("--query and --output-dir are required (see sluice run --help)", 2);
   }
 
-  // Time policy for every input.
+  // Time policies: "--late-policy drop" sets every input's, "--late-policy
+  // telemetry=drop" one input's (the flags repeat).
   sql::CompileOptions options;
-  if (auto v = cl.Get("out-of-order-tolerance")) {
-    auto ticks = ParseDurationTicks(*v);
-    if (!ticks.ok())
-      return Fail(absl::StrCat("--out-of-order-tolerance: ", ticks.status().message()), 2);
-    options.default_policy.set_out_of_order_tolerance_ticks(*ticks);
-  }
-  if (auto v = cl.Get("late-arrival-tolerance")) {
-    auto ticks = ParseDurationTicks(*v);
-    if (!ticks.ok())
-      return Fail(absl::StrCat("--late-arrival-tolerance: ", ticks.status().message()), 2);
-    options.default_policy.set_late_arrival_tolerance_ticks(*ticks);
-  }
-  if (auto v = cl.Get("late-policy")) {
-    if (*v == "adjust") {
-      options.default_policy.set_action(v1::TimePolicy::ACTION_ADJUST);
-    } else if (*v == "drop") {
-      options.default_policy.set_action(v1::TimePolicy::ACTION_DROP);
-    } else {
-      return Fail(absl::StrCat("--late-policy must be adjust or drop, not '", *v, "'"), 2);
+  std::map<std::string, v1::TimePolicy> per_input;  // by lower-case alias
+  auto apply_policy = [&](const char* flag, auto&& set) -> absl::Status {
+    for (const std::string& value : cl.GetAll(flag)) {
+      const size_t eq = value.find('=');
+      const std::string setting = eq == std::string::npos ? value : value.substr(eq + 1);
+      if (eq == std::string::npos) {
+        if (absl::Status s = set(&options.default_policy, setting); !s.ok()) return s;
+        for (auto& [alias, policy] : per_input) {
+          if (absl::Status s = set(&policy, setting); !s.ok()) return s;
+        }
+        continue;
+      }
+      const std::string alias = ToLowerAscii(value.substr(0, eq));
+      auto [it, inserted] = per_input.try_emplace(alias, options.default_policy);
+      if (absl::Status s = set(&it->second, setting); !s.ok()) return s;
     }
+    return absl::OkStatus();
+  };
+  auto set_duration = [](auto setter) {
+    return [setter](v1::TimePolicy* p, const std::string& text) -> absl::Status {
+      auto ticks = ParseDurationTicks(text);
+      if (!ticks.ok()) return ticks.status();
+      setter(p, *ticks);
+      return absl::OkStatus();
+    };
+  };
+  absl::Status policy_status = apply_policy(
+      "out-of-order-tolerance",
+      set_duration([](v1::TimePolicy* p, int64_t t) { p->set_out_of_order_tolerance_ticks(t); }));
+  if (policy_status.ok()) {
+    policy_status = apply_policy(
+        "late-arrival-tolerance",
+        set_duration([](v1::TimePolicy* p, int64_t t) { p->set_late_arrival_tolerance_ticks(t); }));
   }
+  if (policy_status.ok()) {
+    policy_status =
+        apply_policy("late-policy", [](v1::TimePolicy* p, const std::string& v) -> absl::Status {
+          if (v == "adjust") {
+            p->set_action(v1::TimePolicy::ACTION_ADJUST);
+          } else if (v == "drop") {
+            p->set_action(v1::TimePolicy::ACTION_DROP);
+          } else {
+            return absl::InvalidArgumentError(
+                absl::StrCat("--late-policy must be adjust or drop, not '", v, "'"));
+          }
+          return absl::OkStatus();
+        });
+  }
+  if (!policy_status.ok()) return Fail(std::string(policy_status.message()), 2);
   uint32_t batch_size = 1024;
   int64_t checkpoint_every = 0;
   int64_t restart_after = 0;
@@ -241,6 +274,20 @@ int RunCommand(const std::vector<std::string>& args) {
 
   CompiledJob job;
   if (!CompileJobFile(*cl.Get("query"), options, &job)) return 2;
+  for (const auto& [alias, policy] : per_input) {
+    bool found = false;
+    for (v1::Node& node : *job.result.plan.mutable_nodes()) {
+      if (node.has_event_time() && ToLowerAscii(node.event_time().input_name()) == alias) {
+        *node.mutable_event_time()->mutable_policy() = policy;
+        found = true;
+      }
+    }
+    if (!found) {
+      return Fail(
+          absl::StrCat("a time policy names input '", alias, "', which the query does not read"),
+          2);
+    }
+  }
   const v1::Plan& plan = job.result.plan;
 
   // Bind inputs.
