@@ -54,10 +54,18 @@ bool Convert(od::value value, Arena* arena, Value* out, std::string* error, int 
   }
   switch (type) {
     case od::json_type::number: {
+      const std::string_view raw = value.raw_json_token();
       od::number number;
       if (auto code = value.get_number().get(number); code) {
-        *error = code == simdjson::NUMBER_OUT_OF_RANGE ? std::string("number out of range")
-                                                       : JsonError(code);
+        // A well-formed integer too large for 64 bits is a range problem,
+        // not bad JSON.
+        std::string_view digits = raw.substr(0, raw.find_first_of(" \t\r\n,}]"));
+        const bool integer =
+            digits.size() > (digits.front() == '-' ? 1u : 0u) &&
+            digits.find_first_not_of("0123456789", digits.front() == '-' ? 1 : 0) ==
+                std::string_view::npos;
+        *error = integer ? absl::StrCat("integer out of the bigint range: ", std::string(digits))
+                         : JsonError(code);
         return false;
       }
       switch (number.get_number_type()) {
@@ -192,6 +200,24 @@ size_t JsonDecoder::num_columns() const {
 
 bool JsonDecoder::Decode(std::string_view json, size_t readable_after, int64_t timestamp,
                          BatchBuilder& builder, std::string* error) {
+  if (DecodeOnce(json, readable_after, timestamp, builder, error)) return true;
+  // A complete object followed by something else reads to simdjson as an
+  // object that never ended; say what is wrong instead.
+  const size_t close = json.rfind('}');
+  if (close != std::string_view::npos &&
+      json.find_first_not_of(" \t\r\n", close + 1) != std::string_view::npos) {
+    simdjson::dom::parser validator;
+    simdjson::dom::element element;
+    if (validator.parse(json.data(), close + 1).get(element) == simdjson::SUCCESS &&
+        element.is_object()) {
+      *error = "invalid JSON: unexpected content after the event object";
+    }
+  }
+  return false;
+}
+
+bool JsonDecoder::DecodeOnce(std::string_view json, size_t readable_after, int64_t timestamp,
+                             BatchBuilder& builder, std::string* error) {
   Impl& d = *impl_;
   const size_t num_fields = d.options.fields.size();
   d.row.assign(num_columns(), Value::Null());

@@ -51,6 +51,9 @@ class JsonDecoder {
   static constexpr size_t kPadding = 64;
 
  private:
+  bool DecodeOnce(std::string_view json, size_t readable_after, int64_t timestamp,
+                  BatchBuilder& builder, std::string* error);
+
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };

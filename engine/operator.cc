@@ -3,11 +3,12 @@
 #include <algorithm>
 
 #include "engine/expression.h"
+#include "engine/row_json.h"
 
 namespace sluice {
 
 absl::Status RejectFailedRows(const Batch& batch, const std::vector<RowError>& errors, Emitter& out,
-                              std::vector<uint32_t>* failed) {
+                              std::vector<uint32_t>* failed, const RowJsonWriter* describe) {
   failed->clear();
   if (errors.empty()) return absl::OkStatus();
   std::vector<const RowError*> sorted;
@@ -19,7 +20,11 @@ absl::Status RejectFailedRows(const Batch& batch, const std::vector<RowError>& e
     if (!failed->empty() && failed->back() == e->row) continue;
     failed->push_back(e->row);
     RejectedRow row;
-    if (const RowOrigin* origin = batch.origin(e->row)) row.origin = *origin;
+    if (const RowOrigin* origin = batch.origin(e->row)) {
+      row.origin = *origin;
+    } else if (describe != nullptr) {
+      describe->Append(batch, e->row, &row.data);
+    }
     row.reason = e->message;
     if (absl::Status s = out.Reject(std::move(row)); !s.ok()) return s;
   }

@@ -135,8 +135,12 @@ struct RowError;
 // Reports every row that failed during expression evaluation (errors in
 // `errors`, possibly several per row) to `out`, once per row, and returns the
 // failed physical rows in ascending order.
+// Rows without an origin (the output of an aggregation) are described by
+// their values, formatted with `describe` when given.
+class RowJsonWriter;
 absl::Status RejectFailedRows(const Batch& batch, const std::vector<RowError>& errors, Emitter& out,
-                              std::vector<uint32_t>* failed);
+                              std::vector<uint32_t>* failed,
+                              const RowJsonWriter* describe = nullptr);
 
 // A copy of `batch` whose selection is `rows` (ascending physical rows).
 Batch WithSelection(const Batch& batch, std::vector<uint32_t> rows);

@@ -6,6 +6,7 @@
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 #include "engine/conversion.h"
+#include "engine/datetime.h"
 #include "engine/value_codec.h"
 
 namespace sluice {
@@ -263,9 +264,15 @@ class Extreme final : public AggregateFunction {
           *out = Value::Float(*d);
           return true;
         }
+        // Datetimes arrive as text in JSON; ASA's own session example takes
+        // MIN(time) and MAX(time) of such fields.
+        if (auto t = ParseDatetime(in.string())) {
+          *out = Value::Datetime(*t);
+          return true;
+        }
         *error = absl::StrCat(fn,
-                              " reads strings as numbers unless the argument is CAST to "
-                              "nvarchar(max): ",
+                              " reads strings as numbers or datetimes unless the argument is "
+                              "CAST to nvarchar(max): ",
                               DebugString(in));
         return false;
       default:

@@ -2,6 +2,7 @@
 // predicate is true; NULL and false drop the row. Rows whose predicate fails
 // to evaluate go to the job's error output.
 #include "engine/expression.h"
+#include "engine/row_json.h"
 #include "operators/builtin_operators.h"
 
 namespace sluice {
@@ -9,8 +10,8 @@ namespace {
 
 class FilterOperator final : public Operator {
  public:
-  explicit FilterOperator(std::unique_ptr<Expression> predicate)
-      : predicate_(std::move(predicate)) {}
+  FilterOperator(std::unique_ptr<Expression> predicate, const v1::Schema& input)
+      : predicate_(std::move(predicate)), describe_(input) {}
 
   absl::Status ProcessBatch(int, const Batch& batch, Emitter& out) override {
     Arena scratch(256);
@@ -22,7 +23,8 @@ class FilterOperator final : public Operator {
         eval_.AddError(r, "WHERE/HAVING condition is not a boolean: " + DebugString(result[r]));
       }
     }
-    if (absl::Status s = RejectFailedRows(batch, eval_.errors(), out, &failed_); !s.ok()) {
+    if (absl::Status s = RejectFailedRows(batch, eval_.errors(), out, &failed_, &describe_);
+        !s.ok()) {
       return s;
     }
     std::vector<uint32_t> keep;
@@ -40,6 +42,7 @@ class FilterOperator final : public Operator {
 
  private:
   std::unique_ptr<Expression> predicate_;
+  RowJsonWriter describe_;  // for rejected rows that have no origin
   EvalContext eval_;
   std::vector<uint32_t> failed_;
 };
@@ -47,10 +50,11 @@ class FilterOperator final : public Operator {
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<Operator>> MakeFilterOperator(const v1::Node& node,
-                                                             const v1::Plan&) {
+                                                             const v1::Plan& plan) {
   auto predicate = CompileExpression(node.filter().predicate());
   if (!predicate.ok()) return predicate.status();
-  return std::make_unique<FilterOperator>(*std::move(predicate));
+  return std::make_unique<FilterOperator>(*std::move(predicate),
+                                          plan.nodes(node.inputs(0)).schema());
 }
 
 }  // namespace sluice

@@ -3,6 +3,7 @@
 // columns are materialized for the active rows. Rows whose expressions fail
 // go to the job's error output.
 #include "engine/expression.h"
+#include "engine/row_json.h"
 #include "operators/builtin_operators.h"
 
 namespace sluice {
@@ -15,7 +16,8 @@ class ProjectOperator final : public Operator {
     int passthrough_column = -1;  // >= 0: share this input column
   };
 
-  explicit ProjectOperator(std::vector<Item> items) : items_(std::move(items)) {}
+  ProjectOperator(std::vector<Item> items, const v1::Schema& input)
+      : items_(std::move(items)), describe_(input) {}
 
   absl::Status ProcessBatch(int, const Batch& batch, Emitter& out) override {
     auto arena = std::make_shared<Arena>(1024);
@@ -41,7 +43,8 @@ class ProjectOperator final : public Operator {
     }
     if (arena->bytes_reserved() > 0) result.arenas.push_back(arena);
     if (!eval_.has_errors()) return out.Emit(result);
-    if (absl::Status s = RejectFailedRows(batch, eval_.errors(), out, &failed_); !s.ok()) {
+    if (absl::Status s = RejectFailedRows(batch, eval_.errors(), out, &failed_, &describe_);
+        !s.ok()) {
       return s;
     }
     std::vector<uint32_t> keep;
@@ -58,6 +61,7 @@ class ProjectOperator final : public Operator {
 
  private:
   std::vector<Item> items_;
+  RowJsonWriter describe_;  // for rejected rows that have no origin
   EvalContext eval_;
   std::vector<uint32_t> failed_;
 };
@@ -65,7 +69,7 @@ class ProjectOperator final : public Operator {
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<Operator>> MakeProjectOperator(const v1::Node& node,
-                                                              const v1::Plan&) {
+                                                              const v1::Plan& plan) {
   std::vector<ProjectOperator::Item> items;
   for (const v1::Expr& e : node.project().exprs()) {
     ProjectOperator::Item item;
@@ -78,7 +82,7 @@ absl::StatusOr<std::unique_ptr<Operator>> MakeProjectOperator(const v1::Node& no
     }
     items.push_back(std::move(item));
   }
-  return std::make_unique<ProjectOperator>(std::move(items));
+  return std::make_unique<ProjectOperator>(std::move(items), plan.nodes(node.inputs(0)).schema());
 }
 
 }  // namespace sluice

@@ -107,7 +107,8 @@ struct Group {
   void* acc = nullptr;
   uint32_t seq = 0;  // creation order within its window, for output order
   bool dirty = false;
-  bool persisted = false;  // a version exists in the state store
+  bool persisted = false;  // a version exists in the committed table
+  bool in_spill = false;   // its newest stored version is in the spill table
 };
 
 using GroupMap = absl::flat_hash_map<std::string, Group>;
@@ -157,7 +158,7 @@ class WindowAggregateOperator final : public Operator {
   struct Window {
     GroupMap groups;
     uint32_t next_seq = 0;
-    bool spilled = false;  // some groups may be only in the state store
+    bool spilled = false;  // some groups may be only in the state store (either table)
   };
   // A row of a sliding or session window waiting for the watermark.
   struct BufferedRow {
@@ -256,7 +257,10 @@ std::vector<StateSpec> WindowAggregateOperator::DeclareState() const {
                "per partition key: the open session and its accumulators per "
                "group key; rows waiting for the watermark"}};
     default:
-      return {{"windows", "accumulators per (window end, group key)"}};
+      return {{"windows", "accumulators per (window end, group key), as of the last checkpoint"},
+              {"spill",
+               "accumulators written back under memory pressure since the last checkpoint; "
+               "folded into 'windows' at the next checkpoint, dropped on restore"}};
   }
 }
 
@@ -266,9 +270,13 @@ absl::Status WindowAggregateOperator::Open(OperatorContext& ctx) {
     return RestoreBuffered(
         ctx.table(kind_ == v1::WindowSpec::KIND_SLIDING ? "sliding" : "sessions"));
   }
+  // Entries written back after the last checkpoint reflect events that the
+  // input will replay: drop them, so a restore sees exactly the checkpoint.
+  StateWriteBatch discard;
+  discard.DeletePrefix(ctx.table("spill"), "");
+  if (absl::Status s = ctx.CommitState(discard); !s.ok()) return s;
   // Every window with entries in the store is open; its groups load lazily.
-  const StateTable& table = ctx.table("windows");
-  return table.Scan("", [&](std::string_view key, std::string_view) {
+  return ctx.table("windows").Scan("", [&](std::string_view key, std::string_view) {
     if (key.size() >= 8) windows_[ReadBigEndian64(key.substr(0, 8))].spilled = true;
     return true;
   });
@@ -281,20 +289,33 @@ absl::StatusOr<Group*> WindowAggregateOperator::FindOrCreate(int64_t end, Window
   Group g;
   g.acc = layout_.New();
   if (window.spilled) {
+    // The newest version: written back since the checkpoint, else committed.
     std::string stored;
-    auto found = ctx_->table("windows").Get(WindowKey(end, key), &stored);
-    if (!found.ok()) {
-      layout_.Free(g.acc);
-      return found.status();
+    const std::string full_key = WindowKey(end, key);
+    bool found = false;
+    for (const char* table : {"spill", "windows"}) {
+      auto got = ctx_->table(table).Get(full_key, &stored);
+      if (!got.ok()) {
+        layout_.Free(g.acc);
+        return got.status();
+      }
+      if (!*got) continue;
+      found = true;
+      if (std::string_view(table) == "spill") {
+        g.in_spill = true;
+        // Whether a committed version exists too is unknown; assume so, so
+        // that closing the window deletes it.
+      }
+      g.persisted = true;
+      break;
     }
-    if (*found) {
+    if (found) {
       layout_.Free(g.acc);
       g.acc = layout_.New();
       if (!layout_.Decode(stored, g.acc)) {
         layout_.Free(g.acc);
         return absl::DataLossError("window state entry is malformed");
       }
-      g.persisted = true;
     }
   }
   cached_bytes_ += EntryBytes(key);
@@ -408,31 +429,34 @@ absl::Status WindowAggregateOperator::CloseFixedWindows(int64_t watermark, Emitt
     closed.reserve(window.groups.size());
     GroupMap loaded;
     if (window.spilled) {
+      // Groups not in memory: the spill table holds the newer versions.
       std::string prefix;
       AppendBigEndian64(end, &prefix);
       bool ok = true;
-      absl::Status s =
-          ctx_->table("windows").Scan(prefix, [&](std::string_view k, std::string_view v) {
-            std::string key(k.substr(8));
-            if (window.groups.contains(key)) return true;
-            Group g;
-            g.acc = layout_.New();
-            if (!layout_.Decode(v, g.acc)) {
-              layout_.Free(g.acc);
-              ok = false;
-              return false;
-            }
-            loaded.emplace(std::move(key), g);
-            return true;
-          });
-      if (!s.ok()) return s;
-      if (!ok) return absl::DataLossError("window state entry is malformed");
+      for (const char* table : {"spill", "windows"}) {
+        absl::Status s =
+            ctx_->table(table).Scan(prefix, [&](std::string_view k, std::string_view v) {
+              std::string key(k.substr(8));
+              if (window.groups.contains(key) || loaded.contains(key)) return true;
+              Group g;
+              g.acc = layout_.New();
+              if (!layout_.Decode(v, g.acc)) {
+                layout_.Free(g.acc);
+                ok = false;
+                return false;
+              }
+              loaded.emplace(std::move(key), g);
+              return true;
+            });
+        if (!s.ok()) return s;
+        if (!ok) return absl::DataLossError("window state entry is malformed");
+      }
     }
     bool persisted = window.spilled;
     last_window_groups_ = window.groups.size();
     for (const auto& [k, g] : window.groups) {
       closed.push_back(ClosedGroup{end, g.persisted ? INT64_MAX : g.seq, k, g.acc});
-      persisted = persisted || g.persisted;
+      persisted = persisted || g.persisted || g.in_spill;
       cached_bytes_ -= std::min(cached_bytes_, EntryBytes(k));
     }
     for (const auto& [k, g] : loaded) closed.push_back(ClosedGroup{end, INT64_MAX, k, g.acc});
@@ -451,13 +475,15 @@ absl::Status WindowAggregateOperator::Spill() {
   // Write back and drop groups, latest windows first (the earliest close
   // soonest), until half the budget is free.
   const size_t target = ctx_->state_cache_bytes() / 2;
+  // Written to the spill table: the committed table must keep matching the
+  // last checkpoint until the next one.
   StateWriteBatch batch;
-  const StateTable& table = ctx_->table("windows");
+  const StateTable& table = ctx_->table("spill");
   std::string value;
   for (auto it = windows_.rbegin(); it != windows_.rend() && cached_bytes_ > target; ++it) {
     Window& window = it->second;
     for (auto g = window.groups.begin(); g != window.groups.end() && cached_bytes_ > target;) {
-      if (g->second.dirty || !g->second.persisted) {
+      if (g->second.dirty || (!g->second.persisted && !g->second.in_spill)) {
         value.clear();
         layout_.Encode(g->second.acc, &value);
         batch.Put(table, WindowKey(it->first, g->first), value);
@@ -529,6 +555,7 @@ absl::Status WindowAggregateOperator::Checkpoint(StateWriteBatch& batch) {
     return absl::OkStatus();
   }
   const StateTable& table = ctx_->table("windows");
+  const StateTable& spill = ctx_->table("spill");
   for (int64_t end : deleted_windows_) {
     std::string prefix;
     AppendBigEndian64(end, &prefix);
@@ -538,14 +565,28 @@ absl::Status WindowAggregateOperator::Checkpoint(StateWriteBatch& batch) {
   std::string value;
   for (auto& [end, window] : windows_) {
     for (auto& [key, g] : window.groups) {
-      if (!g.dirty) continue;
+      if (!g.dirty && !g.in_spill) continue;
       value.clear();
       layout_.Encode(g.acc, &value);
       batch.Put(table, WindowKey(end, key), value);
       g.dirty = false;
+      g.in_spill = false;
       g.persisted = true;
     }
   }
+  // Fold what was written back since the last checkpoint (and is not in
+  // memory) into the committed table, then empty the spill table: the
+  // checkpoint's one atomic write moves it all.
+  absl::Status s = spill.Scan("", [&](std::string_view k, std::string_view v) {
+    if (k.size() < 8) return true;
+    auto w = windows_.find(ReadBigEndian64(k.substr(0, 8)));
+    if (w == windows_.end()) return true;                                  // closed since
+    if (w->second.groups.contains(std::string(k.substr(8)))) return true;  // memory is newer
+    batch.Put(table, k, v);
+    return true;
+  });
+  if (!s.ok()) return s;
+  batch.DeletePrefix(spill, "");
   return absl::OkStatus();
 }
 

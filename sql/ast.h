@@ -52,8 +52,11 @@ struct Expr {
   // kCase
   bool has_operand = false;
   bool has_else = false;
+  // kCall: an analytic OVER (... LIMIT DURATION ...) clause was written
+  bool analytic_over = false;
   // kCast
   std::string type_name;
+  SourceLocation type_location;
   bool try_cast = false;
 
   Expr(Kind k, SourceLocation loc) : kind(k), location(loc) {}
@@ -82,7 +85,8 @@ struct Select {
   SourceLocation location;  // of SELECT
   std::vector<SelectItem> items;
   std::string into;
-  SourceLocation into_location;
+  SourceLocation into_location;          // of the output name
+  SourceLocation into_keyword_location;  // of INTO
   FromClause from;
   ExprPtr where;
   std::vector<ExprPtr> group_by;

@@ -65,6 +65,7 @@ bool Tokenize(std::string_view text, std::vector<Token>* tokens, QueryError* err
     error->message = std::move(message);
     return false;
   };
+  SourceLocation after_last_token;  // where the end of the query is reported
   while (true) {
     // Whitespace and comments.
     while (!s.AtEnd()) {
@@ -89,6 +90,7 @@ bool Tokenize(std::string_view text, std::vector<Token>* tokens, QueryError* err
     t.location = s.location();
     if (s.AtEnd()) {
       t.kind = TokenKind::kEnd;
+      t.location = after_last_token;
       tokens->push_back(std::move(t));
       return true;
     }
@@ -175,6 +177,10 @@ bool Tokenize(std::string_view text, std::vector<Token>* tokens, QueryError* err
         auto [end, ec] = std::from_chars(t.text.data(), t.text.data() + t.text.size(), t.int_value);
         if (ec == std::errc()) {
           t.kind = TokenKind::kInteger;
+        } else if (t.text == "9223372036854775808") {
+          t.kind = TokenKind::kInteger;
+          t.int_value = INT64_MIN;
+          t.bigint_min_magnitude = true;
         } else {
           return fail(t.location, absl::StrCat("integer out of the bigint range: ", t.text));
         }
@@ -208,6 +214,7 @@ bool Tokenize(std::string_view text, std::vector<Token>* tokens, QueryError* err
         t.text = std::string(1, c);
       }
     }
+    after_last_token = s.location();
     tokens->push_back(std::move(t));
   }
 }

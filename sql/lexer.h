@@ -35,6 +35,9 @@ struct Token {
   SourceLocation location;
   int64_t int_value = 0;
   double float_value = 0;
+  // The integer 9223372036854775808, valid only after a minus sign (the
+  // smallest bigint); int_value then holds INT64_MIN.
+  bool bigint_min_magnitude = false;
 
   bool IsKeyword(std::string_view upper) const {
     return kind == TokenKind::kKeyword && text == upper;

@@ -196,6 +196,7 @@ std::unique_ptr<Select> Parser::ParseSelect() {
     if (!ParseSelectItem(&item)) return nullptr;
     select->items.push_back(std::move(item));
   } while (AcceptSymbol(","));
+  select->into_keyword_location = Peek().location;
   if (AcceptKeyword("INTO")) {
     if (Peek().kind == TokenKind::kInteger) {
       Fail(Peek(), "INTO <shard count> is not supported");
@@ -470,7 +471,9 @@ ExprPtr Parser::ParseUnary() {
       const Token& n = Next();
       auto e = std::make_unique<Expr>(
           n.kind == TokenKind::kInteger ? Expr::Kind::kInteger : Expr::Kind::kFloat, t.location);
-      e->int_value = -n.int_value;
+      // -9223372036854775808 is the smallest bigint: its magnitude token
+      // already holds INT64_MIN.
+      e->int_value = n.bigint_min_magnitude ? INT64_MIN : -n.int_value;
       e->float_value = -n.float_value;
       return e;
     }
@@ -505,6 +508,10 @@ ExprPtr Parser::ParsePrimary() {
   const Token& t = Peek();
   switch (t.kind) {
     case TokenKind::kInteger: {
+      if (t.bigint_min_magnitude) {
+        Fail(t, absl::StrCat("integer out of the bigint range: ", t.text));
+        return nullptr;
+      }
       auto e = std::make_unique<Expr>(Expr::Kind::kInteger, t.location);
       e->int_value = t.int_value;
       Next();
@@ -587,16 +594,22 @@ ExprPtr Parser::ParseNameOrCall() {
     Next();
     call->has_over = true;
     if (!ExpectSymbol("(")) return nullptr;
-    if (!(AtWord("PARTITION") && AtKeyword("BY", 1))) {
-      FailExpected("PARTITION BY inside OVER ( )");
-      return nullptr;
+    if (AtWord("PARTITION") && AtKeyword("BY", 1)) {
+      Next();
+      Next();
+      if (!ParseExprList(&call->over_partition)) return nullptr;
     }
-    Next();
-    Next();
-    if (!ParseExprList(&call->over_partition)) return nullptr;
-    if (AtWord("LIMIT")) {
-      Fail(Peek(), "analytic functions (OVER ... LIMIT DURATION) are not supported yet");
-      return nullptr;
+    if (!AtSymbol(")")) {
+      // The analytic form, OVER ([PARTITION BY ...] LIMIT DURATION(...)
+      // [WHEN ...]) or OVER (ORDER BY ...): the binder reports it as not
+      // supported, at the function; skip to the closing parenthesis.
+      call->analytic_over = true;
+      int depth = 1;
+      while (Peek().kind != TokenKind::kEnd) {
+        if (AtSymbol("(")) ++depth;
+        if (AtSymbol(")") && --depth == 0) break;
+        Next();
+      }
     }
     if (!ExpectSymbol(")")) return nullptr;
   }
@@ -643,6 +656,7 @@ ExprPtr Parser::ParseCast() {
   e->args.push_back(std::move(value));
   if (!ExpectKeyword("AS")) return nullptr;
   const Token& type = Peek();
+  e->type_location = type.location;
   if (!IsName(type)) {
     FailExpected("a type name (bigint, float, nvarchar(max), datetime, bit, record, array)");
     return nullptr;

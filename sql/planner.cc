@@ -208,7 +208,7 @@ bool Planner::Build(const Script& script) {
     }
     for (const auto& part : step.query.parts) {
       if (!part->into.empty()) {
-        return Fail(part->into_location,
+        return Fail(part->into_keyword_location,
                     "INTO cannot be used inside a WITH step; write it in the SELECT "
                     "that reads the step");
       }
@@ -218,7 +218,8 @@ bool Planner::Build(const Script& script) {
   for (const Query& query : script.statements) {
     for (size_t i = 1; i < query.parts.size(); ++i) {
       if (!query.parts[i]->into.empty()) {
-        return Fail(query.parts[i]->into_location, "INTO belongs to the first SELECT of a UNION");
+        return Fail(query.parts[i]->into_keyword_location,
+                    "INTO belongs to the first SELECT of a UNION");
       }
     }
     Relation rel;
@@ -388,6 +389,7 @@ bool Planner::PlanSelect(const Select& select, const std::string& step, Relation
   std::vector<bool> splices;
   std::vector<v1::Expr> exprs;
   std::vector<SourceLocation> locations;  // of the SELECT item behind each column
+  std::vector<bool> aliased;              // whether that item has an alias
 
   if (select.has_group_by) {
     // Find the window; System.Timestamp() is a snapshot window when alone
@@ -461,6 +463,7 @@ bool Planner::PlanSelect(const Select& select, const std::string& step, Relation
       names.push_back(OutputName(item, i));
       splices.push_back(false);
       locations.push_back(item.location);
+      aliased.push_back(!item.alias.empty());
     }
     // The aggregate's columns are final once HAVING and SELECT are bound.
     // Internal column names, as explain shows them: the keys and
@@ -480,10 +483,13 @@ bool Planner::PlanSelect(const Select& select, const std::string& step, Relation
     }
   } else {
     if (select.having) {
-      // Without GROUP BY, HAVING acts like WHERE.
+      // Without GROUP BY, HAVING acts like WHERE, and may name SELECT
+      // aliases as it does with GROUP BY.
       Scope scope;
       scope.rel = &rel;
       scope.clause = "HAVING";
+      scope.select_items = &select.items;
+      scope.alias_busy.assign(select.items.size(), false);
       v1::Node* filter = AddNode({current}, step);
       if (!BindExpr(*select.having, scope, filter->mutable_filter()->mutable_predicate())) {
         return false;
@@ -508,6 +514,7 @@ bool Planner::PlanSelect(const Select& select, const std::string& step, Relation
             names.push_back("*");
             splices.push_back(true);
             locations.push_back(item.location);
+            aliased.push_back(!item.alias.empty());
           } else {
             for (size_t c = 0; c < rel.columns.size(); ++c) {
               v1::Expr e;
@@ -516,6 +523,7 @@ bool Planner::PlanSelect(const Select& select, const std::string& step, Relation
               names.push_back(rel.columns[c]);
               splices.push_back(rel.splice[c]);
               locations.push_back(item.location);
+              aliased.push_back(!item.alias.empty());
             }
           }
           continue;
@@ -529,6 +537,7 @@ bool Planner::PlanSelect(const Select& select, const std::string& step, Relation
         names.push_back(item.star_path.back());
         splices.push_back(true);
         locations.push_back(item.location);
+        aliased.push_back(!item.alias.empty());
         continue;
       }
       v1::Expr e;
@@ -537,6 +546,7 @@ bool Planner::PlanSelect(const Select& select, const std::string& step, Relation
       names.push_back(OutputName(item, i));
       splices.push_back(false);
       locations.push_back(item.location);
+      aliased.push_back(!item.alias.empty());
     }
   }
 
@@ -547,9 +557,10 @@ bool Planner::PlanSelect(const Select& select, const std::string& step, Relation
     for (size_t j = 0; j < i; ++j) {
       if (!splices[j] && SameName(names[i], names[j])) {
         const SourceLocation at = locations[i];
-        return Fail(at, absl::StrCat("output column '", names[i],
-                                     "' appears twice in this SELECT; give one of them "
-                                     "an alias"));
+        return Fail(
+            at, absl::StrCat(
+                    "output column '", names[i], "' appears twice in this SELECT; ",
+                    aliased[i] && aliased[j] ? "rename one of them" : "give one of them an alias"));
       }
     }
   }
@@ -623,14 +634,6 @@ bool Planner::BindName(const Expr& e, Scope& scope, v1::Expr* out) {
   }
   size_t start = 0;
   if (e.path.size() > 1 && rel.IsQualifier(e.path[0])) start = 1;
-  if (e.path.size() == 1 && rel.IsQualifier(e.path[0])) {
-    if (rel.is_input) {
-      // The alias alone stands for the whole event.
-      plan_->mutable_inputs(rel.input)->set_needs_record(true);
-      out->set_column(kRecordColumnPlaceholder);
-      return true;
-    }
-  }
   const std::string& first = e.path[start];
   v1::Expr base;
   if (rel.is_input) {
@@ -737,6 +740,20 @@ bool Planner::BindExpr(const Expr& e, Scope& scope, v1::Expr* out) {
                     absl::StrCat("'", absl::StrJoin(e.path, "."), "' in ", scope.clause,
                                  " must be a GROUP BY key or inside an aggregate function"));
       }
+      if (scope.select_items != nullptr && e.path.size() == 1) {
+        // HAVING without GROUP BY: a SELECT alias first, then a field.
+        for (size_t i = 0; i < scope.select_items->size(); ++i) {
+          const SelectItem& item = (*scope.select_items)[i];
+          if (item.kind != SelectItem::Kind::kExpr || item.alias.empty() ||
+              !SameName(item.alias, e.path[0]) || scope.alias_busy[i]) {
+            continue;
+          }
+          scope.alias_busy[i] = true;
+          const bool ok = BindExpr(*item.expr, scope, out);
+          scope.alias_busy[i] = false;
+          return ok;
+        }
+      }
       return BindName(e, scope, out);
     }
     case Expr::Kind::kCall:
@@ -808,9 +825,10 @@ bool Planner::BindExpr(const Expr& e, Scope& scope, v1::Expr* out) {
           {"array", v1::VALUE_TYPE_ARRAY}};
       auto it = kTypes->find(e.type_name);
       if (it == kTypes->end()) {
-        return Fail(e.location, absl::StrCat("unknown type '", e.type_name,
-                                             "': use bigint, float, nvarchar(max), datetime, bit, "
-                                             "record or array"));
+        return Fail(e.type_location,
+                    absl::StrCat("unknown type '", e.type_name,
+                                 "': use bigint, float, nvarchar(max), datetime, bit, "
+                                 "record or array"));
       }
       v1::CastExpr* cast = out->mutable_cast();
       cast->set_type(it->second);
@@ -908,6 +926,10 @@ bool Planner::BindCall(const Expr& e, Scope& scope, v1::Expr* out) {
 
 bool Planner::BindAggregate(const Expr& e, Scope& scope, v1::Expr* out) {
   const std::string upper = absl::AsciiStrToUpper(e.path[0]);
+  if (e.has_over) {
+    return Fail(e.location,
+                absl::StrCat(upper, " OVER (...) (an analytic aggregate) is not supported yet"));
+  }
   if (scope.in_aggregate) {
     return Fail(e.location, "aggregate functions cannot be nested");
   }
@@ -928,15 +950,15 @@ bool Planner::BindAggregate(const Expr& e, Scope& scope, v1::Expr* out) {
   const std::string name = Lower(e.path[0]);
   v1::Aggregate spec;
   spec.set_text(Render(e));
-  if (e.has_over) {
-    return Fail(e.location, absl::StrCat(upper, " OVER (...) is not supported yet"));
-  }
-  const bool count_star =
-      name == "count" &&
-      (e.star_arg || (e.args.size() == 1 && !e.distinct && e.args[0]->kind == Expr::Kind::kName &&
-                      e.args[0]->path.size() == 1 && scope.rel->IsQualifier(e.args[0]->path[0])));
+  // COUNT(input) counts events (ASA: "equivalent to COUNT() and COUNT(*)");
+  // COUNT(DISTINCT input) counts distinct events.
+  const bool names_input = e.args.size() == 1 && e.args[0]->kind == Expr::Kind::kName &&
+                           e.args[0]->path.size() == 1 &&
+                           scope.rel->IsQualifier(e.args[0]->path[0]);
+  const bool count_star = name == "count" && (e.star_arg || (e.args.empty() && !e.distinct) ||
+                                              (names_input && !e.distinct));
   if (name == "count" && !count_star && e.args.empty()) {
-    return Fail(e.location, "COUNT needs an argument or *");
+    return Fail(e.location, "COUNT(DISTINCT) needs an argument");
   }
   if (name != "count" && e.distinct) {
     return Fail(e.location, absl::StrCat("DISTINCT is only supported in COUNT, not in ", upper));
@@ -961,7 +983,16 @@ bool Planner::BindAggregate(const Expr& e, Scope& scope, v1::Expr* out) {
     arg_scope.rel = scope.rel;
     arg_scope.clause = scope.clause;
     arg_scope.in_aggregate = true;
-    if (!BindExpr(*e.args[0], arg_scope, spec.mutable_arg())) return false;
+    if (names_input && e.distinct) {
+      if (!scope.rel->is_input) {
+        return Fail(e.args[0]->location,
+                    "COUNT(DISTINCT <source>) needs an input, not a WITH step; list the columns");
+      }
+      plan_->mutable_inputs(scope.rel->input)->set_needs_record(true);
+      spec.mutable_arg()->set_column(kRecordColumnPlaceholder);
+    } else if (!BindExpr(*e.args[0], arg_scope, spec.mutable_arg())) {
+      return false;
+    }
     const Expr& arg = *e.args[0];
     spec.set_compare_as_string(arg.kind == Expr::Kind::kCast && arg.type_name == "nvarchar(max)");
   }
@@ -991,9 +1022,15 @@ bool Planner::ReadDuration(const Expr& unit, const Expr& size, bool is_offset,
     return Fail(size.location,
                 absl::StrCat("the ", what, " must be a number, not '", Render(size), "'"));
   }
-  const double t = std::round(value * static_cast<double>(per_unit));
-  if (!is_offset && t <= 0) {
+  const double exact = value * static_cast<double>(per_unit);
+  const double t = std::round(exact);
+  if (!is_offset && value <= 0) {
     return Fail(size.location, absl::StrCat("the ", what, " must be positive: ", Render(size)));
+  }
+  if (std::fabs(exact - t) > 1e-6 * std::max(1.0, std::fabs(exact)) || (value != 0 && t == 0)) {
+    return Fail(size.location,
+                absl::StrCat("the ", what, " must be a whole number of 100 ns ticks: ",
+                             Render(size), " ", unit_name));
   }
   if (std::fabs(t) > static_cast<double>(kMaxWindowTicks)) {
     return Fail(size.location, absl::StrCat("the ", what, " must be at most 7 days: ", Render(size),
@@ -1035,6 +1072,9 @@ bool Planner::ReadWindow(const Expr& call, const Relation& rel, v1::WindowSpec* 
   auto count_error = [&](const char* forms) {
     return Fail(call.location, absl::StrCat(upper, " takes ", forms));
   };
+  if (call.analytic_over) {
+    return Fail(call.location, absl::StrCat("OVER in ", upper, " takes only PARTITION BY"));
+  }
   if (call.has_over && name != "sessionwindow" && name != "session") {
     return Fail(call.location, absl::StrCat(upper, " does not take OVER (PARTITION BY ...)"));
   }

@@ -129,6 +129,17 @@ bool DateArg(const Value& v, const char* fn, CallContext& ctx, int64_t* ticks) {
 // Reads an integer argument: a bigint, or a float truncated toward zero.
 bool IntArg(const Value& v, const char* fn, CallContext& ctx, int64_t* out) {
   if (v.is_null()) return false;
+  if (v.type() == ValueType::kString) {
+    // Text holding a number is read as one (ASA's implicit conversion).
+    if (auto i = ParseBigint(v.string())) {
+      *out = *i;
+      return true;
+    }
+    if (auto d = ParseFloat(v.string()); d && std::fabs(*d) < 9.2e18) {
+      *out = static_cast<int64_t>(std::trunc(*d));
+      return true;
+    }
+  }
   if (v.type() == ValueType::kBigint) {
     *out = v.bigint();
     return true;

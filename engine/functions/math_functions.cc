@@ -41,6 +41,23 @@ bool NumberArg(const Value& v, const char* fn, CallContext& ctx) {
   return false;
 }
 
+// ASA reads text holding a number where a math function expects a number
+// (its input-validation page: ROUND on an nvarchar field is "implicitly cast
+// to float"); such text becomes a float. Other text is left alone, so
+// NumberArg still rejects it.
+const Value* ReadNumbersFromText(const Value* args, int n, Value* converted) {
+  bool any = false;
+  for (int i = 0; i < n; ++i) any = any || args[i].type() == ValueType::kString;
+  if (!any) return args;
+  for (int i = 0; i < n; ++i) {
+    converted[i] = args[i];
+    if (args[i].type() == ValueType::kString) {
+      if (auto d = ParseFloat(args[i].string())) converted[i] = Value::Float(*d);
+    }
+  }
+  return converted;
+}
+
 Value FloatResult(double d, const char* fn, const Value* args, int n, CallContext& ctx) {
   if (std::isfinite(d)) return Value::Float(PositiveZero(d));
   std::string call = absl::StrCat(fn, "(");
@@ -63,6 +80,8 @@ Value BigintOverflow(const char* fn, const Value* args, int n, CallContext& ctx)
 }
 
 Value Abs(const Value* args, int n, CallContext& ctx) {
+  Value converted[2];
+  args = ReadNumbersFromText(args, n, converted);
   if (!NumberArg(args[0], "ABS", ctx)) return Value::Null();
   if (args[0].type() == ValueType::kFloat) {
     return Value::Float(std::fabs(args[0].float_value()));
@@ -73,23 +92,31 @@ Value Abs(const Value* args, int n, CallContext& ctx) {
 }
 
 Value Ceiling(const Value* args, int n, CallContext& ctx) {
+  Value converted[2];
+  args = ReadNumbersFromText(args, n, converted);
   if (!NumberArg(args[0], "CEILING", ctx)) return Value::Null();
   if (args[0].type() == ValueType::kBigint) return args[0];
   return FloatResult(std::ceil(args[0].float_value()), "CEILING", args, n, ctx);
 }
 
 Value Floor(const Value* args, int n, CallContext& ctx) {
+  Value converted[2];
+  args = ReadNumbersFromText(args, n, converted);
   if (!NumberArg(args[0], "FLOOR", ctx)) return Value::Null();
   if (args[0].type() == ValueType::kBigint) return args[0];
   return FloatResult(std::floor(args[0].float_value()), "FLOOR", args, n, ctx);
 }
 
 Value Exp(const Value* args, int n, CallContext& ctx) {
+  Value converted[2];
+  args = ReadNumbersFromText(args, n, converted);
   if (!NumberArg(args[0], "EXP", ctx)) return Value::Null();
   return FloatResult(std::exp(args[0].AsDouble()), "EXP", args, n, ctx);
 }
 
 Value Sqrt(const Value* args, int n, CallContext& ctx) {
+  Value converted[2];
+  args = ReadNumbersFromText(args, n, converted);
   if (!NumberArg(args[0], "SQRT", ctx)) return Value::Null();
   const double x = args[0].AsDouble();
   if (x < 0) {
@@ -101,12 +128,16 @@ Value Sqrt(const Value* args, int n, CallContext& ctx) {
 // SQUARE returns float for any argument (documented), so a bigint argument is
 // squared in floating point.
 Value Square(const Value* args, int n, CallContext& ctx) {
+  Value converted[2];
+  args = ReadNumbersFromText(args, n, converted);
   if (!NumberArg(args[0], "SQUARE", ctx)) return Value::Null();
   const double x = args[0].AsDouble();
   return FloatResult(x * x, "SQUARE", args, n, ctx);
 }
 
 Value Sign(const Value* args, int n, CallContext& ctx) {
+  Value converted[2];
+  args = ReadNumbersFromText(args, n, converted);
   (void)n;
   if (!NumberArg(args[0], "SIGN", ctx)) return Value::Null();
   if (args[0].type() == ValueType::kBigint) {
@@ -123,6 +154,8 @@ Value Sign(const Value* args, int n, CallContext& ctx) {
 // floating point and, for a bigint x, truncated toward zero as SQL Server's
 // conversion to an integer type does (POWER(2, -1) is 0).
 Value Power(const Value* args, int n, CallContext& ctx) {
+  Value converted[2];
+  args = ReadNumbersFromText(args, n, converted);
   if (args[0].is_null() || args[1].is_null()) {
     // Still report a wrong type in the other argument.
     if (!args[0].is_null()) NumberArg(args[0], "POWER", ctx);
@@ -242,6 +275,8 @@ std::optional<double> RoundFloat(double x, int64_t length) {
 // ROUND(x, length). The length must be a bigint (documented); a float length
 // is truncated toward zero, as elsewhere.
 Value Round(const Value* args, int n, CallContext& ctx) {
+  Value converted[2];
+  args = ReadNumbersFromText(args, n, converted);
   const bool x_ok = NumberArg(args[0], "ROUND", ctx);
   if (args[1].is_null()) return Value::Null();
   if (!x_ok) return Value::Null();

@@ -86,6 +86,17 @@ bool StringArg(const Value& v, const char* fn, CallContext& ctx, std::string_vie
 
 // An integer argument (`what` names it in messages). `v` must not be NULL.
 bool IntArg(const Value& v, const char* fn, const char* what, CallContext& ctx, int64_t* out) {
+  if (v.type() == ValueType::kString) {
+    // Text holding a number is read as one (ASA's implicit conversion).
+    if (auto i = ParseBigint(v.string())) {
+      *out = *i;
+      return true;
+    }
+    if (auto d = ParseFloat(v.string()); d && std::fabs(*d) < 9.2e18) {
+      *out = static_cast<int64_t>(std::trunc(*d));
+      return true;
+    }
+  }
   if (v.type() == ValueType::kBigint) {
     *out = v.bigint();
     return true;

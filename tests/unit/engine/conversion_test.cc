@@ -104,7 +104,7 @@ TEST_F(ConversionTest, FloatToBigintTruncatesTowardZero) {
             "error: cannot convert float to bigint, out of range: "
             "9223372036854775808.0");
   EXPECT_EQ(Cast(Value::Float(-1e19), ValueType::kBigint),
-            "error: cannot convert float to bigint, out of range: -1e+19");
+            "error: cannot convert float to bigint, out of range: -10000000000000000000.0");
   EXPECT_EQ(
       Cast(Value::Float(std::numeric_limits<double>::quiet_NaN()), ValueType::kBigint).substr(0, 6),
       "error:");
