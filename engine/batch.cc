@@ -37,6 +37,11 @@ void BatchBuilder::SetArrivalTime(uint32_t row, int64_t arrival) {
   arrivals_[row] = arrival;
 }
 
+void BatchBuilder::SetLowPosition(uint32_t row, int64_t position) {
+  if (low_positions_.size() < num_rows_) low_positions_.resize(num_rows_, -1);
+  low_positions_[row] = position;
+}
+
 void BatchBuilder::AddArena(std::shared_ptr<const Arena> arena) {
   for (const auto& a : extra_arenas_) {
     if (a == arena) return;
@@ -56,6 +61,10 @@ Batch BatchBuilder::Finish() {
     origins_.resize(num_rows_);
     b.origins = std::make_shared<const std::vector<RowOrigin>>(std::move(origins_));
   }
+  if (!low_positions_.empty()) {
+    low_positions_.resize(num_rows_, -1);
+    b.low_positions = std::make_shared<const std::vector<int64_t>>(std::move(low_positions_));
+  }
   if (!arrivals_.empty()) {
     arrivals_.resize(num_rows_, 0);
     b.arrival_times = std::make_shared<const std::vector<int64_t>>(std::move(arrivals_));
@@ -69,6 +78,7 @@ Batch BatchBuilder::Finish() {
   timestamps_.clear();
   origins_.clear();
   arrivals_.clear();
+  low_positions_.clear();
   extra_arenas_.clear();
   num_rows_ = 0;
   arena_ = std::make_shared<Arena>();
@@ -94,6 +104,12 @@ Batch GatherRows(const Batch& batch, const std::vector<uint32_t>& rows) {
     origins->reserve(rows.size());
     for (uint32_t r : rows) origins->push_back((*batch.origins)[r]);
     out.origins = std::move(origins);
+  }
+  if (batch.low_positions) {
+    auto low = std::make_shared<std::vector<int64_t>>();
+    low->reserve(rows.size());
+    for (uint32_t r : rows) low->push_back((*batch.low_positions)[r]);
+    out.low_positions = std::move(low);
   }
   if (batch.arrival_times) {
     auto arrivals = std::make_shared<std::vector<int64_t>>();

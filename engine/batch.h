@@ -56,6 +56,10 @@ struct Batch {
   // Optional: origin per physical row (set by sources, kept by filters and
   // projections, dropped by aggregations).
   std::shared_ptr<const std::vector<RowOrigin>> origins;
+  // Optional, for rows derived from several events (aggregates): the oldest
+  // input position each row depends on. Rows straight from a source use
+  // their origin's position instead (see LowPosition).
+  std::shared_ptr<const std::vector<int64_t>> low_positions;
   // Optional: arrival time per physical row (set by sources that know it).
   std::shared_ptr<const std::vector<int64_t>> arrival_times;
   // True when arrival_times are a stand-in (a file's modification time):
@@ -76,6 +80,11 @@ struct Batch {
   const Value& value(size_t column, uint32_t row) const { return (*columns[column])[row]; }
   int64_t timestamp(uint32_t row) const { return (*timestamps)[row]; }
   const RowOrigin* origin(uint32_t row) const { return origins ? &(*origins)[row] : nullptr; }
+  // The oldest input position the row depends on, or -1 when unknown.
+  int64_t LowPosition(uint32_t row) const {
+    if (low_positions) return (*low_positions)[row];
+    return origins ? (*origins)[row].position : -1;
+  }
 };
 
 // Builds a batch row by row into fresh columns and one arena; used by
@@ -91,6 +100,7 @@ class BatchBuilder {
   void Set(size_t column, uint32_t row, const Value& v) { columns_[column][row] = v; }
   void SetOrigin(uint32_t row, RowOrigin origin);
   void SetArrivalTime(uint32_t row, int64_t arrival);
+  void SetLowPosition(uint32_t row, int64_t position);
   // Keeps another arena alive for values that reference it.
   void AddArena(std::shared_ptr<const Arena> arena);
   uint32_t num_rows() const { return num_rows_; }
@@ -103,6 +113,7 @@ class BatchBuilder {
   std::vector<int64_t> timestamps_;
   std::vector<RowOrigin> origins_;
   std::vector<int64_t> arrivals_;
+  std::vector<int64_t> low_positions_;
   std::shared_ptr<Arena> arena_;
   std::vector<std::shared_ptr<const Arena>> extra_arenas_;
 };

@@ -126,6 +126,19 @@ class Operator {
     return absl::OkStatus();
   }
 
+  // Wall-clock time passes (streaming only): operators that move time
+  // forward while their input is idle do it here. `wall_now` is in ticks.
+  virtual absl::Status OnTick(int64_t wall_now, Emitter& out) {
+    (void)wall_now;
+    (void)out;
+    return absl::OkStatus();
+  }
+
+  // The oldest input position (Kafka offset) of a row whose effect is still
+  // only in this operator's state, or -1 if none. Input before it is fully
+  // reflected in emitted output, so a consumer may commit up to it.
+  virtual int64_t OldestRetainedPosition() const { return -1; }
+
  protected:
   OperatorContext* ctx_ = nullptr;
 };

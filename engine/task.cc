@@ -113,6 +113,7 @@ absl::Status Task::Build() {
   meta_table_ = *meta;
 
   source_nodes_.resize(plan_.inputs_size());
+  StateWriteBatch fresh;  // clears this task's state when env_.fresh_state
   for (int i = 0; i < plan_.nodes_size(); ++i) {
     const v1::Node& pn = plan_.nodes(i);
     if (pn.id() != i) {
@@ -144,8 +145,13 @@ absl::Status Task::Build() {
           env_.store->OpenTable(absl::StrCat(env_.job_name, "/", i, ".", spec.name), prefix);
       if (!table.ok()) return table.status();
       node->context.tables_[spec.name] = *table;
+      if (env_.fresh_state) fresh.DeletePrefix(*table, "");
     }
     nodes_.push_back(std::move(node));
+  }
+  if (env_.fresh_state) {
+    fresh.DeletePrefix(meta_table_, "");
+    if (absl::Status s = env_.store->Commit(fresh); !s.ok()) return s;
   }
   for (auto& node : nodes_) {
     if (absl::Status s = node->op->Open(node->context); !s.ok()) return s;
@@ -195,6 +201,32 @@ absl::Status Task::EndOfInput() {
     if (absl::Status s = sink->Flush(); !s.ok()) return s;
   }
   return absl::OkStatus();
+}
+
+absl::Status Task::EndInput(int input) {
+  if (input < 0 || input >= static_cast<int>(source_nodes_.size())) {
+    return absl::InternalError(absl::StrCat("end of unknown input ", input));
+  }
+  for (int node : source_nodes_[input]) {
+    if (absl::Status s = DeliverWatermark(node, 0, kEndOfTime); !s.ok()) return s;
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Task::Tick(int64_t wall_now) {
+  for (auto& node : nodes_) {
+    if (absl::Status s = node->op->OnTick(wall_now, node->emitter); !s.ok()) return s;
+  }
+  return absl::OkStatus();
+}
+
+int64_t Task::OldestRetainedPosition() const {
+  int64_t oldest = -1;
+  for (const auto& node : nodes_) {
+    const int64_t p = node->op->OldestRetainedPosition();
+    if (p >= 0 && (oldest < 0 || p < oldest)) oldest = p;
+  }
+  return oldest;
 }
 
 absl::Status Task::Checkpoint(StateWriteBatch& batch) {

@@ -38,6 +38,8 @@ struct TaskEnvironment {
   // The job's error output.
   std::function<absl::Status(const RejectedRow&)> reject;
   size_t state_cache_bytes = size_t{256} << 20;
+  // Drop whatever state the store holds for this task before starting.
+  bool fresh_state = false;
 };
 
 class Task {
@@ -52,6 +54,16 @@ class Task {
   // End of every input: advances all watermarks to the end of time, which
   // closes every open window, then finishes the operators and flushes sinks.
   absl::Status EndOfInput();
+
+  // Declares that plan input `input` will never deliver anything (this task
+  // does not carry it): its watermark jumps to the end of time.
+  absl::Status EndInput(int input);
+
+  // Lets wall-clock time advance idle inputs' watermarks (streaming).
+  absl::Status Tick(int64_t wall_now);
+
+  // The oldest input position any operator still holds in state, or -1.
+  int64_t OldestRetainedPosition() const;
 
   // Writes every operator's state into `batch` and flushes the sinks. The
   // caller adds its input positions (meta_table()) and commits the batch.

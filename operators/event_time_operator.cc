@@ -24,6 +24,7 @@
 // Guarantee to downstream operators: rows leave in non-decreasing timestamp
 // order, and after a watermark W every later row has a timestamp >= W.
 #include <algorithm>
+#include <chrono>
 
 #include "absl/strings/str_cat.h"
 #include "engine/datetime.h"
@@ -46,6 +47,13 @@ struct Pending {
 // Min-heap order on (timestamp, seq).
 bool Later(const Pending& a, const Pending& b) {
   return a.timestamp != b.timestamp ? a.timestamp > b.timestamp : a.seq > b.seq;
+}
+
+int64_t WallClockTicks() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+             .count() *
+         kTicksPerMicrosecond;
 }
 
 int64_t SaturatingSubtract(int64_t a, int64_t b) {
@@ -75,6 +83,17 @@ class EventTimeOperator final : public Operator {
   absl::Status ProcessBatch(int port, const Batch& batch, Emitter& out) override;
   absl::Status ProcessWatermark(int64_t watermark, Emitter& out) override;
   absl::Status Checkpoint(StateWriteBatch& batch) override;
+  absl::Status OnTick(int64_t wall_now, Emitter& out) override;
+  int64_t OldestRetainedPosition() const override {
+    int64_t oldest = -1;
+    for (const Pending& p : pending_) {
+      const RowOrigin* o = held_[p.held].origin(p.row);
+      if (o != nullptr && o->position >= 0 && (oldest < 0 || o->position < oldest)) {
+        oldest = o->position;
+      }
+    }
+    return oldest;
+  }
 
  private:
   // Releases buffered rows with timestamp <= `up_to`, in order.
@@ -92,6 +111,11 @@ class EventTimeOperator final : public Operator {
   int64_t watermark_ = kBeginningOfTime;
   int64_t emitted_watermark_ = kBeginningOfTime;
   uint64_t next_seq_ = 0;
+  // For idle inputs (ASA: "the watermark is the current estimated arrival
+  // time minus the late arrival tolerance"): the last arrival time seen and
+  // the wall-clock time it was seen at.
+  int64_t last_arrival_ = kBeginningOfTime;
+  int64_t last_arrival_wall_ = 0;
   std::vector<Pending> pending_;  // heap
   std::vector<Batch> held_;
   EvalContext eval_;
@@ -251,6 +275,8 @@ absl::Status EventTimeOperator::ProcessBatch(int, const Batch& batch, Emitter& o
       t = std::max((*arrivals)[r], watermark_);
     }
     max_event_time_ = std::max(max_event_time_, t);
+    const int64_t arrival = arrivals != nullptr ? (*arrivals)[r] : max_event_time_;
+    if (arrival > last_arrival_) last_arrival_ = arrival;
     watermark_ = std::max(watermark_, SaturatingSubtract(max_event_time_, ooo_tolerance_));
     if (pending_.empty() && t <= watermark_) {
       (*timestamps)[r] = t;
@@ -259,6 +285,7 @@ absl::Status EventTimeOperator::ProcessBatch(int, const Batch& batch, Emitter& o
       Hold(batch, r, t);
     }
   }
+  last_arrival_wall_ = WallClockTicks();
   if (!immediate.empty()) {
     Batch b = WithSelection(batch, std::move(immediate));
     b.timestamps = std::move(timestamps);
@@ -340,6 +367,19 @@ absl::Status EventTimeOperator::Release(int64_t up_to, Emitter& out) {
     std::make_heap(pending_.begin(), pending_.end(), Later);
   }
   return out.Emit(result);
+}
+
+absl::Status EventTimeOperator::OnTick(int64_t wall_now, Emitter& out) {
+  if (last_arrival_ == kBeginningOfTime || watermark_ == kEndOfTime) return absl::OkStatus();
+  const int64_t estimated_arrival =
+      last_arrival_ + std::max<int64_t>(0, wall_now - last_arrival_wall_);
+  const int64_t candidate = SaturatingSubtract(estimated_arrival, late_tolerance_);
+  if (candidate <= watermark_) return absl::OkStatus();
+  watermark_ = candidate;
+  if (absl::Status s = Release(watermark_, out); !s.ok()) return s;
+  emitted_watermark_ = watermark_;
+  ctx_->metrics().watermark.store(watermark_, std::memory_order_relaxed);
+  return out.EmitWatermark(watermark_);
 }
 
 absl::Status EventTimeOperator::ProcessWatermark(int64_t watermark, Emitter& out) {

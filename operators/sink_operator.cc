@@ -1,5 +1,7 @@
 // Sink: formats each row as JSON and hands it to the job output's Sink
-// (a file, stdout or a Kafka topic, bound by the task's environment).
+// (a file, stdout or a Kafka topic, bound by the task's environment), with
+// the row's group key as text: the key's value for one key column (strings
+// as they are), a JSON array for several, empty for rows without keys.
 #include "absl/strings/str_cat.h"
 #include "engine/row_json.h"
 #include "operators/builtin_operators.h"
@@ -9,7 +11,8 @@ namespace {
 
 class SinkOperator final : public Operator {
  public:
-  SinkOperator(int output, const v1::Schema& schema) : output_(output), writer_(schema) {}
+  SinkOperator(int output, const v1::Schema& schema, std::vector<int> key_columns)
+      : output_(output), writer_(schema), key_columns_(std::move(key_columns)) {}
 
   absl::Status Open(OperatorContext& ctx) override {
     ctx_ = &ctx;
@@ -27,14 +30,18 @@ class SinkOperator final : public Operator {
     for (uint32_t r : rows) {
       offsets_.push_back(text_.size());
       writer_.Append(batch, r, &text_);
+      offsets_.push_back(text_.size());
+      AppendKey(batch, r, &text_);
     }
     offsets_.push_back(text_.size());
     rows_.clear();
     for (uint32_t i = 0; i < rows.count; ++i) {
-      rows_.push_back(
-          OutputRow{std::string_view(),
-                    std::string_view(text_.data() + offsets_[i], offsets_[i + 1] - offsets_[i]),
-                    batch.timestamp(rows[i])});
+      const size_t json_start = offsets_[2 * i];
+      const size_t key_start = offsets_[2 * i + 1];
+      const size_t key_end = offsets_[2 * i + 2];
+      rows_.push_back(OutputRow{std::string_view(text_.data() + key_start, key_end - key_start),
+                                std::string_view(text_.data() + json_start, key_start - json_start),
+                                batch.timestamp(rows[i])});
     }
     TaskMetrics::Add(ctx_->metrics().rows_out, rows.count);
     return sink_->Write(rows_);
@@ -43,8 +50,28 @@ class SinkOperator final : public Operator {
   absl::Status ProcessWatermark(int64_t, Emitter&) override { return absl::OkStatus(); }
 
  private:
+  void AppendKey(const Batch& batch, uint32_t row, std::string* out) const {
+    if (key_columns_.size() == 1) {
+      const Value& v = batch.value(key_columns_[0], row);
+      if (v.type() == ValueType::kString) {
+        out->append(v.string());
+      } else if (!v.is_null()) {
+        AppendJson(v, out);
+      }
+      return;
+    }
+    if (key_columns_.empty()) return;
+    out->push_back('[');
+    for (size_t i = 0; i < key_columns_.size(); ++i) {
+      if (i > 0) out->push_back(',');
+      AppendJson(batch.value(key_columns_[i], row), out);
+    }
+    out->push_back(']');
+  }
+
   int output_;
   RowJsonWriter writer_;
+  std::vector<int> key_columns_;
   Sink* sink_ = nullptr;
   std::string text_;
   std::vector<size_t> offsets_;
@@ -54,7 +81,9 @@ class SinkOperator final : public Operator {
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<Operator>> MakeSinkOperator(const v1::Node& node, const v1::Plan&) {
-  return std::make_unique<SinkOperator>(node.sink().output(), node.schema());
+  return std::make_unique<SinkOperator>(
+      node.sink().output(), node.schema(),
+      std::vector<int>(node.sink().key_columns().begin(), node.sink().key_columns().end()));
 }
 
 }  // namespace sluice

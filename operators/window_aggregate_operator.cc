@@ -122,7 +122,13 @@ struct ClosedGroup {
   int64_t order;
   std::string key;
   const void* acc;
+  int64_t low_position = -1;  // oldest input position behind it
 };
+
+// Folds `p` (-1: unknown) into a running minimum.
+void KeepOldest(int64_t* oldest, int64_t p) {
+  if (p >= 0 && (*oldest < 0 || p < *oldest)) *oldest = p;
+}
 
 class WindowAggregateOperator final : public Operator {
  public:
@@ -153,12 +159,23 @@ class WindowAggregateOperator final : public Operator {
   absl::Status ProcessBatch(int port, const Batch& batch, Emitter& out) override;
   absl::Status ProcessWatermark(int64_t watermark, Emitter& out) override;
   absl::Status Checkpoint(StateWriteBatch& batch) override;
+  int64_t OldestRetainedPosition() const override {
+    int64_t oldest = -1;
+    for (const auto& [end, window] : windows_) KeepOldest(&oldest, window.low_position);
+    for (const BufferedRow& row : buffered_) KeepOldest(&oldest, row.position);
+    for (const auto& [key, events] : sliding_) {
+      for (const SlidingEvent& e : events) KeepOldest(&oldest, e.position);
+    }
+    for (const auto& [key, session] : sessions_) KeepOldest(&oldest, session.low_position);
+    return oldest;
+  }
 
  private:
   struct Window {
     GroupMap groups;
     uint32_t next_seq = 0;
-    bool spilled = false;  // some groups may be only in the state store (either table)
+    bool spilled = false;       // some groups may be only in the state store (either table)
+    int64_t low_position = -1;  // oldest input position folded into it
   };
   // A row of a sliding or session window waiting for the watermark.
   struct BufferedRow {
@@ -167,15 +184,18 @@ class WindowAggregateOperator final : public Operator {
     std::string key;
     std::string partition;
     std::string args;  // encoded coerced aggregate arguments
+    int64_t position = -1;
   };
   struct SlidingEvent {
     int64_t timestamp;
     std::string args;
+    int64_t position = -1;
   };
   struct Session {
     int64_t start;
     int64_t last;
     GroupMap groups;
+    int64_t low_position = -1;
   };
 
   bool is_fixed() const { return fixed_ != nullptr; }
@@ -200,9 +220,8 @@ class WindowAggregateOperator final : public Operator {
   // Sliding and session windows.
   absl::Status SweepBuffered(int64_t watermark, Emitter& out);
   void Accumulate(GroupMap& groups, const std::string& key, std::string_view encoded_args);
-  void EmitSlidingInstant(int64_t instant, const std::string& key,
-                          std::vector<std::pair<int64_t, std::string>>* rows_key,
-                          std::vector<void*>* rows_acc);
+  void EmitSlidingInstant(int64_t instant, const std::string& key, std::vector<ClosedGroup>* closed,
+                          std::vector<void*>* to_free);
   void CloseSession(const std::string& partition, Session& session,
                     std::vector<ClosedGroup>* closed, std::vector<void*>* to_free, bool* erased);
   absl::Status RestoreBuffered(const StateTable& table);
@@ -375,6 +394,7 @@ absl::Status WindowAggregateOperator::ProcessBatch(int, const Batch& batch, Emit
         auto group = FindOrCreate(end, *cached_window_, key);
         if (!group.ok()) return group.status();
         (*group)->dirty = true;
+        KeepOldest(&cached_window_->low_position, batch.LowPosition(r));
         pair_accs_.push_back((*group)->acc);
         pair_rows_.push_back(r);
       }
@@ -402,6 +422,7 @@ absl::Status WindowAggregateOperator::ProcessBatch(int, const Batch& batch, Emit
     BufferedRow row;
     row.timestamp = batch.timestamp(r);
     row.seq = next_seq_++;
+    row.position = batch.LowPosition(r);
     for (const ValueSpan& s : key_spans_) EncodeValue(s[r], &row.key);
     for (const ValueSpan& s : partition_spans_) EncodeValue(s[r], &row.partition);
     for (size_t j = 0; j < layout_.count(); ++j) {
@@ -455,11 +476,14 @@ absl::Status WindowAggregateOperator::CloseFixedWindows(int64_t watermark, Emitt
     bool persisted = window.spilled;
     last_window_groups_ = window.groups.size();
     for (const auto& [k, g] : window.groups) {
-      closed.push_back(ClosedGroup{end, g.persisted ? INT64_MAX : g.seq, k, g.acc});
+      closed.push_back(
+          ClosedGroup{end, g.persisted ? INT64_MAX : g.seq, k, g.acc, window.low_position});
       persisted = persisted || g.persisted || g.in_spill;
       cached_bytes_ -= std::min(cached_bytes_, EntryBytes(k));
     }
-    for (const auto& [k, g] : loaded) closed.push_back(ClosedGroup{end, INT64_MAX, k, g.acc});
+    for (const auto& [k, g] : loaded) {
+      closed.push_back(ClosedGroup{end, INT64_MAX, k, g.acc, window.low_position});
+    }
     absl::Status s = EmitClosed(closed, out);
     FreeGroups(window.groups);
     FreeGroups(loaded);
@@ -625,29 +649,23 @@ absl::Status WindowAggregateOperator::SweepBuffered(int64_t watermark, Emitter& 
 
   if (kind_ == v1::WindowSpec::KIND_SLIDING) {
     const int64_t size = spec_.window().size_ticks();
-    std::vector<std::pair<int64_t, std::string>> row_keys;
-    std::vector<void*> row_accs;
     auto emit_until = [&](int64_t limit) {
       while (!instants_.empty() && instants_.begin()->first < limit) {
         auto [instant, key] = *instants_.begin();
         instants_.erase(instants_.begin());
-        EmitSlidingInstant(instant, key, &row_keys, &row_accs);
+        EmitSlidingInstant(instant, key, &closed, &to_free);
       }
     };
     for (const BufferedRow& row : ready) {
       // Instants before this row's time are final before it enters.
       emit_until(row.timestamp);
-      sliding_[row.key].push_back(SlidingEvent{row.timestamp, row.args});
+      sliding_[row.key].push_back(SlidingEvent{row.timestamp, row.args, row.position});
       instants_.emplace(row.timestamp, row.key);
       instants_.emplace(row.timestamp + size, row.key);
     }
     emit_until(watermark);
-    closed.reserve(row_keys.size());
-    for (size_t i = 0; i < row_keys.size(); ++i) {
-      closed.push_back(ClosedGroup{row_keys[i].first, 0, row_keys[i].second, row_accs[i]});
-    }
     absl::Status s = EmitClosed(closed, out);
-    for (void* acc : row_accs) layout_.Free(acc);
+    for (void* acc : to_free) layout_.Free(acc);
     return s;
   }
 
@@ -672,6 +690,7 @@ absl::Status WindowAggregateOperator::SweepBuffered(int64_t watermark, Emitter& 
       session.last = row.timestamp;
     }
     session.last = std::max(session.last, row.timestamp);
+    KeepOldest(&session.low_position, row.position);
     Accumulate(session.groups, row.key, row.args);
   }
   std::vector<std::string> partitions;
@@ -692,10 +711,11 @@ void WindowAggregateOperator::CloseSession(const std::string& partition, Session
   (void)partition;
   const int64_t close = session_.CloseTime(session.start, session.last);
   for (auto& [key, g] : session.groups) {
-    closed->push_back(ClosedGroup{close, 0, key, g.acc});
+    closed->push_back(ClosedGroup{close, 0, key, g.acc, session.low_position});
     to_free->push_back(g.acc);
   }
   session.groups.clear();
+  session.low_position = -1;
   if (session_.ClosesAtCheckPoint(session.start, session.last)) {
     // A new session opens at the check point, on the same timeout clock.
     session.start = close;
@@ -705,9 +725,9 @@ void WindowAggregateOperator::CloseSession(const std::string& partition, Session
   }
 }
 
-void WindowAggregateOperator::EmitSlidingInstant(
-    int64_t instant, const std::string& key, std::vector<std::pair<int64_t, std::string>>* rows_key,
-    std::vector<void*>* rows_acc) {
+void WindowAggregateOperator::EmitSlidingInstant(int64_t instant, const std::string& key,
+                                                 std::vector<ClosedGroup>* closed,
+                                                 std::vector<void*>* to_free) {
   auto it = sliding_.find(key);
   if (it == sliding_.end()) return;
   const int64_t size = spec_.window().size_ticks();
@@ -717,9 +737,11 @@ void WindowAggregateOperator::EmitSlidingInstant(
     events.pop_front();
   }
   void* acc = nullptr;
+  int64_t low_position = -1;
   for (const SlidingEvent& e : events) {
     if (e.timestamp > instant) break;
     if (acc == nullptr) acc = layout_.New();
+    KeepOldest(&low_position, e.position);
     Arena arena(256);
     std::string_view in(e.args);
     for (size_t j = 0; j < layout_.count(); ++j) {
@@ -733,8 +755,8 @@ void WindowAggregateOperator::EmitSlidingInstant(
     }
   }
   if (acc != nullptr) {
-    rows_key->emplace_back(instant, key);
-    rows_acc->push_back(acc);
+    closed->push_back(ClosedGroup{instant, 0, key, acc, low_position});
+    to_free->push_back(acc);
   }
   if (events.empty()) sliding_.erase(it);
 }
@@ -772,6 +794,7 @@ absl::Status WindowAggregateOperator::EmitClosed(std::vector<ClosedGroup>& close
     for (size_t i = start; i < end; ++i) {
       const ClosedGroup& g = closed[i];
       const uint32_t row = builder.AddRow(g.timestamp);
+      if (g.low_position >= 0) builder.SetLowPosition(row, g.low_position);
       std::string_view key = g.key;
       for (size_t k = 0; k < num_keys; ++k) {
         Value v;

@@ -38,6 +38,7 @@ struct Relation {
   std::string alias;
   std::vector<std::string> columns;  // steps: output column names
   std::vector<bool> splice;
+  std::vector<bool> key;  // the column is a GROUP BY key (passed through)
 
   bool IsQualifier(std::string_view name) const {
     return SameName(name, source) || (!alias.empty() && SameName(name, alias));
@@ -237,6 +238,9 @@ bool Planner::Build(const Script& script) {
     }
     v1::Node* sink = AddNode({rel.node}, output_name);
     sink->mutable_sink()->set_output(it->second);
+    for (size_t c = 0; c < rel.key.size(); ++c) {
+      if (rel.key[c]) sink->mutable_sink()->add_key_columns(static_cast<int32_t>(c));
+    }
     *sink->mutable_schema() = plan_->nodes(rel.node).schema();
   }
   return !failed_;
@@ -316,6 +320,7 @@ bool Planner::ResolveFrom(const FromClause& from, const std::string& step, Relat
     rel->node = s.rel.node;
     rel->columns = s.rel.columns;
     rel->splice = s.rel.splice;
+    rel->key = s.rel.key;
     return true;
   }
   if (!from.timestamp_over.empty()) {
@@ -388,6 +393,7 @@ bool Planner::PlanSelect(const Select& select, const std::string& step, Relation
   std::vector<std::string> names;
   std::vector<bool> splices;
   std::vector<v1::Expr> exprs;
+  int key_count = 0;                      // GROUP BY keys, when grouped
   std::vector<SourceLocation> locations;  // of the SELECT item behind each column
   std::vector<bool> aliased;              // whether that item has an alias
 
@@ -465,6 +471,7 @@ bool Planner::PlanSelect(const Select& select, const std::string& step, Relation
       locations.push_back(item.location);
       aliased.push_back(!item.alias.empty());
     }
+    key_count = agg->keys_size();
     // The aggregate's columns are final once HAVING and SELECT are bound.
     // Internal column names, as explain shows them: the keys and
     // aggregates as written.
@@ -577,6 +584,19 @@ bool Planner::PlanSelect(const Select& select, const std::string& step, Relation
   out->source = step;
   out->columns = names;
   out->splice = splices;
+  // A column is a key when it passes a GROUP BY key (or a step's key
+  // column) through unchanged.
+  out->key.assign(exprs.size(), false);
+  for (size_t i = 0; i < exprs.size(); ++i) {
+    const v1::Expr& e = project->project().exprs(i);
+    if (e.kind_case() != v1::Expr::kColumn || splices[i]) continue;
+    if (select.has_group_by) {
+      out->key[i] = e.column() < plan_->nodes(project->inputs(0)).schema().columns_size() &&
+                    e.column() < key_count;
+    } else if (!rel.is_input && e.column() < static_cast<int>(rel.key.size())) {
+      out->key[i] = rel.key[e.column()];
+    }
+  }
   return true;
 }
 

@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "engine/app/run_command.h"
+#include "engine/app/stream_commands.h"
 
 namespace {
 
@@ -14,6 +15,9 @@ constexpr char kUsage[] =
     "commands:\n"
     "  run       run a job over JSON-lines files (offline replay, test a query)\n"
     "  explain   print the compiled operator DAG of a job\n"
+    "  broker    run the embedded Kafka (librdkafka's mock cluster) on loopback\n"
+    "  worker    run jobs on the Kafka partitions assigned to this worker\n"
+    "  simulate  produce deterministic device telemetry to a topic or a file\n"
     "  help      show this message\n"
     "\n"
     "Run 'sluice <command> --help' for a command's flags.\n";
@@ -29,6 +33,9 @@ int main(int argc, char** argv) {
   std::vector<std::string> args(argv + 2, argv + argc);
   if (command == "run") return sluice::RunCommand(args);
   if (command == "explain") return sluice::ExplainCommand(args);
+  if (command == "broker") return sluice::BrokerCommand(args);
+  if (command == "worker") return sluice::WorkerCommand(args);
+  if (command == "simulate") return sluice::SimulateCommand(args);
   if (command == "help" || command == "--help" || command == "-h") {
     std::fputs(kUsage, stdout);
     return 0;

@@ -1,0 +1,103 @@
+#include "connectors/kafka_producer.h"
+
+#include <chrono>
+
+#include "absl/strings/str_cat.h"
+#include "engine/datetime.h"
+
+namespace sluice {
+
+class KafkaProducer::Reports final : public RdKafka::DeliveryReportCb {
+ public:
+  void dr_cb(RdKafka::Message& message) override {
+    auto* tracker = static_cast<DeliveryTracker*>(message.msg_opaque());
+    if (tracker == nullptr) return;
+    if (message.err() == RdKafka::ERR_NO_ERROR) {
+      tracker->Acknowledged();
+    } else {
+      tracker->Failed(
+          absl::StrCat("delivery to ", message.topic_name(), " failed: ", message.errstr()));
+    }
+  }
+};
+
+absl::StatusOr<std::unique_ptr<KafkaProducer>> KafkaProducer::Create(
+    const std::string& bootstrap, const KafkaProperties& properties) {
+  KafkaProperties all = {
+      {"bootstrap.servers", bootstrap},
+      {"partitioner", "murmur2_random"},
+      {"enable.idempotence", "true"},
+      {"compression.type", "lz4"},
+      {"linger.ms", "5"},
+      {"batch.num.messages", "10000"},
+      {"queue.buffering.max.messages", "500000"},
+      {"log_level", "3"},
+  };
+  all.insert(all.end(), properties.begin(), properties.end());
+  auto conf = MakeKafkaConf(all);
+  if (!conf.ok()) return conf.status();
+  std::unique_ptr<KafkaProducer> producer(new KafkaProducer());
+  producer->reports_ = std::make_unique<Reports>();
+  std::string error;
+  if ((*conf)->set("dr_cb", producer->reports_.get(), error) != RdKafka::Conf::CONF_OK) {
+    return absl::InternalError(absl::StrCat("cannot set the delivery callback: ", error));
+  }
+  producer->producer_.reset(RdKafka::Producer::create(conf->get(), error));
+  if (!producer->producer_) {
+    return absl::InvalidArgumentError(absl::StrCat("cannot create a Kafka producer: ", error));
+  }
+  KafkaProducer* raw = producer.get();
+  producer->poller_ = std::thread([raw] {
+    while (!raw->stop_.load(std::memory_order_relaxed)) raw->producer_->poll(100);
+  });
+  return producer;
+}
+
+KafkaProducer::~KafkaProducer() {
+  if (producer_) producer_->flush(10'000);
+  stop_.store(true);
+  if (poller_.joinable()) poller_.join();
+}
+
+absl::Status KafkaProducer::Produce(const std::string& topic, std::string_view key,
+                                    std::string_view value, int64_t timestamp_ms,
+                                    DeliveryTracker* tracker,
+                                    const std::vector<KafkaHeader>& headers) {
+  while (true) {
+    RdKafka::Headers* h = nullptr;
+    if (!headers.empty()) {
+      h = RdKafka::Headers::create();
+      for (const KafkaHeader& header : headers) h->add(header.name, header.value);
+    }
+    const RdKafka::ErrorCode err = producer_->produce(
+        topic, RdKafka::Topic::PARTITION_UA, RdKafka::Producer::RK_MSG_COPY,
+        const_cast<char*>(value.data()), value.size(), key.empty() ? nullptr : key.data(),
+        key.size(), timestamp_ms, h, tracker);
+    if (err == RdKafka::ERR_NO_ERROR) {
+      if (tracker != nullptr) tracker->Produced();
+      return absl::OkStatus();
+    }
+    delete h;  // not taken over on failure
+    if (err != RdKafka::ERR__QUEUE_FULL) {
+      return FromKafkaError(err, absl::StrCat("produce to ", topic));
+    }
+    // The local queue is full: let deliveries drain, then retry.
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+}
+
+absl::Status KafkaProducer::Flush(int timeout_ms) {
+  return FromKafkaError(producer_->flush(timeout_ms), "flush the producer");
+}
+
+absl::Status KafkaSink::Write(const std::vector<OutputRow>& rows) {
+  for (const OutputRow& row : rows) {
+    const int64_t ms = FloorDiv(row.timestamp, kTicksPerMillisecond);
+    if (absl::Status s = producer_->Produce(topic_, row.key, row.json, ms, tracker_); !s.ok()) {
+      return s;
+    }
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace sluice

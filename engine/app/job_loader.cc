@@ -1,0 +1,173 @@
+#include "engine/app/job_loader.h"
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "engine/app/command_line.h"
+#include "engine/value.h"
+#include "google/protobuf/util/json_util.h"
+#include "sql/compiler.h"
+
+namespace sluice {
+namespace {
+
+bool ValidJobName(const std::string& name) {
+  if (name.empty() || name.size() > 100) return false;
+  for (char c : name) {
+    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.')) {
+      return false;
+    }
+  }
+  return true;
+}
+
+}  // namespace
+
+absl::StatusOr<v1::JobSpec> ReadJobFile(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) return absl::NotFoundError(absl::StrCat("cannot read job file ", path));
+  std::stringstream ss;
+  ss << in.rdbuf();
+  v1::JobSpec spec;
+  google::protobuf::util::JsonParseOptions options;
+  options.ignore_unknown_fields = false;
+  auto status = google::protobuf::util::JsonStringToMessage(ss.str(), &spec, options);
+  if (!status.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("job file ", path, " is not a valid job: ", status.ToString()));
+  }
+  if (spec.query().empty() && !spec.query_file().empty()) {
+    std::filesystem::path query_path(spec.query_file());
+    if (query_path.is_relative()) {
+      query_path = std::filesystem::path(path).parent_path() / query_path;
+    }
+    std::ifstream q(query_path);
+    if (!q)
+      return absl::NotFoundError(absl::StrCat("cannot read query file ", query_path.string()));
+    std::stringstream qs;
+    qs << q.rdbuf();
+    spec.set_query(qs.str());
+  }
+  return spec;
+}
+
+absl::StatusOr<v1::TimePolicy> ParseTimePolicy(const v1::TimePolicySpec& spec,
+                                               const v1::TimePolicy& base) {
+  v1::TimePolicy policy = base;
+  if (!spec.out_of_order_tolerance().empty()) {
+    auto t = ParseDurationTicks(spec.out_of_order_tolerance());
+    if (!t.ok())
+      return absl::InvalidArgumentError(
+          absl::StrCat("outOfOrderTolerance: ", t.status().message()));
+    policy.set_out_of_order_tolerance_ticks(*t);
+  }
+  if (!spec.late_arrival_tolerance().empty()) {
+    auto t = ParseDurationTicks(spec.late_arrival_tolerance());
+    if (!t.ok())
+      return absl::InvalidArgumentError(
+          absl::StrCat("lateArrivalTolerance: ", t.status().message()));
+    policy.set_late_arrival_tolerance_ticks(*t);
+  }
+  if (!spec.late_policy().empty()) {
+    if (spec.late_policy() == "adjust") {
+      policy.set_action(v1::TimePolicy::ACTION_ADJUST);
+    } else if (spec.late_policy() == "drop") {
+      policy.set_action(v1::TimePolicy::ACTION_DROP);
+    } else {
+      return absl::InvalidArgumentError(
+          absl::StrCat("latePolicy must be adjust or drop, not '", spec.late_policy(), "'"));
+    }
+  }
+  return policy;
+}
+
+absl::StatusOr<LoadedJob> LoadJob(const v1::JobSpec& spec) {
+  if (!ValidJobName(spec.name())) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "a job name is 1 to 100 letters, digits, '-', '_' or '.', not '", spec.name(), "'"));
+  }
+  if (spec.query().empty()) return absl::InvalidArgumentError("the job has no query");
+  auto base = ParseTimePolicy(spec.default_policy(), sql::CompileOptions::DefaultTimePolicy());
+  if (!base.ok()) return base.status();
+  sql::CompileOptions options;
+  options.default_policy = *base;
+  sql::CompileResult compiled = sql::CompileQuery(spec.query(), options);
+  if (!compiled.ok) {
+    return absl::InvalidArgumentError(sql::FormatQueryError("", compiled.error));
+  }
+  LoadedJob job;
+  job.spec = spec;
+  job.plan = std::move(compiled.plan);
+  // Inputs: bound ones, else the topic named like the alias.
+  for (const v1::InputBinding& binding : spec.inputs()) {
+    bool found = false;
+    for (const v1::Input& input : job.plan.inputs())
+      found |= EqualsIgnoreCase(input.name(), binding.alias());
+    if (!found) {
+      std::vector<std::string> names;
+      for (const v1::Input& input : job.plan.inputs()) names.push_back(input.name());
+      return absl::InvalidArgumentError(
+          absl::StrCat("input '", binding.alias(),
+                       "' is not read by the query (it reads: ", absl::StrJoin(names, ", "), ")"));
+    }
+    if (!binding.format().empty() && binding.format() != "json") {
+      return absl::InvalidArgumentError(absl::StrCat("input '", binding.alias(), "': format '",
+                                                     binding.format(),
+                                                     "' is not supported (json is)"));
+    }
+  }
+  for (const v1::Input& input : job.plan.inputs()) {
+    std::string topic = input.name();
+    for (const v1::InputBinding& binding : spec.inputs()) {
+      if (!EqualsIgnoreCase(binding.alias(), input.name())) continue;
+      if (!binding.topic().empty()) topic = binding.topic();
+      if (binding.has_policy()) {
+        auto policy = ParseTimePolicy(binding.policy(), *base);
+        if (!policy.ok()) {
+          return absl::InvalidArgumentError(
+              absl::StrCat("input '", binding.alias(), "': ", policy.status().message()));
+        }
+        for (v1::Node& node : *job.plan.mutable_nodes()) {
+          if (node.has_event_time() &&
+              EqualsIgnoreCase(node.event_time().input_name(), input.name())) {
+            *node.mutable_event_time()->mutable_policy() = *policy;
+          }
+        }
+      }
+    }
+    job.input_topics.push_back(topic);
+  }
+  // Outputs: bound ones, else the topic named like the output.
+  for (const v1::OutputBinding& binding : spec.outputs()) {
+    bool found = false;
+    for (const v1::Output& output : job.plan.outputs())
+      found |= EqualsIgnoreCase(output.name(), binding.name());
+    if (!found) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("output '", binding.name(), "' is not written by the query"));
+    }
+  }
+  for (const v1::Output& output : job.plan.outputs()) {
+    OutputTarget target{OutputTarget::Kind::kTopic, output.name()};
+    for (const v1::OutputBinding& binding : spec.outputs()) {
+      if (!EqualsIgnoreCase(binding.name(), output.name())) continue;
+      if (binding.has_file()) {
+        target = {OutputTarget::Kind::kFile, binding.file()};
+      } else if (binding.has_stdout() && binding.stdout()) {
+        target = {OutputTarget::Kind::kStdout, output.name()};
+      } else if (binding.has_topic() && !binding.topic().empty()) {
+        target = {OutputTarget::Kind::kTopic, binding.topic()};
+      }
+    }
+    job.outputs.push_back(target);
+  }
+  job.dead_letter_topic = spec.dead_letter_topic().empty() ? absl::StrCat(spec.name(), ".errors")
+                                                           : spec.dead_letter_topic();
+  for (const auto& [key, value] : spec.kafka_properties()) job.kafka.emplace_back(key, value);
+  return job;
+}
+
+}  // namespace sluice

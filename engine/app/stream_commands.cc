@@ -1,0 +1,404 @@
+// `sluice broker`, `sluice simulate` and `sluice worker`: the Kafka side of
+// Sluice.
+#include "engine/app/stream_commands.h"
+
+#include <csignal>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <thread>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "connectors/device_simulator.h"
+#include "connectors/embedded_broker.h"
+#include "connectors/file_sink.h"
+#include "connectors/kafka_client.h"
+#include "connectors/kafka_producer.h"
+#include "engine/app/command_line.h"
+#include "engine/app/job_loader.h"
+#include "engine/app/worker.h"
+#include "engine/datetime.h"
+
+namespace sluice {
+namespace {
+
+namespace fs = std::filesystem;
+
+int Fail(const char* command, const std::string& message, int code = 1) {
+  std::fprintf(stderr, "sluice %s: %s\n", command, message.c_str());
+  return code;
+}
+
+// Blocks SIGINT and SIGTERM in every thread started after this, so that
+// WaitForSignal can take them synchronously.
+sigset_t BlockStopSignals() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  return set;
+}
+
+int WaitForSignal(const sigset_t& set) {
+  int signal = 0;
+  sigwait(&set, &signal);
+  return signal;
+}
+
+bool StopRequested(const sigset_t& set) {
+  timespec zero{0, 0};
+  siginfo_t info;
+  return sigtimedwait(&set, &info, &zero) > 0;
+}
+
+// Writes `text` to `path` atomically (readers never see half a file).
+absl::Status WriteFileAtomically(const std::string& path, const std::string& text) {
+  const std::string temp = path + ".tmp";
+  {
+    std::ofstream out(temp, std::ios::trunc);
+    if (!out) return absl::UnavailableError(absl::StrCat("cannot write ", temp));
+    out << text << "\n";
+  }
+  std::error_code ec;
+  fs::rename(temp, path, ec);
+  if (ec) return absl::UnavailableError(absl::StrCat("cannot write ", path, ": ", ec.message()));
+  return absl::OkStatus();
+}
+
+absl::StatusOr<KafkaProperties> KafkaFlags(const CommandLine& cl) {
+  KafkaProperties properties;
+  for (const std::string& text : cl.GetAll("X")) {
+    auto kv = ParseKafkaProperty(text);
+    if (!kv.ok()) return kv.status();
+    properties.push_back(*kv);
+  }
+  return properties;
+}
+
+const FlagSpec kKafkaFlags[] = {
+    {"brokers", true, false, "Kafka bootstrap servers", "HOST:PORT,..."},
+    {"bootstrap-file", true, false,
+     "read the bootstrap servers from this file (sluice broker writes it)", "PATH"},
+    {"X", true, true, "any librdkafka property, e.g. -X security.protocol=SASL_SSL", "KEY=VALUE"},
+};
+
+std::vector<FlagSpec> WithKafkaFlags(std::vector<FlagSpec> flags) {
+  flags.insert(flags.begin(), std::begin(kKafkaFlags), std::end(kKafkaFlags));
+  return flags;
+}
+
+}  // namespace
+
+int BrokerCommand(const std::vector<std::string>& args) {
+  const std::vector<FlagSpec> flags = {
+      {"brokers", true, false, "number of mock brokers (default 1)", "N"},
+      {"topic", true, true, "create a topic with this many partitions", "NAME:PARTITIONS"},
+      {"default-partitions", true, false, "partitions of auto-created topics (the mock fixes 4)",
+       "N"},
+      {"bootstrap-file", true, false, "write the bootstrap address to this file", "PATH"},
+      {"help", false, false, "show this help"},
+  };
+  auto parsed = CommandLine::Parse(flags, args);
+  if (!parsed.ok() || parsed->Has("help")) {
+    std::fprintf(parsed.ok() ? stdout : stderr,
+                 "%s%susage: sluice broker [flags]\n\nRuns the embedded Kafka (librdkafka's mock "
+                 "cluster) on loopback until SIGINT or SIGTERM.\n\n%s",
+                 parsed.ok() ? "" : std::string(parsed.status().message()).c_str(),
+                 parsed.ok() ? "" : "\n\n", CommandLine::Help(flags).c_str());
+    return parsed.ok() ? 0 : 2;
+  }
+  int brokers = 1;
+  if (auto v = parsed->Get("brokers"); v && !absl::SimpleAtoi(*v, &brokers)) {
+    return Fail("broker", "--brokers takes a number", 2);
+  }
+  if (auto v = parsed->Get("default-partitions")) {
+    int n = 0;
+    if (!absl::SimpleAtoi(*v, &n) || n != EmbeddedBroker::kAutoCreatedPartitions) {
+      return Fail("broker",
+                  absl::StrCat("--default-partitions: librdkafka 2.0.2's mock cluster always gives "
+                               "auto-created topics ",
+                               EmbeddedBroker::kAutoCreatedPartitions,
+                               " partitions and has no setting for it; create topics with other "
+                               "counts with --topic NAME:PARTITIONS"),
+                  2);
+    }
+  }
+  std::vector<std::pair<std::string, int>> topics;
+  for (const std::string& spec : parsed->GetAll("topic")) {
+    const size_t colon = spec.rfind(':');
+    int partitions = 0;
+    if (colon == std::string::npos || colon == 0 ||
+        !absl::SimpleAtoi(spec.substr(colon + 1), &partitions)) {
+      return Fail("broker", absl::StrCat("--topic takes NAME:PARTITIONS, not '", spec, "'"), 2);
+    }
+    topics.emplace_back(spec.substr(0, colon), partitions);
+  }
+  const sigset_t stop = BlockStopSignals();
+  auto broker = EmbeddedBroker::Start(brokers);
+  if (!broker.ok()) return Fail("broker", std::string(broker.status().message()));
+  for (const auto& [name, partitions] : topics) {
+    if (absl::Status s = (*broker)->CreateTopic(name, partitions); !s.ok()) {
+      return Fail("broker", std::string(s.message()));
+    }
+  }
+  std::printf("sluice broker: listening on %s\n", (*broker)->bootstrap().c_str());
+  for (const auto& [name, partitions] : topics) {
+    std::printf("sluice broker: topic %s with %d partitions\n", name.c_str(), partitions);
+  }
+  std::printf("sluice broker: %s\n", EmbeddedBroker::kLimits);
+  std::fflush(stdout);
+  if (auto path = parsed->Get("bootstrap-file")) {
+    if (absl::Status s = WriteFileAtomically(*path, (*broker)->bootstrap()); !s.ok()) {
+      return Fail("broker", std::string(s.message()));
+    }
+  }
+  const int signal = WaitForSignal(stop);
+  std::printf("sluice broker: %s, shutting down\n",
+              signal == SIGINT ? "interrupted" : "terminated");
+  std::fflush(stdout);
+  broker->reset();
+  if (auto path = parsed->Get("bootstrap-file")) {
+    std::error_code ec;
+    fs::remove(*path, ec);
+  }
+  return 0;
+}
+
+int SimulateCommand(const std::vector<std::string>& args) {
+  const std::vector<FlagSpec> flags = WithKafkaFlags({
+      {"topic", true, false, "produce to this Kafka topic (key: deviceId)", "NAME"},
+      {"output", true, false, "write JSON lines to this file instead ('-' for stdout)", "PATH"},
+      {"devices", true, false, "number of devices (default 100)", "N"},
+      {"rate", true, false, "events per second (default 1000)", "N"},
+      {"count", true, false, "stop after N events", "N"},
+      {"duration", true, false, "stop after this much event time (e.g. 60s)", "DURATION"},
+      {"seed", true, false, "random seed: the same seed gives the same events (default 1)", "N"},
+      {"start-time", true, false, "event time of the first reading (default: now)", "ISO8601"},
+      {"out-of-order", true, false, "share of events delayed within --out-of-order-max (default 0)",
+       "SHARE"},
+      {"out-of-order-max", true, false, "largest delay of an out-of-order event (default 2s)",
+       "DURATION"},
+      {"late", true, false, "share of events delayed by --late-delay (default 0)", "SHARE"},
+      {"late-delay", true, false, "delay of a late event (default 10s)", "DURATION"},
+      {"bad", true, false, "share of malformed records (default 0)", "SHARE"},
+      {"spiking-devices", true, false, "devices that overheat now and then (default 1)", "N"},
+      {"realtime", false, false,
+       "pace events at --rate in wall-clock time (default for --topic without --start-time)"},
+      {"no-pace", false, false, "produce as fast as possible"},
+      {"help", false, false, "show this help"},
+  });
+  auto parsed = CommandLine::Parse(flags, args);
+  if (!parsed.ok() || parsed->Has("help")) {
+    std::fprintf(parsed.ok() ? stdout : stderr,
+                 "%s%susage: sluice simulate (--topic NAME | --output PATH) [flags]\n\nProduces "
+                 "deterministic device telemetry.\n\n%s",
+                 parsed.ok() ? "" : std::string(parsed.status().message()).c_str(),
+                 parsed.ok() ? "" : "\n\n", CommandLine::Help(flags).c_str());
+    return parsed.ok() ? 0 : 2;
+  }
+  const CommandLine& cl = *parsed;
+  SimulatorOptions options;
+  auto number = [&](const char* flag, auto* target) -> bool {
+    if (auto v = cl.Get(flag)) return absl::SimpleAtoi(*v, target);
+    return true;
+  };
+  auto share = [&](const char* flag, double* target) -> bool {
+    if (auto v = cl.Get(flag)) return absl::SimpleAtod(*v, target) && *target >= 0 && *target <= 1;
+    return true;
+  };
+  auto duration = [&](const char* flag, int64_t* target) -> bool {
+    if (auto v = cl.Get(flag)) {
+      auto t = ParseDurationTicks(*v);
+      if (!t.ok()) return false;
+      *target = *t;
+    }
+    return true;
+  };
+  if (!number("devices", &options.devices) || !number("count", &options.count) ||
+      !number("seed", &options.seed) || !number("spiking-devices", &options.spiking_devices)) {
+    return Fail("simulate", "--devices, --count, --seed and --spiking-devices take whole numbers",
+                2);
+  }
+  if (auto v = cl.Get("rate"); v && (!absl::SimpleAtod(*v, &options.rate) || options.rate <= 0)) {
+    return Fail("simulate", "--rate takes a positive number", 2);
+  }
+  if (!share("out-of-order", &options.out_of_order_share) || !share("late", &options.late_share) ||
+      !share("bad", &options.bad_share)) {
+    return Fail("simulate", "--out-of-order, --late and --bad take a share from 0 to 1", 2);
+  }
+  if (!duration("duration", &options.duration_ticks) ||
+      !duration("out-of-order-max", &options.out_of_order_max_ticks) ||
+      !duration("late-delay", &options.late_delay_ticks)) {
+    return Fail("simulate",
+                "--duration, --out-of-order-max and --late-delay take durations like 5s", 2);
+  }
+  if (options.count < 0 && options.duration_ticks < 0) {
+    return Fail("simulate", "give --count N or --duration D", 2);
+  }
+  const int64_t now_ticks = std::chrono::duration_cast<std::chrono::seconds>(
+                                std::chrono::system_clock::now().time_since_epoch())
+                                .count() *
+                            kTicksPerSecond;
+  options.start_ticks = now_ticks;
+  if (auto v = cl.Get("start-time")) {
+    auto t = ParseDatetime(*v);
+    if (!t)
+      return Fail("simulate", absl::StrCat("--start-time is not an ISO 8601 datetime: ", *v), 2);
+    options.start_ticks = *t;
+  }
+  const bool to_topic = cl.Has("topic");
+  if (to_topic == cl.Has("output"))
+    return Fail("simulate", "give exactly one of --topic and --output", 2);
+  const bool pace =
+      !cl.Has("no-pace") && (cl.Has("realtime") || (to_topic && !cl.Has("start-time")));
+
+  std::unique_ptr<KafkaProducer> producer;
+  std::unique_ptr<JsonLinesSink> file;
+  DeliveryTracker tracker;
+  if (to_topic) {
+    auto bootstrap = ResolveBootstrap(cl.GetOr("brokers", ""), cl.GetOr("bootstrap-file", ""), 30);
+    if (!bootstrap.ok()) return Fail("simulate", std::string(bootstrap.status().message()));
+    auto kafka = KafkaFlags(cl);
+    if (!kafka.ok()) return Fail("simulate", std::string(kafka.status().message()), 2);
+    // zstd keeps every message within the embedded broker's 5 MiB retention.
+    KafkaProperties properties = {{"compression.type", "zstd"}, {"linger.ms", "20"}};
+    properties.insert(properties.end(), kafka->begin(), kafka->end());
+    auto created = KafkaProducer::Create(*bootstrap, properties);
+    if (!created.ok()) return Fail("simulate", std::string(created.status().message()));
+    producer = *std::move(created);
+  } else if (*cl.Get("output") == "-") {
+    file = JsonLinesSink::Stdout("");
+  } else {
+    auto created = JsonLinesSink::Create(*cl.Get("output"));
+    if (!created.ok()) return Fail("simulate", std::string(created.status().message()));
+    file = *std::move(created);
+  }
+  const sigset_t stop = BlockStopSignals();
+  DeviceSimulator simulator(options);
+  SimulatedEvent event;
+  const std::string topic = cl.GetOr("topic", "");
+  const auto started = std::chrono::steady_clock::now();
+  int64_t produced = 0;
+  int64_t bad = 0;
+  while (simulator.Next(&event)) {
+    if (pace) {
+      // Release each event when its arrival time comes.
+      const auto due =
+          started + std::chrono::microseconds((event.arrival_ticks - options.start_ticks) / 10);
+      std::this_thread::sleep_until(due);
+      if ((produced & 63) == 0 && StopRequested(stop)) break;
+    }
+    bad += event.bad ? 1 : 0;
+    if (producer) {
+      if (absl::Status s = producer->Produce(topic, event.device, event.json,
+                                             event.arrival_ticks / kTicksPerMillisecond, &tracker);
+          !s.ok()) {
+        return Fail("simulate", std::string(s.message()));
+      }
+    } else if (absl::Status s = file->WriteLine(event.json); !s.ok()) {
+      return Fail("simulate", std::string(s.message()));
+    }
+    ++produced;
+  }
+  if (producer) {
+    if (absl::Status s = producer->Flush(60'000); !s.ok())
+      return Fail("simulate", std::string(s.message()));
+    if (tracker.failed() > 0) return Fail("simulate", tracker.last_error());
+  } else if (absl::Status s = file->Flush(); !s.ok()) {
+    return Fail("simulate", std::string(s.message()));
+  }
+  std::fprintf(stderr, "sluice simulate: %lld events (%lld bad) from %d devices%s%s\n",
+               static_cast<long long>(produced), static_cast<long long>(bad), options.devices,
+               to_topic ? " to topic " : "", topic.c_str());
+  return 0;
+}
+
+int WorkerCommand(const std::vector<std::string>& args) {
+  const std::vector<FlagSpec> flags = WithKafkaFlags({
+      {"job", true, true, "run this job (JSON JobSpec file)", "FILE"},
+      {"state-dir", true, false, "RocksDB state directory (default: a temporary one)", "DIR"},
+      {"name", true, false, "name shown in logs (default worker-<pid>)", "NAME"},
+      {"threads", true, false, "task threads (default: one per core)", "N"},
+      {"commit-interval", true, false, "how often input offsets are committed (default 1s)",
+       "DURATION"},
+      {"status-interval", true, false,
+       "how often a status line is printed (default 5s, 0 for never)", "DURATION"},
+      {"help", false, false, "show this help"},
+  });
+  auto parsed = CommandLine::Parse(flags, args);
+  if (!parsed.ok() || parsed->Has("help")) {
+    std::fprintf(parsed.ok() ? stdout : stderr,
+                 "%s%susage: sluice worker (--brokers B | --bootstrap-file F) --job FILE ... "
+                 "[flags]\n\nRuns jobs on the Kafka partitions assigned to this worker until "
+                 "SIGINT or SIGTERM.\n\n%s",
+                 parsed.ok() ? "" : std::string(parsed.status().message()).c_str(),
+                 parsed.ok() ? "" : "\n\n", CommandLine::Help(flags).c_str());
+    return parsed.ok() ? 0 : 2;
+  }
+  const CommandLine& cl = *parsed;
+  std::vector<LoadedJob> jobs;
+  for (const std::string& path : cl.GetAll("job")) {
+    auto spec = ReadJobFile(path);
+    if (!spec.ok()) return Fail("worker", std::string(spec.status().message()), 2);
+    auto job = LoadJob(*spec);
+    if (!job.ok()) {
+      std::fprintf(stderr, "%s:%s\n", path.c_str(), std::string(job.status().message()).c_str());
+      return 2;
+    }
+    jobs.push_back(*std::move(job));
+  }
+  if (jobs.empty()) return Fail("worker", "give at least one --job FILE", 2);
+  WorkerOptions options;
+  options.name = cl.GetOr("name", absl::StrCat("worker-", ::getpid()));
+  auto bootstrap = ResolveBootstrap(cl.GetOr("brokers", ""), cl.GetOr("bootstrap-file", ""), 30);
+  if (!bootstrap.ok()) return Fail("worker", std::string(bootstrap.status().message()));
+  options.bootstrap = *bootstrap;
+  auto kafka = KafkaFlags(cl);
+  if (!kafka.ok()) return Fail("worker", std::string(kafka.status().message()), 2);
+  options.kafka = *kafka;
+  if (auto v = cl.Get("threads"); v && !absl::SimpleAtoi(*v, &options.threads)) {
+    return Fail("worker", "--threads takes a number", 2);
+  }
+  for (auto [flag, target] :
+       {std::pair<const char*, int64_t*>{"commit-interval", &options.commit_interval_ms},
+        {"status-interval", &options.status_interval_ms}}) {
+    if (auto v = cl.Get(flag)) {
+      auto t = ParseDurationTicks(*v);
+      if (!t.ok()) return Fail("worker", absl::StrCat("--", flag, ": ", t.status().message()), 2);
+      *target = *t / kTicksPerMillisecond;
+    }
+  }
+  std::string temp_dir;
+  options.state_dir = cl.GetOr("state-dir", "");
+  if (options.state_dir.empty()) {
+    temp_dir = (fs::temp_directory_path() / absl::StrCat("sluice-worker-", ::getpid())).string();
+    options.state_dir = temp_dir;
+  }
+  std::error_code ec;
+  fs::create_directories(options.state_dir, ec);
+  const sigset_t stop = BlockStopSignals();
+  auto worker = Worker::Create(options);
+  if (!worker.ok()) return Fail("worker", std::string(worker.status().message()));
+  std::printf("%s | started: %zu job(s), Kafka at %s, state in %s\n", options.name.c_str(),
+              jobs.size(), options.bootstrap.c_str(), options.state_dir.c_str());
+  std::fflush(stdout);
+  for (LoadedJob& job : jobs) {
+    if (absl::Status s = (*worker)->AddJob(std::move(job)); !s.ok()) {
+      return Fail("worker", std::string(s.message()));
+    }
+  }
+  const int signal = WaitForSignal(stop);
+  std::printf("%s | %s: leaving the groups, committing finished work\n", options.name.c_str(),
+              signal == SIGINT ? "interrupted" : "terminated");
+  std::fflush(stdout);
+  (*worker)->Stop();
+  worker->reset();
+  if (!temp_dir.empty()) fs::remove_all(temp_dir, ec);
+  std::printf("%s | stopped\n", options.name.c_str());
+  return 0;
+}
+
+}  // namespace sluice

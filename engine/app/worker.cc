@@ -1,0 +1,585 @@
+#include "engine/app/worker.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <deque>
+#include <map>
+#include <set>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "connectors/file_sink.h"
+#include "connectors/json_decoder.h"
+#include "connectors/kafka_consumer.h"
+#include "engine/datetime.h"
+#include "engine/task.h"
+#include "engine/value.h"
+#include "operators/builtin_operators.h"
+
+namespace sluice {
+namespace {
+
+int64_t WallTicks() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+             .count() *
+         kTicksPerMicrosecond;
+}
+
+int64_t SteadyMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+absl::Mutex log_mu;
+
+// One line on standard output, whole even when threads log at once.
+void Log(const std::string& line) {
+  absl::MutexLock lock(&log_mu);
+  std::fwrite(line.data(), 1, line.size(), stdout);
+  std::fputc('\n', stdout);
+  std::fflush(stdout);
+}
+
+std::string Describe(const std::vector<TopicPartition>& partitions) {
+  std::map<std::string, std::vector<int32_t>> by_topic;
+  for (const TopicPartition& tp : partitions) by_topic[tp.topic].push_back(tp.partition);
+  std::vector<std::string> parts;
+  for (auto& [topic, ids] : by_topic) {
+    std::sort(ids.begin(), ids.end());
+    parts.push_back(absl::StrCat(topic, "[", absl::StrJoin(ids, ","), "]"));
+  }
+  return parts.empty() ? std::string("none") : absl::StrJoin(parts, " ");
+}
+
+// An output several tasks write (a file, standard output): serialized.
+class SharedSink {
+ public:
+  explicit SharedSink(std::unique_ptr<JsonLinesSink> sink) : sink_(std::move(sink)) {}
+  absl::Status Write(const std::vector<OutputRow>& rows) {
+    absl::MutexLock lock(&mu_);
+    return sink_->Write(rows);
+  }
+  absl::Status Flush() {
+    absl::MutexLock lock(&mu_);
+    return sink_->Flush();
+  }
+
+ private:
+  absl::Mutex mu_;
+  std::unique_ptr<JsonLinesSink> sink_ ABSL_GUARDED_BY(mu_);
+};
+
+class SharedSinkRef final : public Sink {
+ public:
+  explicit SharedSinkRef(SharedSink* shared) : shared_(shared) {}
+  absl::Status Write(const std::vector<OutputRow>& rows) override { return shared_->Write(rows); }
+  absl::Status Flush() override { return shared_->Flush(); }
+
+ private:
+  SharedSink* shared_;
+};
+
+}  // namespace
+
+// One assigned partition running the job's plan. Work is submitted to the
+// pool one closure at a time (`scheduled_`), so the task runs on one thread
+// at a time; the consumer thread only enqueues and reads commit positions.
+class Worker::PartitionTask {
+ public:
+  PartitionTask(Worker* worker, JobRunner* job, TopicPartition tp, uint32_t id)
+      : worker_(worker), job_(job), tp_(std::move(tp)), id_(id) {}
+
+  absl::Status Init();
+
+  void Enqueue(RecordBatch batch) {
+    absl::MutexLock lock(&mu_);
+    if (closing_) return;
+    inbox_.push_back(std::move(batch));
+    ScheduleLocked();
+  }
+  void RequestTick() {
+    absl::MutexLock lock(&mu_);
+    if (closing_) return;
+    tick_ = true;
+    ScheduleLocked();
+  }
+  // Stops taking work and waits for what is queued to be done.
+  void Drain() {
+    absl::MutexLock lock(&mu_);
+    closing_ = true;
+    mu_.Await(absl::Condition(
+        +[](PartitionTask* t) ABSL_EXCLUSIVE_LOCKS_REQUIRED(t->mu_) { return !t->scheduled_; },
+        this));
+  }
+
+  // The latest input offset whose outputs are all acknowledged, or -1.
+  int64_t CommittableOffset() {
+    absl::MutexLock lock(&commit_mu_);
+    if (tracker_.failed() > 0) {
+      if (!reported_failure_) {
+        reported_failure_ = true;
+        Log(absl::StrCat(job_name(), " | ", tp_.topic, "[", tp_.partition,
+                         "] | not committing: ", tracker_.last_error()));
+      }
+      return -1;
+    }
+    const int64_t acked = tracker_.acked();
+    int64_t best = -1;
+    while (!candidates_.empty() && candidates_.front().produced <= acked) {
+      best = candidates_.front().offset;
+      candidates_.pop_front();
+    }
+    return best;
+  }
+
+  const TopicPartition& partition() const { return tp_; }
+  TaskMetrics* metrics() { return task_ ? &task_->metrics() : nullptr; }
+  bool failed() const { return failed_.load(); }
+
+ private:
+  struct Candidate {
+    int64_t offset;    // next offset to read after the work before it
+    int64_t produced;  // messages produced by then
+  };
+
+  void ScheduleLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    if (scheduled_) return;
+    scheduled_ = true;
+    worker_->pool_->Submit([this] { Run(); });
+  }
+  void Run();
+  void Process(const RecordBatch& batch);
+  absl::Status DeadLetter(std::string_view reason, int64_t offset, std::string_view data);
+  const std::string& job_name() const;
+
+  Worker* worker_;
+  JobRunner* job_;
+  TopicPartition tp_;
+  uint32_t id_;
+  std::unique_ptr<Task> task_;
+  std::vector<int> inputs_;                             // plan inputs this topic feeds
+  std::vector<std::unique_ptr<JsonDecoder>> decoders_;  // by position in inputs_
+  std::vector<std::unique_ptr<Sink>> sinks_;
+  DeliveryTracker tracker_;
+  std::atomic<bool> failed_{false};
+  const RecordBatch* current_ = nullptr;  // the batch being processed (pool thread)
+
+  absl::Mutex mu_;
+  std::deque<RecordBatch> inbox_ ABSL_GUARDED_BY(mu_);
+  bool tick_ ABSL_GUARDED_BY(mu_) = false;
+  bool scheduled_ ABSL_GUARDED_BY(mu_) = false;
+  bool closing_ ABSL_GUARDED_BY(mu_) = false;
+
+  absl::Mutex commit_mu_;
+  std::deque<Candidate> candidates_ ABSL_GUARDED_BY(commit_mu_);
+  bool reported_failure_ ABSL_GUARDED_BY(commit_mu_) = false;
+};
+
+class Worker::JobRunner {
+ public:
+  JobRunner(Worker* worker, LoadedJob job) : worker_(worker), job_(std::move(job)) {}
+  ~JobRunner() { Stop(); }
+
+  absl::Status Start();
+  void Stop();
+
+  const LoadedJob& job() const { return job_; }
+  Worker* worker() { return worker_; }
+  Sink* shared_sink(int output) { return shared_[output] ? shared_refs_[output].get() : nullptr; }
+
+ private:
+  void Loop();
+  void OnAssigned(const std::vector<TopicPartition>& partitions);
+  void OnRevoked(const std::vector<TopicPartition>& partitions, bool lost);
+  void CommitReady(bool sync);
+  void ReportStatus();
+  static std::string Key(const TopicPartition& tp) {
+    return absl::StrCat(tp.topic, "/", tp.partition);
+  }
+
+  Worker* worker_;
+  LoadedJob job_;
+  std::unique_ptr<KafkaGroupConsumer> consumer_;
+  std::thread thread_;
+  std::atomic<bool> stop_{false};
+  // Consumer thread only:
+  std::map<std::string, std::unique_ptr<PartitionTask>> tasks_;
+  std::map<std::string, int64_t> committed_;
+  int64_t finished_events_ = 0;  // from tasks that are gone
+  int64_t finished_rows_ = 0;
+  int64_t finished_rejected_ = 0;
+  int64_t last_events_ = 0;
+  int64_t last_rows_ = 0;
+  int64_t last_status_ms_ = 0;
+  // Outputs tasks share (files, standard output), by plan output.
+  std::vector<std::unique_ptr<SharedSink>> shared_;
+  std::vector<std::unique_ptr<SharedSinkRef>> shared_refs_;
+};
+
+const std::string& Worker::PartitionTask::job_name() const { return job_->job().spec.name(); }
+
+absl::Status Worker::PartitionTask::Init() {
+  const LoadedJob& job = job_->job();
+  for (int i = 0; i < job.plan.inputs_size(); ++i) {
+    if (job.input_topics[i] != tp_.topic) continue;
+    inputs_.push_back(i);
+    JsonDecoderOptions options;
+    options.fields.assign(job.plan.inputs(i).fields().begin(), job.plan.inputs(i).fields().end());
+    options.needs_record = job.plan.inputs(i).needs_record();
+    decoders_.push_back(std::make_unique<JsonDecoder>(std::move(options)));
+  }
+  std::vector<Sink*> sinks;
+  for (int o = 0; o < job.plan.outputs_size(); ++o) {
+    if (Sink* shared = job_->shared_sink(o)) {
+      sinks.push_back(shared);
+      continue;
+    }
+    sinks_.push_back(
+        std::make_unique<KafkaSink>(worker_->producer_.get(), job.outputs[o].name, &tracker_));
+    sinks.push_back(sinks_.back().get());
+  }
+  TaskEnvironment env;
+  env.registry = &worker_->registry_;
+  env.store = worker_->store_.get();
+  env.job_name = job.spec.name();
+  env.partition = id_;
+  env.sinks = sinks;
+  env.fresh_state = true;  // state does not move between workers yet: start clean
+  env.reject = [this](const RejectedRow& row) {
+    std::string_view data;
+    if (current_ != nullptr && row.origin.position >= 0) {
+      const auto& records = current_->records;
+      auto it = std::lower_bound(
+          records.begin(), records.end(), row.origin.position,
+          [](const RecordBatch::Record& r, int64_t offset) { return r.offset < offset; });
+      if (it != records.end() && it->offset == row.origin.position) data = current_->payload(*it);
+    }
+    return DeadLetter(row.reason, row.origin.position, data.empty() ? row.data : data);
+  };
+  auto task = Task::Create(job.plan, env);
+  if (!task.ok()) return task.status();
+  task_ = *std::move(task);
+  // Inputs this partition does not carry are over from the start, so that
+  // a UNION over several topics is not held back by them.
+  for (int i = 0; i < job.plan.inputs_size(); ++i) {
+    if (std::find(inputs_.begin(), inputs_.end(), i) == inputs_.end()) {
+      if (absl::Status s = task_->EndInput(i); !s.ok()) return s;
+    }
+  }
+  return absl::OkStatus();
+}
+
+void Worker::PartitionTask::Run() {
+  while (true) {
+    RecordBatch batch;
+    bool have_batch = false;
+    bool tick = false;
+    {
+      absl::MutexLock lock(&mu_);
+      if (!inbox_.empty()) {
+        batch = std::move(inbox_.front());
+        inbox_.pop_front();
+        have_batch = true;
+      } else if (tick_) {
+        tick_ = false;
+        tick = true;
+      } else {
+        scheduled_ = false;
+        return;
+      }
+    }
+    if (failed_.load()) continue;  // drop work after a failure; nothing gets committed
+    if (have_batch) Process(batch);
+    if (tick) {
+      if (absl::Status s = task_->Tick(WallTicks()); !s.ok()) {
+        failed_.store(true);
+        Log(absl::StrCat(job_name(), " | ", tp_.topic, "[", tp_.partition,
+                         "] | failed: ", s.message()));
+      }
+    }
+  }
+}
+
+void Worker::PartitionTask::Process(const RecordBatch& batch) {
+  current_ = &batch;
+  std::vector<BatchBuilder> builders;
+  for (const auto& decoder : decoders_)
+    builders.emplace_back(decoder->num_columns(), batch.records.size());
+  std::string error;
+  for (const RecordBatch::Record& r : batch.records) {
+    const std::string_view payload = batch.payload(r);
+    const int64_t arrival = r.timestamp_ms * kTicksPerMillisecond;
+    for (size_t k = 0; k < inputs_.size(); ++k) {
+      if (!decoders_[k]->Decode(payload, batch.readable_after(r), 0, builders[k], &error)) {
+        if (k == 0) {
+          TaskMetrics::Add(task_->metrics().rejected, 1);
+          if (absl::Status s = DeadLetter(error, r.offset, payload); !s.ok()) failed_.store(true);
+        }
+        error.clear();
+        continue;
+      }
+      const uint32_t row = builders[k].num_rows() - 1;
+      builders[k].SetOrigin(row, RowOrigin{inputs_[k], r.offset});
+      builders[k].SetArrivalTime(row, arrival);
+    }
+  }
+  for (size_t k = 0; k < inputs_.size(); ++k) {
+    Batch b = builders[k].Finish();
+    if (absl::Status s = task_->Push(inputs_[k], b); !s.ok()) {
+      failed_.store(true);
+      Log(absl::StrCat(job_name(), " | ", tp_.topic, "[", tp_.partition,
+                       "] | failed: ", s.message()));
+      break;
+    }
+  }
+  current_ = nullptr;
+  if (failed_.load() || batch.records.empty()) return;
+  // Commit up to the oldest event still held in state, else past the batch.
+  const int64_t next = batch.records.back().offset + 1;
+  const int64_t retained = task_->OldestRetainedPosition();
+  const int64_t offset = retained >= 0 ? std::min(retained, next) : next;
+  absl::MutexLock lock(&commit_mu_);
+  candidates_.push_back(Candidate{offset, tracker_.produced()});
+}
+
+absl::Status Worker::PartitionTask::DeadLetter(std::string_view reason, int64_t offset,
+                                               std::string_view data) {
+  const LoadedJob& job = job_->job();
+  std::string value = "{\"job\":";
+  AppendJsonString(job.spec.name(), &value);
+  value += ",\"reason\":";
+  AppendJsonString(reason, &value);
+  value += ",\"topic\":";
+  AppendJsonString(tp_.topic, &value);
+  absl::StrAppend(&value, ",\"partition\":", tp_.partition, ",\"offset\":", offset);
+  if (!data.empty()) {
+    value += ",\"data\":";
+    AppendJsonString(data, &value);
+  }
+  value += "}";
+  const std::vector<KafkaHeader> headers = {
+      {"sluice.reason", std::string(reason)},
+      {"sluice.source.topic", tp_.topic},
+      {"sluice.source.partition", absl::StrCat(tp_.partition)},
+      {"sluice.source.offset", absl::StrCat(offset)},
+  };
+  const int64_t now_ms = WallTicks() / kTicksPerMillisecond;
+  return worker_->producer_->Produce(job.dead_letter_topic, "", value, now_ms, &tracker_, headers);
+}
+
+absl::Status Worker::JobRunner::Start() {
+  const int outputs = job_.plan.outputs_size();
+  shared_.resize(outputs);
+  shared_refs_.resize(outputs);
+  for (int o = 0; o < outputs; ++o) {
+    const OutputTarget& target = job_.outputs[o];
+    if (target.kind == OutputTarget::Kind::kFile) {
+      auto sink = JsonLinesSink::Create(target.name, /*append=*/true);
+      if (!sink.ok()) return sink.status();
+      shared_[o] = std::make_unique<SharedSink>(*std::move(sink));
+    } else if (target.kind == OutputTarget::Kind::kStdout) {
+      shared_[o] = std::make_unique<SharedSink>(
+          JsonLinesSink::Stdout(absl::StrCat(job_.spec.name(), " | ", target.name, " | ")));
+    }
+    if (shared_[o]) shared_refs_[o] = std::make_unique<SharedSinkRef>(shared_[o].get());
+  }
+  std::set<std::string> topics(job_.input_topics.begin(), job_.input_topics.end());
+  KafkaProperties properties = worker_->options_.kafka;
+  properties.insert(properties.end(), job_.kafka.begin(), job_.kafka.end());
+  KafkaGroupConsumer::Callbacks callbacks;
+  callbacks.assigned = [this](const std::vector<TopicPartition>& p) { OnAssigned(p); };
+  callbacks.revoked = [this](const std::vector<TopicPartition>& p, bool lost) {
+    OnRevoked(p, lost);
+  };
+  auto consumer = KafkaGroupConsumer::Create(
+      worker_->options_.bootstrap, absl::StrCat("sluice.", job_.spec.name()),
+      std::vector<std::string>(topics.begin(), topics.end()), properties, std::move(callbacks));
+  if (!consumer.ok()) return consumer.status();
+  consumer_ = *std::move(consumer);
+  Log(absl::StrCat(worker_->options_.name, " | ", job_.spec.name(), " | joined group sluice.",
+                   job_.spec.name(), " on ", absl::StrJoin(topics, ", ")));
+  thread_ = std::thread([this] { Loop(); });
+  return absl::OkStatus();
+}
+
+void Worker::JobRunner::Stop() {
+  stop_.store(true);
+  if (thread_.joinable()) thread_.join();
+}
+
+void Worker::JobRunner::Loop() {
+  int64_t last_tick = SteadyMs();
+  int64_t last_commit = last_tick;
+  last_status_ms_ = last_tick;
+  std::vector<RecordBatch> batches;
+  absl::Status last_error;
+  while (!stop_.load()) {
+    batches.clear();
+    absl::Status s = consumer_->Poll(100, 10000, &batches);
+    if (!s.ok() && s.ToString() != last_error.ToString()) {
+      Log(absl::StrCat(worker_->options_.name, " | ", job_.spec.name(), " | Kafka: ", s.message(),
+                       " (retrying)"));
+    }
+    last_error = s;
+    for (RecordBatch& batch : batches) {
+      auto it = tasks_.find(Key(batch.partition));
+      if (it != tasks_.end()) it->second->Enqueue(std::move(batch));
+    }
+    const int64_t now = SteadyMs();
+    if (now - last_tick >= 200) {
+      last_tick = now;
+      for (auto& [key, task] : tasks_) task->RequestTick();
+    }
+    if (now - last_commit >= worker_->options_.commit_interval_ms) {
+      last_commit = now;
+      CommitReady(false);
+    }
+    if (worker_->options_.status_interval_ms > 0 &&
+        now - last_status_ms_ >= worker_->options_.status_interval_ms) {
+      ReportStatus();
+      last_status_ms_ = now;
+    }
+  }
+  // Leaving the group revokes every partition through OnRevoked, which
+  // drains and commits.
+  consumer_->Close();
+}
+
+void Worker::JobRunner::OnAssigned(const std::vector<TopicPartition>& partitions) {
+  for (const TopicPartition& tp : partitions) {
+    const auto topic_it = std::find(job_.input_topics.begin(), job_.input_topics.end(), tp.topic);
+    const uint32_t topic_index = static_cast<uint32_t>(topic_it - job_.input_topics.begin());
+    auto task = std::make_unique<PartitionTask>(
+        worker_, this, tp, (topic_index << 16) | static_cast<uint32_t>(tp.partition));
+    if (absl::Status s = task->Init(); !s.ok()) {
+      Log(absl::StrCat(worker_->options_.name, " | ", job_.spec.name(), " | cannot start task for ",
+                       tp.topic, "[", tp.partition, "]: ", s.message()));
+      continue;
+    }
+    tasks_[Key(tp)] = std::move(task);
+  }
+  std::vector<TopicPartition> now;
+  for (const auto& [key, task] : tasks_) now.push_back(task->partition());
+  Log(absl::StrCat(worker_->options_.name, " | ", job_.spec.name(), " | assigned ",
+                   Describe(partitions), ", now owns ", Describe(now)));
+}
+
+void Worker::JobRunner::OnRevoked(const std::vector<TopicPartition>& partitions, bool lost) {
+  std::vector<PartitionTask*> leaving;
+  for (const TopicPartition& tp : partitions) {
+    auto it = tasks_.find(Key(tp));
+    if (it == tasks_.end()) continue;
+    it->second->Drain();
+    leaving.push_back(it->second.get());
+  }
+  if (!lost && !leaving.empty()) {
+    // Wait for the outputs of the finished work, then commit it.
+    if (absl::Status s = worker_->producer_->Flush(10'000); !s.ok()) {
+      Log(absl::StrCat(worker_->options_.name, " | ", job_.spec.name(), " | ", s.message()));
+    }
+    std::vector<std::pair<TopicPartition, int64_t>> offsets;
+    for (PartitionTask* task : leaving) {
+      const int64_t offset = task->CommittableOffset();
+      if (offset > committed_[Key(task->partition())])
+        offsets.emplace_back(task->partition(), offset);
+    }
+    if (absl::Status s = consumer_->Commit(offsets, /*sync=*/true); !s.ok()) {
+      Log(absl::StrCat(worker_->options_.name, " | ", job_.spec.name(), " | ", s.message()));
+    }
+  }
+  for (const TopicPartition& tp : partitions) {
+    auto it = tasks_.find(Key(tp));
+    if (it == tasks_.end()) continue;
+    if (TaskMetrics* m = it->second->metrics()) {
+      finished_events_ += m->events_in.load();
+      finished_rows_ += m->rows_out.load();
+      finished_rejected_ += m->rejected.load();
+    }
+    tasks_.erase(it);
+    committed_.erase(Key(tp));
+  }
+  std::vector<TopicPartition> now;
+  for (const auto& [key, task] : tasks_) now.push_back(task->partition());
+  Log(absl::StrCat(worker_->options_.name, " | ", job_.spec.name(),
+                   lost ? " | lost " : " | revoked ", Describe(partitions), ", now owns ",
+                   Describe(now)));
+}
+
+void Worker::JobRunner::CommitReady(bool sync) {
+  std::vector<std::pair<TopicPartition, int64_t>> offsets;
+  for (auto& [key, task] : tasks_) {
+    const int64_t offset = task->CommittableOffset();
+    if (offset > committed_[key]) {
+      offsets.emplace_back(task->partition(), offset);
+      committed_[key] = offset;
+    }
+  }
+  if (absl::Status s = consumer_->Commit(offsets, sync); !s.ok()) {
+    Log(absl::StrCat(worker_->options_.name, " | ", job_.spec.name(), " | ", s.message()));
+  }
+}
+
+void Worker::JobRunner::ReportStatus() {
+  int64_t events = finished_events_;
+  int64_t rows = finished_rows_;
+  int64_t rejected = finished_rejected_;
+  std::vector<TopicPartition> owned;
+  for (auto& [key, task] : tasks_) {
+    owned.push_back(task->partition());
+    if (TaskMetrics* m = task->metrics()) {
+      events += m->events_in.load();
+      rows += m->rows_out.load();
+      rejected += m->rejected.load();
+    }
+  }
+  const double seconds = static_cast<double>(worker_->options_.status_interval_ms) / 1000.0;
+  Log(absl::StrCat(worker_->options_.name, " | ", job_.spec.name(), " | owns ", Describe(owned),
+                   " | ", static_cast<int64_t>((events - last_events_) / seconds), " events/s in, ",
+                   static_cast<int64_t>((rows - last_rows_) / seconds), " rows/s out | ", events,
+                   " events, ", rows, " rows, ", rejected, " rejected in all"));
+  last_events_ = events;
+  last_rows_ = rows;
+}
+
+Worker::Worker(WorkerOptions options) : options_(std::move(options)) {}
+
+absl::StatusOr<std::unique_ptr<Worker>> Worker::Create(WorkerOptions options) {
+  std::unique_ptr<Worker> worker(new Worker(std::move(options)));
+  RegisterBuiltinOperators(&worker->registry_);
+  auto store = StateStore::Open(worker->options_.state_dir);
+  if (!store.ok()) return store.status();
+  worker->store_ = *std::move(store);
+  auto producer = KafkaProducer::Create(worker->options_.bootstrap, worker->options_.kafka);
+  if (!producer.ok()) return producer.status();
+  worker->producer_ = *std::move(producer);
+  int threads = worker->options_.threads;
+  if (threads <= 0) threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  worker->pool_ = std::make_unique<ThreadPool>(threads);
+  return worker;
+}
+
+Worker::~Worker() { Stop(); }
+
+absl::Status Worker::AddJob(LoadedJob job) {
+  auto runner = std::make_unique<JobRunner>(this, std::move(job));
+  if (absl::Status s = runner->Start(); !s.ok()) return s;
+  absl::MutexLock lock(&mu_);
+  jobs_.push_back(std::move(runner));
+  return absl::OkStatus();
+}
+
+void Worker::Stop() {
+  std::vector<std::unique_ptr<JobRunner>> jobs;
+  {
+    absl::MutexLock lock(&mu_);
+    jobs.swap(jobs_);
+  }
+  for (auto& job : jobs) job->Stop();
+  jobs.clear();
+  if (producer_) producer_->Flush(10'000).IgnoreError();
+}
+
+}  // namespace sluice
