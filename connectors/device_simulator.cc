@@ -10,6 +10,7 @@ namespace {
 
 constexpr int64_t kSpikePeriodSeconds = 120;
 constexpr int64_t kSpikeSeconds = 45;
+constexpr int64_t kSpikeWarmupSeconds = 3;
 
 // Uniform in [0, 1) from 53 random bits: the same on every platform.
 double Unit(std::mt19937_64& rng) { return static_cast<double>(rng() >> 11) * 0x1.0p-53; }
@@ -27,23 +28,29 @@ DeviceSimulator::DeviceSimulator(SimulatorOptions options) : options_(options), 
   if (options_.devices < 1) options_.devices = 1;
   if (options_.rate <= 0) options_.rate = 1;
   base_temperature_.resize(options_.devices);
-  spiking_.assign(options_.devices, false);
+  spiking_.assign(options_.devices, -1);
   for (int d = 0; d < options_.devices; ++d) {
     base_temperature_[d] = 55 + (Unit(rng_) - 0.5) * 16;
   }
   // The overheating devices are spread over the device range.
-  const int spiking = std::min(options_.spiking_devices, options_.devices);
-  for (int i = 0; i < spiking; ++i) {
-    spiking_[(i * 7919 + 7) % options_.devices] = true;
+  spiking_count_ = std::max(1, std::min(options_.spiking_devices, options_.devices));
+  for (int i = 0; i < std::min(options_.spiking_devices, options_.devices); ++i) {
+    int device = (i * 7919 + 7) % options_.devices;
+    while (spiking_[device] >= 0) device = (device + 1) % options_.devices;
+    spiking_[device] = i;
   }
 }
 
 double DeviceSimulator::Temperature(int device, int64_t ticks) {
   double t = base_temperature_[device] + Noise(rng_) * 1.5;
-  if (spiking_[device]) {
-    const int64_t seconds = FloorDiv(ticks, kTicksPerSecond) + device * 37;
-    const int64_t phase = FloorMod(seconds, kSpikePeriodSeconds);
-    if (phase < kSpikeSeconds) t += std::min(35.0, static_cast<double>(phase) * 2.5);
+  if (spiking_[device] >= 0) {
+    // The k overheating devices take turns: device i starts heating
+    // kSpikeWarmup seconds after the start plus i * period / k, and again
+    // every period.
+    const int64_t elapsed = FloorDiv(ticks - options_.start_ticks, kTicksPerSecond);
+    const int64_t stagger = spiking_[device] * kSpikePeriodSeconds / spiking_count_;
+    const int64_t phase = FloorMod(elapsed - kSpikeWarmupSeconds - stagger, kSpikePeriodSeconds);
+    if (phase < kSpikeSeconds) t += std::min(35.0, static_cast<double>(phase) * 5.0);
   }
   return t;
 }

@@ -68,7 +68,8 @@ class DeviceSimulator {
   SimulatorOptions options_;
   std::mt19937_64 rng_;
   std::vector<double> base_temperature_;
-  std::vector<bool> spiking_;
+  std::vector<int> spiking_;  // per device: its turn among the spiking devices, or -1
+  int spiking_count_ = 1;
   int64_t generated_ = 0;
   uint64_t seq_ = 0;
   std::priority_queue<Pending> pending_;

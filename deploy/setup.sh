@@ -6,13 +6,14 @@ set -euo pipefail
 
 SLUICE_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 
-# The packages (../shared/reference/deps.md, plus SQLite for the
-# differential test oracle).
+# The packages (../shared/reference/deps.md), plus SQLite for the
+# differential test oracle, Python 3 for the integration tests and bc for
+# the benchmark scripts.
 SLUICE_PACKAGES=(
   build-essential cmake ninja-build pkg-config
   librdkafka-dev libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
   libabsl-dev librocksdb-dev libgtest-dev libgmock-dev libbenchmark-dev libsimdjson-dev
-  kcat sqlite3 libsqlite3-dev
+  kcat sqlite3 libsqlite3-dev python3 bc
 )
 
 sluice_install_packages() {

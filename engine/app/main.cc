@@ -4,6 +4,7 @@
 #include <string>
 #include <vector>
 
+#include "engine/app/dev_command.h"
 #include "engine/app/run_command.h"
 #include "engine/app/stream_commands.h"
 
@@ -18,6 +19,7 @@ constexpr char kUsage[] =
     "  broker    run the embedded Kafka (librdkafka's mock cluster) on loopback\n"
     "  worker    run jobs on the Kafka partitions assigned to this worker\n"
     "  simulate  produce deterministic device telemetry to a topic or a file\n"
+    "  dev       broker + workers + simulator + the sample job, output printed live\n"
     "  help      show this message\n"
     "\n"
     "Run 'sluice <command> --help' for a command's flags.\n";
@@ -36,6 +38,7 @@ int main(int argc, char** argv) {
   if (command == "broker") return sluice::BrokerCommand(args);
   if (command == "worker") return sluice::WorkerCommand(args);
   if (command == "simulate") return sluice::SimulateCommand(args);
+  if (command == "dev") return sluice::DevCommand(args);
   if (command == "help" || command == "--help" || command == "-h") {
     std::fputs(kUsage, stdout);
     return 0;

@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include <map>
+
 namespace sluice::sql {
 namespace {
 
@@ -58,6 +60,26 @@ TEST(CompilerTest, StepReadByTwoStatementsIsPlannedOnce) {
   // The step's filter is shared; SELECT * FROM hot needs no projection.
   EXPECT_EQ(CountNodes(r.plan, v1::Node::kFilter), 1);
   EXPECT_EQ(CountNodes(r.plan, v1::Node::kSink), 2);
+}
+
+TEST(CompilerTest, SinksKnowWhichColumnsAreGroupKeys) {
+  // Rows are keyed by their GROUP BY key on Kafka; keys survive steps.
+  CompileResult r = CompileQuery(R"(
+    WITH a AS (SELECT deviceId, site, COUNT(*) AS n FROM t
+               GROUP BY deviceId, site, TumblingWindow(second, 10))
+    SELECT n, deviceId INTO one FROM a
+    SELECT * INTO two FROM a
+    SELECT COUNT(*) AS total INTO three FROM t GROUP BY TumblingWindow(second, 10))");
+  ASSERT_TRUE(r.ok) << r.error.message;
+  std::map<std::string, std::vector<int>> keys;
+  for (const v1::Node& node : r.plan.nodes()) {
+    if (!node.has_sink()) continue;
+    const std::string& output = r.plan.outputs(node.sink().output()).name();
+    keys[output].assign(node.sink().key_columns().begin(), node.sink().key_columns().end());
+  }
+  EXPECT_EQ(keys["one"], std::vector<int>({1}));
+  EXPECT_EQ(keys["two"], std::vector<int>({0, 1}));
+  EXPECT_EQ(keys["three"], std::vector<int>());
 }
 
 TEST(CompilerTest, OnlyReferencedFieldsAreDecoded) {
