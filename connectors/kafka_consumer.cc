@@ -154,4 +154,13 @@ absl::Status KafkaGroupConsumer::Commit(
   return FromKafkaError(err, "commit offsets");
 }
 
+int64_t KafkaGroupConsumer::CachedEndOffset(const TopicPartition& tp) {
+  int64_t low = -1, high = -1;
+  if (consumer_->get_watermark_offsets(tp.topic, tp.partition, &low, &high) !=
+      RdKafka::ERR_NO_ERROR) {
+    return -1;
+  }
+  return high;
+}
+
 }  // namespace sluice

@@ -80,6 +80,10 @@ class KafkaGroupConsumer {
   // Leaves the group (revoking everything through the callback).
   void Close();
 
+  // The partition's end offset (high watermark) as of the latest fetch, or
+  // -1 when not known yet. Any thread.
+  int64_t CachedEndOffset(const TopicPartition& tp);
+
  private:
   class Rebalance;
   KafkaGroupConsumer() = default;

@@ -13,10 +13,11 @@ class KafkaProducer::Reports final : public RdKafka::DeliveryReportCb {
     auto* tracker = static_cast<DeliveryTracker*>(message.msg_opaque());
     if (tracker == nullptr) return;
     if (message.err() == RdKafka::ERR_NO_ERROR) {
-      tracker->Acknowledged();
+      tracker->OnReport(nullptr, message.partition(), message.offset());
     } else {
-      tracker->Failed(
-          absl::StrCat("delivery to ", message.topic_name(), " failed: ", message.errstr()));
+      const std::string error =
+          absl::StrCat("delivery to ", message.topic_name(), " failed: ", message.errstr());
+      tracker->OnReport(&error, message.partition(), message.offset());
     }
   }
 };
@@ -84,6 +85,44 @@ absl::Status KafkaProducer::Produce(const std::string& topic, std::string_view k
     // The local queue is full: let deliveries drain, then retry.
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
+}
+
+namespace {
+
+class WaitingTracker final : public DeliveryTracker {
+ public:
+  void OnReport(const std::string* error, int32_t partition, int64_t offset) override {
+    absl::MutexLock lock(&mu_);
+    if (error != nullptr) error_ = *error;
+    written_ = {partition, offset};
+    done_ = true;
+  }
+  absl::StatusOr<KafkaProducer::Written> Wait() {
+    absl::MutexLock lock(&mu_);
+    mu_.Await(absl::Condition(&done_));
+    if (!error_.empty()) return absl::UnavailableError(error_);
+    return written_;
+  }
+
+ private:
+  absl::Mutex mu_;
+  bool done_ ABSL_GUARDED_BY(mu_) = false;
+  std::string error_ ABSL_GUARDED_BY(mu_);
+  KafkaProducer::Written written_ ABSL_GUARDED_BY(mu_);
+};
+
+}  // namespace
+
+absl::StatusOr<KafkaProducer::Written> KafkaProducer::ProduceAndWait(const std::string& topic,
+                                                                     std::string_view key,
+                                                                     std::string_view value) {
+  WaitingTracker tracker;
+  const int64_t now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                             std::chrono::system_clock::now().time_since_epoch())
+                             .count();
+  if (absl::Status s = Produce(topic, key, value, now_ms, &tracker); !s.ok()) return s;
+  // Every message is reported, at the latest when message.timeout.ms ends.
+  return tracker.Wait();
 }
 
 absl::Status KafkaProducer::Flush(int timeout_ms) {

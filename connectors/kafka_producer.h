@@ -26,6 +26,18 @@ namespace sluice {
 // Thread-safe counters of one task's produced and acknowledged messages.
 class DeliveryTracker {
  public:
+  virtual ~DeliveryTracker() = default;
+  // A delivery report (on the producer's polling thread): `error` is null
+  // when the message was written at `partition`/`offset`.
+  virtual void OnReport(const std::string* error, int32_t partition, int64_t offset) {
+    (void)partition;
+    (void)offset;
+    if (error == nullptr) {
+      Acknowledged();
+    } else {
+      Failed(*error);
+    }
+  }
   void Produced() { produced_.fetch_add(1, std::memory_order_relaxed); }
   void Acknowledged() { acked_.fetch_add(1, std::memory_order_release); }
   void Failed(const std::string& error) {
@@ -67,6 +79,15 @@ class KafkaProducer {
   absl::Status Produce(const std::string& topic, std::string_view key, std::string_view value,
                        int64_t timestamp_ms, DeliveryTracker* tracker,
                        const std::vector<KafkaHeader>& headers = {});
+
+  // Produces one message and waits for the broker's answer: where it was
+  // written, or why not (after message.timeout.ms at the latest).
+  struct Written {
+    int32_t partition = 0;
+    int64_t offset = 0;
+  };
+  absl::StatusOr<Written> ProduceAndWait(const std::string& topic, std::string_view key,
+                                         std::string_view value);
 
   // Waits for every queued message to be delivered (or to fail).
   absl::Status Flush(int timeout_ms);

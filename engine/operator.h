@@ -139,6 +139,10 @@ class Operator {
   // reflected in emitted output, so a consumer may commit up to it.
   virtual int64_t OldestRetainedPosition() const { return -1; }
 
+  // Bytes of state the operator holds in memory (caches, buffers): an
+  // estimate for status reports.
+  virtual size_t MemoryBytes() const { return 0; }
+
  protected:
   OperatorContext* ctx_ = nullptr;
 };

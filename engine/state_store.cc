@@ -85,6 +85,26 @@ std::string StateTable::FullKey(std::string_view key) const {
   return full;
 }
 
+int64_t StateTable::ApproximateBytes() const {
+  if (db_ == nullptr) return 0;
+  // Keys of this task: [prefix, prefix with its last byte incremented).
+  std::string limit = prefix_;
+  while (!limit.empty() && static_cast<unsigned char>(limit.back()) == 0xff) limit.pop_back();
+  if (limit.empty()) {
+    limit.assign(1, '\xff');
+    limit.append(8, '\xff');
+  } else {
+    limit.back() = static_cast<char>(static_cast<unsigned char>(limit.back()) + 1);
+  }
+  rocksdb::Range range(prefix_, limit);
+  rocksdb::SizeApproximationOptions options;
+  options.include_memtables = true;
+  options.include_files = true;
+  uint64_t size = 0;
+  if (!db_->GetApproximateSizes(options, family_, &range, 1, &size).ok()) return 0;
+  return static_cast<int64_t>(size);
+}
+
 absl::StatusOr<bool> StateTable::Get(std::string_view key, std::string* value) const {
   rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), family_, ToSlice(FullKey(key)), value);
   if (s.IsNotFound()) return false;

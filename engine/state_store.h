@@ -74,6 +74,10 @@ class StateTable {
       std::string_view key_prefix,
       const std::function<bool(std::string_view key, std::string_view value)>& fn) const;
 
+  // RocksDB's estimate of the bytes the task's keys take (memtables and
+  // files).
+  int64_t ApproximateBytes() const;
+
   bool valid() const { return db_ != nullptr; }
   std::string FullKey(std::string_view key) const;
   rocksdb::ColumnFamilyHandle* family() const { return family_; }

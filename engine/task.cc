@@ -220,6 +220,20 @@ absl::Status Task::Tick(int64_t wall_now) {
   return absl::OkStatus();
 }
 
+size_t Task::MemoryStateBytes() const {
+  size_t bytes = 0;
+  for (const auto& node : nodes_) bytes += node->op->MemoryBytes();
+  return bytes;
+}
+
+int64_t Task::StoredStateBytes() const {
+  int64_t bytes = 0;
+  for (const auto& node : nodes_) {
+    for (const auto& [name, table] : node->context.tables_) bytes += table.ApproximateBytes();
+  }
+  return bytes;
+}
+
 int64_t Task::OldestRetainedPosition() const {
   int64_t oldest = -1;
   for (const auto& node : nodes_) {

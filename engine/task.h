@@ -62,6 +62,11 @@ class Task {
   // Lets wall-clock time advance idle inputs' watermarks (streaming).
   absl::Status Tick(int64_t wall_now);
 
+  // State held by the operators: in memory (caches, buffers; call on the
+  // task's thread) and in the state store (RocksDB's estimate; any thread).
+  size_t MemoryStateBytes() const;
+  int64_t StoredStateBytes() const;
+
   // The oldest input position any operator still holds in state, or -1.
   int64_t OldestRetainedPosition() const;
 

@@ -19,7 +19,11 @@ struct TaskMetrics {
   std::atomic<int64_t> out_of_order_dropped{0};
   std::atomic<int64_t> state_written_back{0};  // cache entries evicted to RocksDB
   std::atomic<int64_t> watermark{INT64_MIN};
+  std::atomic<int64_t> memory_state_bytes{0};  // set by the task's driver
 
+  static void Set(std::atomic<int64_t>& counter, int64_t n) {
+    counter.store(n, std::memory_order_relaxed);
+  }
   static void Add(std::atomic<int64_t>& counter, int64_t n) {
     counter.fetch_add(n, std::memory_order_relaxed);
   }

@@ -84,6 +84,10 @@ class EventTimeOperator final : public Operator {
   absl::Status ProcessWatermark(int64_t watermark, Emitter& out) override;
   absl::Status Checkpoint(StateWriteBatch& batch) override;
   absl::Status OnTick(int64_t wall_now, Emitter& out) override;
+  size_t MemoryBytes() const override {
+    // Held rows live in their batches' columns; count a typical row's worth.
+    return pending_.size() * (sizeof(Pending) + 128);
+  }
   int64_t OldestRetainedPosition() const override {
     int64_t oldest = -1;
     for (const Pending& p : pending_) {

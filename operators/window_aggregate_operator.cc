@@ -159,6 +159,13 @@ class WindowAggregateOperator final : public Operator {
   absl::Status ProcessBatch(int port, const Batch& batch, Emitter& out) override;
   absl::Status ProcessWatermark(int64_t watermark, Emitter& out) override;
   absl::Status Checkpoint(StateWriteBatch& batch) override;
+  size_t MemoryBytes() const override {
+    size_t bytes = cached_bytes_;
+    for (const BufferedRow& row : buffered_) {
+      bytes += sizeof(BufferedRow) + row.key.size() + row.partition.size() + row.args.size();
+    }
+    return bytes;
+  }
   int64_t OldestRetainedPosition() const override {
     int64_t oldest = -1;
     for (const auto& [end, window] : windows_) KeepOldest(&oldest, window.low_position);

@@ -6,8 +6,10 @@
 #include "engine/app/dev_command.h"
 
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -25,6 +27,10 @@
 #include "connectors/kafka_client.h"
 #include "connectors/kafka_consumer.h"
 #include "engine/app/command_line.h"
+#include "grpcpp/client_context.h"
+#include "grpcpp/create_channel.h"
+#include "grpcpp/security/credentials.h"
+#include "proto/job_service.grpc.pb.h"
 #include "simdjson.h"
 
 namespace sluice {
@@ -135,6 +141,53 @@ class Child {
   std::function<bool(const std::string&)> filter_;
 };
 
+// True when nothing listens on localhost:`port` yet.
+bool PortFree(int port) {
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  if (fd < 0) return true;
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_port = htons(static_cast<uint16_t>(port));
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  const bool free = bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)) == 0;
+  close(fd);
+  return free;
+}
+
+// Submits the sample job through the first worker's API, retrying while
+// the worker starts and reads the catalog.
+absl::Status SubmitSampleJob(const std::string& address) {
+  v1::SubmitJobRequest request;
+  v1::JobSpec* spec = request.mutable_spec();
+  spec->set_name("sample");
+  spec->set_query(kSampleQuery);
+  v1::InputBinding* input = spec->add_inputs();
+  input->set_alias("telemetry");
+  input->mutable_policy()->set_out_of_order_tolerance("1s");
+  auto channel = grpc::CreateChannel(address, grpc::InsecureChannelCredentials());
+  auto stub = v1::JobService::NewStub(channel);
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  grpc::Status status;
+  while (std::chrono::steady_clock::now() < deadline) {
+    grpc::ClientContext context;
+    context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(20));
+    context.set_wait_for_ready(true);
+    v1::SubmitJobResponse response;
+    status = stub->SubmitJob(&context, request, &response);
+    if (status.ok()) {
+      Print(absl::StrCat("sluice dev: submitted job \"sample\" through the API on ", address,
+                         " (version ", response.job().version(), ")"));
+      return absl::OkStatus();
+    }
+    if (status.error_code() != grpc::StatusCode::UNAVAILABLE &&
+        status.error_code() != grpc::StatusCode::DEADLINE_EXCEEDED) {
+      break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  }
+  return absl::Status(static_cast<absl::StatusCode>(status.error_code()), status.error_message());
+}
+
 std::string ShortTime(std::string_view iso) {
   // 2024-01-01T08:02:20.0000000Z -> 08:02:20
   return iso.size() >= 19 ? std::string(iso.substr(11, 8)) : std::string(iso);
@@ -148,6 +201,10 @@ int DevCommand(const std::vector<std::string>& args) {
       {"devices", true, false, "simulated devices (default 50)", "N"},
       {"rate", true, false, "simulated events per second (default 200)", "N"},
       {"partitions", true, false, "partitions of the telemetry topic (default 4)", "N"},
+      {"api-port", true, false,
+       "the first worker serves the API on localhost:PORT, the next on PORT+1, ... (default "
+       "9750, where the sluice client looks first)",
+       "PORT"},
       {"duration", true, false, "stop by itself after this long (default: run until Ctrl-C)",
        "DURATION"},
       {"help", false, false, "show this help"},
@@ -166,6 +223,12 @@ int DevCommand(const std::vector<std::string>& args) {
   int devices = 50;
   int rate = 200;
   int partitions = 4;
+  int api_port = 9750;
+  if (!absl::SimpleAtoi(parsed->GetOr("api-port", "9750"), &api_port) || api_port < 1 ||
+      api_port > 65535 - workers) {
+    std::fprintf(stderr, "sluice dev: --api-port takes a port number\n");
+    return 2;
+  }
   if (!absl::SimpleAtoi(parsed->GetOr("workers", "2"), &workers) || workers < 1 ||
       !absl::SimpleAtoi(parsed->GetOr("devices", "50"), &devices) || devices < 1 ||
       !absl::SimpleAtoi(parsed->GetOr("rate", "200"), &rate) || rate < 1 ||
@@ -186,6 +249,16 @@ int DevCommand(const std::vector<std::string>& args) {
     duration_ms = *t / 10'000;
   }
 
+  for (int port = api_port; port < api_port + workers; ++port) {
+    if (!PortFree(port)) {
+      std::fprintf(stderr,
+                   "sluice dev: port %d is in use (another sluice dev or worker?); stop it or "
+                   "choose other ports with --api-port\n",
+                   port);
+      return 1;
+    }
+  }
+
   sigset_t stop;
   sigemptyset(&stop);
   sigaddset(&stop, SIGINT);
@@ -196,22 +269,6 @@ int DevCommand(const std::vector<std::string>& args) {
   fs::create_directories(dir);
   const std::string self = SelfPath();
   const std::string bootstrap_file = (dir / "bootstrap").string();
-  {
-    std::ofstream job(dir / "sample.json");
-    std::string query;
-    for (char c : std::string(kSampleQuery)) {
-      if (c == '\n') {
-        query += "\\n";
-      } else if (c == '"') {
-        query += "\\\"";
-      } else {
-        query += c;
-      }
-    }
-    job << "{\"name\": \"sample\", \"query\": \"" << query << "\",\n"
-        << " \"inputs\": [{\"alias\": \"telemetry\", \"policy\": {\"outOfOrderTolerance\": "
-           "\"1s\"}}]}\n";
-  }
 
   Print(absl::StrCat("sluice dev: starting the embedded broker, ", workers, " worker",
                      workers == 1 ? "" : "s", " and the device simulator (Ctrl-C stops them all)"));
@@ -228,10 +285,19 @@ int DevCommand(const std::vector<std::string>& args) {
   for (int i = 1; i <= workers; ++i) {
     worker_children.push_back(std::make_unique<Child>(
         absl::StrCat("worker-", i),
-        std::vector<std::string>{
-            self, "worker", "--bootstrap-file", bootstrap_file, "--job",
-            (dir / "sample.json").string(), "--name", absl::StrCat("worker-", i), "--state-dir",
-            (dir / absl::StrCat("state-", i)).string(), "--status-interval", "5s"}));
+        std::vector<std::string>{self, "worker", "--bootstrap-file", bootstrap_file, "--name",
+                                 absl::StrCat("worker-", i), "--grpc-listen",
+                                 absl::StrCat("localhost:", api_port + i - 1), "--state-dir",
+                                 (dir / absl::StrCat("state-", i)).string(), "--status-interval",
+                                 "5s"}));
+  }
+  // The sample job goes in the way any job does: through the API.
+  const std::string api = absl::StrCat("localhost:", api_port);
+  if (absl::Status s = SubmitSampleJob(api); !s.ok()) {
+    Print(absl::StrCat("sluice dev: cannot submit the sample job: ", s.message()));
+    for (auto& w : worker_children) w->Stop();
+    broker->Stop();
+    return 1;
   }
   Print(
       absl::StrCat("sluice dev: job \"sample\": per-device 10-second averages into topic "
@@ -267,8 +333,12 @@ int DevCommand(const std::vector<std::string>& args) {
   Print(absl::StrCat("sluice dev: simulator: ", devices, " devices, ", rate,
                      " events/s into topic 'telemetry' (", partitions,
                      " partitions); two devices overheat in turn"));
-  Print(absl::StrCat("sluice dev: in another terminal: kcat -b ", *bootstrap,
-                     " -C -t alerts  (or -t aggregates, -t sample.errors)"));
+  Print(absl::StrCat("sluice dev: the cluster's API is on ", api, "; in another terminal, try:"));
+  Print("    sluice list                          # the running jobs");
+  Print("    sluice describe sample               # tasks, offsets, lag, watermarks per worker");
+  Print("    sluice tail sample alerts            # rows as they are produced");
+  Print("    sluice submit my.sql --name my-job   # a query of your own over 'telemetry'");
+  Print(absl::StrCat("    kcat -b ", *bootstrap, " -C -t alerts    # any Kafka client works too"));
 
   // Watch the outputs.
   std::atomic<bool> done{false};

@@ -98,9 +98,24 @@ absl::StatusOr<LoadedJob> LoadJob(const v1::JobSpec& spec) {
   if (!compiled.ok) {
     return absl::InvalidArgumentError(sql::FormatQueryError("", compiled.error));
   }
+  return BindJob(spec, std::move(compiled.plan));
+}
+
+absl::StatusOr<LoadedJob> BindJob(const v1::JobSpec& spec, v1::Plan plan) {
+  if (!ValidJobName(spec.name())) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "a job name is 1 to 100 letters, digits, '-', '_' or '.', not '", spec.name(), "'"));
+  }
+  if (plan.version() > sql::kPlanVersion) {
+    return absl::FailedPreconditionError(absl::StrCat("the plan has format version ",
+                                                      plan.version(), "; this worker runs up to ",
+                                                      sql::kPlanVersion, " (upgrade it)"));
+  }
+  auto base = ParseTimePolicy(spec.default_policy(), sql::CompileOptions::DefaultTimePolicy());
+  if (!base.ok()) return base.status();
   LoadedJob job;
   job.spec = spec;
-  job.plan = std::move(compiled.plan);
+  job.plan = std::move(plan);
   // Inputs: bound ones, else the topic named like the alias.
   for (const v1::InputBinding& binding : spec.inputs()) {
     bool found = false;
@@ -166,6 +181,13 @@ absl::StatusOr<LoadedJob> LoadJob(const v1::JobSpec& spec) {
   }
   job.dead_letter_topic = spec.dead_letter_topic().empty() ? absl::StrCat(spec.name(), ".errors")
                                                            : spec.dead_letter_topic();
+  if (!spec.start_from().empty()) {
+    if (spec.start_from() != "earliest" && spec.start_from() != "latest") {
+      return absl::InvalidArgumentError(
+          absl::StrCat("startFrom must be earliest or latest, not '", spec.start_from(), "'"));
+    }
+    job.kafka.emplace_back("auto.offset.reset", spec.start_from());
+  }
   for (const auto& [key, value] : spec.kafka_properties()) job.kafka.emplace_back(key, value);
   return job;
 }

@@ -27,6 +27,7 @@ struct LoadedJob {
   std::vector<OutputTarget> outputs;      // by plan output
   std::string dead_letter_topic;
   KafkaProperties kafka;
+  int64_t version = 0;  // the catalog's version of the job (0: not from the catalog)
 };
 
 // Reads a job file (JSON in protobuf's mapping of JobSpec). `query_file`
@@ -36,6 +37,11 @@ absl::StatusOr<v1::JobSpec> ReadJobFile(const std::string& path);
 // Compiles and binds a job. Query errors come back as InvalidArgument with
 // "LINE:COL: error: message".
 absl::StatusOr<LoadedJob> LoadJob(const v1::JobSpec& spec);
+
+// Binds an already compiled plan (from the job catalog) to the spec's
+// inputs and outputs, as LoadJob does after compiling. Applying the time
+// policies again is harmless.
+absl::StatusOr<LoadedJob> BindJob(const v1::JobSpec& spec, v1::Plan plan);
 
 // Parses a TimePolicySpec (durations like "5s"); unset fields keep `base`'s.
 absl::StatusOr<v1::TimePolicy> ParseTimePolicy(const v1::TimePolicySpec& spec,

@@ -4,6 +4,7 @@
 #include <string>
 #include <vector>
 
+#include "engine/app/client_commands.h"
 #include "engine/app/dev_command.h"
 #include "engine/app/run_command.h"
 #include "engine/app/stream_commands.h"
@@ -20,6 +21,17 @@ constexpr char kUsage[] =
     "  worker    run jobs on the Kafka partitions assigned to this worker\n"
     "  simulate  produce deterministic device telemetry to a topic or a file\n"
     "  dev       broker + workers + simulator + the sample job, output printed live\n"
+    "\n"
+    "cluster commands (gRPC; --server HOST:PORT or $SLUICE_SERVER, default localhost:9750):\n"
+    "  submit    submit a job: every worker runs it\n"
+    "  update    replace a running job's query and bindings\n"
+    "  validate  compile a job on a worker: the plan, or the errors\n"
+    "  list      the cluster's jobs\n"
+    "  describe  a job: spec, plan, and each task's worker, offsets, lag, watermark\n"
+    "  stop      stop a job on every worker\n"
+    "  tail      print a job's output rows as they are produced\n"
+    "  workers   the cluster's live workers\n"
+    "\n"
     "  help      show this message\n"
     "\n"
     "Run 'sluice <command> --help' for a command's flags.\n";
@@ -39,6 +51,14 @@ int main(int argc, char** argv) {
   if (command == "worker") return sluice::WorkerCommand(args);
   if (command == "simulate") return sluice::SimulateCommand(args);
   if (command == "dev") return sluice::DevCommand(args);
+  if (command == "submit") return sluice::SubmitCommand(args);
+  if (command == "update") return sluice::UpdateCommand(args);
+  if (command == "validate") return sluice::ValidateCommand(args);
+  if (command == "list") return sluice::ListCommand(args);
+  if (command == "describe") return sluice::DescribeCommand(args);
+  if (command == "stop") return sluice::StopCommand(args);
+  if (command == "tail") return sluice::TailCommand(args);
+  if (command == "workers") return sluice::WorkersCommand(args);
   if (command == "help" || command == "--help" || command == "-h") {
     std::fputs(kUsage, stdout);
     return 0;

@@ -16,7 +16,9 @@
 #include "connectors/file_sink.h"
 #include "connectors/kafka_client.h"
 #include "connectors/kafka_producer.h"
+#include "engine/app/api_server.h"
 #include "engine/app/command_line.h"
+#include "engine/app/control_plane.h"
 #include "engine/app/job_loader.h"
 #include "engine/app/worker.h"
 #include "engine/datetime.h"
@@ -135,6 +137,14 @@ int BrokerCommand(const std::vector<std::string>& args) {
       return Fail("broker", absl::StrCat("--topic takes NAME:PARTITIONS, not '", spec, "'"), 2);
     }
     topics.emplace_back(spec.substr(0, colon), partitions);
+  }
+  // The control plane's topics, with one partition each (a total order),
+  // unless given: the mock has no Admin API for the workers to create them.
+  for (const char* control : {kCatalogTopic, kStatusTopic}) {
+    if (std::none_of(topics.begin(), topics.end(),
+                     [&](const auto& t) { return t.first == control; })) {
+      topics.emplace_back(control, 1);
+    }
   }
   const sigset_t stop = BlockStopSignals();
   auto broker = EmbeddedBroker::Start(brokers);
@@ -318,7 +328,16 @@ int SimulateCommand(const std::vector<std::string>& args) {
 
 int WorkerCommand(const std::vector<std::string>& args) {
   const std::vector<FlagSpec> flags = WithKafkaFlags({
-      {"job", true, true, "run this job (JSON JobSpec file)", "FILE"},
+      {"grpc-listen", true, false,
+       "serve the JobService API here (default localhost:9750; 'none' for no API)", "HOST:PORT"},
+      {"job", true, true,
+       "submit this job (JSON JobSpec file) to the catalog at start, updating the catalog's "
+       "copy if it differs",
+       "FILE"},
+      {"heartbeat-interval", true, false,
+       "how often this worker publishes its status to the cluster (default 1s)", "DURATION"},
+      {"max-jobs", true, false, "refuse submissions beyond this many running jobs (default 100)",
+       "N"},
       {"state-dir", true, false, "RocksDB state directory (default: a temporary one)", "DIR"},
       {"name", true, false, "name shown in logs (default worker-<pid>)", "NAME"},
       {"threads", true, false, "task threads (default: one per core)", "N"},
@@ -331,15 +350,15 @@ int WorkerCommand(const std::vector<std::string>& args) {
   auto parsed = CommandLine::Parse(flags, args);
   if (!parsed.ok() || parsed->Has("help")) {
     std::fprintf(parsed.ok() ? stdout : stderr,
-                 "%s%susage: sluice worker (--brokers B | --bootstrap-file F) --job FILE ... "
-                 "[flags]\n\nRuns jobs on the Kafka partitions assigned to this worker until "
-                 "SIGINT or SIGTERM.\n\n%s",
+                 "%s%susage: sluice worker (--brokers B | --bootstrap-file F) [flags]\n\nJoins "
+                 "the cluster: runs every job of the catalog on the Kafka partitions assigned to "
+                 "this worker and serves the JobService API, until SIGINT or SIGTERM.\n\n%s",
                  parsed.ok() ? "" : std::string(parsed.status().message()).c_str(),
                  parsed.ok() ? "" : "\n\n", CommandLine::Help(flags).c_str());
     return parsed.ok() ? 0 : 2;
   }
   const CommandLine& cl = *parsed;
-  std::vector<LoadedJob> jobs;
+  std::vector<v1::JobSpec> jobs;
   for (const std::string& path : cl.GetAll("job")) {
     auto spec = ReadJobFile(path);
     if (!spec.ok()) return Fail("worker", std::string(spec.status().message()), 2);
@@ -348,9 +367,24 @@ int WorkerCommand(const std::vector<std::string>& args) {
       std::fprintf(stderr, "%s:%s\n", path.c_str(), std::string(job.status().message()).c_str());
       return 2;
     }
-    jobs.push_back(*std::move(job));
+    spec->clear_query_file();  // the text is inline now
+    jobs.push_back(*std::move(spec));
   }
-  if (jobs.empty()) return Fail("worker", "give at least one --job FILE", 2);
+  ServiceLimits limits;
+  if (auto v = cl.Get("max-jobs");
+      v && (!absl::SimpleAtoi(*v, &limits.max_jobs) || limits.max_jobs < 1)) {
+    return Fail("worker", "--max-jobs takes a positive number", 2);
+  }
+  int64_t heartbeat_ms = 1000;
+  if (auto v = cl.Get("heartbeat-interval")) {
+    auto t = ParseDurationTicks(*v);
+    if (!t.ok() || *t < kTicksPerMillisecond * 10) {
+      return Fail("worker", "--heartbeat-interval takes a duration of at least 10ms", 2);
+    }
+    heartbeat_ms = *t / kTicksPerMillisecond;
+  }
+  const bool listen_given = cl.Has("grpc-listen");
+  const std::string listen = cl.GetOr("grpc-listen", "localhost:9750");
   WorkerOptions options;
   options.name = cl.GetOr("name", absl::StrCat("worker-", ::getpid()));
   auto bootstrap = ResolveBootstrap(cl.GetOr("brokers", ""), cl.GetOr("bootstrap-file", ""), 30);
@@ -382,18 +416,39 @@ int WorkerCommand(const std::vector<std::string>& args) {
   const sigset_t stop = BlockStopSignals();
   auto worker = Worker::Create(options);
   if (!worker.ok()) return Fail("worker", std::string(worker.status().message()));
-  std::printf("%s | started: %zu job(s), Kafka at %s, state in %s\n", options.name.c_str(),
-              jobs.size(), options.bootstrap.c_str(), options.state_dir.c_str());
+  std::printf("%s | started: Kafka at %s, state in %s\n", options.name.c_str(),
+              options.bootstrap.c_str(), options.state_dir.c_str());
   std::fflush(stdout);
-  for (LoadedJob& job : jobs) {
-    if (absl::Status s = (*worker)->AddJob(std::move(job)); !s.ok()) {
-      return Fail("worker", std::string(s.message()));
+
+  ControlPlaneOptions plane_options;
+  plane_options.worker_name = options.name;
+  plane_options.bootstrap = options.bootstrap;
+  plane_options.kafka = options.kafka;
+  plane_options.heartbeat_ms = heartbeat_ms;
+  plane_options.static_jobs = std::move(jobs);
+  auto plane = ControlPlane::Start(std::move(plane_options), worker->get());
+  if (!plane.ok()) return Fail("worker", std::string(plane.status().message()));
+  std::unique_ptr<ApiServer> api;
+  if (listen != "none") {
+    auto started = ApiServer::Start(listen, limits, plane->get());
+    if (!started.ok()) {
+      if (listen_given) return Fail("worker", std::string(started.status().message()));
+      std::printf("%s | no API: %s (give --grpc-listen HOST:PORT)\n", options.name.c_str(),
+                  std::string(started.status().message()).c_str());
+    } else {
+      api = *std::move(started);
+      (*plane)->SetGrpcAddress(api->address());
+      std::printf("%s | serving the JobService API on %s\n", options.name.c_str(),
+                  api->address().c_str());
     }
+    std::fflush(stdout);
   }
   const int signal = WaitForSignal(stop);
   std::printf("%s | %s: leaving the groups, committing finished work\n", options.name.c_str(),
               signal == SIGINT ? "interrupted" : "terminated");
   std::fflush(stdout);
+  if (api) api->Shutdown();
+  (*plane)->Stop();
   (*worker)->Stop();
   worker->reset();
   if (!temp_dir.empty()) fs::remove_all(temp_dir, ec);

@@ -138,6 +138,10 @@ class Worker::PartitionTask {
   const TopicPartition& partition() const { return tp_; }
   TaskMetrics* metrics() { return task_ ? &task_->metrics() : nullptr; }
   bool failed() const { return failed_.load(); }
+  void set_committed(int64_t offset) { committed_.store(offset); }
+
+  // A snapshot for status reports (any thread).
+  void FillStatus(v1::TaskStatus* status);
 
  private:
   struct Candidate {
@@ -152,6 +156,7 @@ class Worker::PartitionTask {
   }
   void Run();
   void Process(const RecordBatch& batch);
+  void Fail(const absl::Status& status);
   absl::Status DeadLetter(std::string_view reason, int64_t offset, std::string_view data);
   const std::string& job_name() const;
 
@@ -165,6 +170,11 @@ class Worker::PartitionTask {
   std::vector<std::unique_ptr<Sink>> sinks_;
   DeliveryTracker tracker_;
   std::atomic<bool> failed_{false};
+  std::atomic<int64_t> next_offset_{-1};
+  std::atomic<int64_t> committed_{-1};
+  const int64_t started_at_ms_ = WallTicks() / kTicksPerMillisecond;
+  absl::Mutex error_mu_;
+  std::string error_ ABSL_GUARDED_BY(error_mu_);
   const RecordBatch* current_ = nullptr;  // the batch being processed (pool thread)
 
   absl::Mutex mu_;
@@ -188,6 +198,9 @@ class Worker::JobRunner {
 
   const LoadedJob& job() const { return job_; }
   Worker* worker() { return worker_; }
+  KafkaGroupConsumer* consumer() { return consumer_.get(); }
+  // A snapshot of the job's tasks here (any thread).
+  void FillStatus(v1::JobOnWorker* status);
   Sink* shared_sink(int output) { return shared_[output] ? shared_refs_[output].get() : nullptr; }
 
  private:
@@ -205,8 +218,12 @@ class Worker::JobRunner {
   std::unique_ptr<KafkaGroupConsumer> consumer_;
   std::thread thread_;
   std::atomic<bool> stop_{false};
-  // Consumer thread only:
+  const int64_t started_at_ms_ = WallTicks() / kTicksPerMillisecond;
+  // Changed on the consumer thread only, under tasks_mu_ so that status
+  // reports (other threads) can read it.
+  absl::Mutex tasks_mu_;
   std::map<std::string, std::unique_ptr<PartitionTask>> tasks_;
+  // Consumer thread only:
   std::map<std::string, int64_t> committed_;
   int64_t finished_events_ = 0;  // from tasks that are gone
   int64_t finished_rows_ = 0;
@@ -294,13 +311,53 @@ void Worker::PartitionTask::Run() {
     if (failed_.load()) continue;  // drop work after a failure; nothing gets committed
     if (have_batch) Process(batch);
     if (tick) {
-      if (absl::Status s = task_->Tick(WallTicks()); !s.ok()) {
-        failed_.store(true);
-        Log(absl::StrCat(job_name(), " | ", tp_.topic, "[", tp_.partition,
-                         "] | failed: ", s.message()));
-      }
+      if (absl::Status s = task_->Tick(WallTicks()); !s.ok()) Fail(s);
     }
+    TaskMetrics::Set(task_->metrics().memory_state_bytes,
+                     static_cast<int64_t>(task_->MemoryStateBytes()));
   }
+}
+
+void Worker::PartitionTask::Fail(const absl::Status& status) {
+  failed_.store(true);
+  {
+    absl::MutexLock lock(&error_mu_);
+    if (error_.empty()) error_ = std::string(status.message());
+  }
+  Log(absl::StrCat(job_name(), " | ", tp_.topic, "[", tp_.partition,
+                   "] | failed: ", status.message()));
+}
+
+void Worker::PartitionTask::FillStatus(v1::TaskStatus* status) {
+  status->set_topic(tp_.topic);
+  status->set_partition(tp_.partition);
+  status->set_next_offset(next_offset_.load());
+  status->set_committed_offset(committed_.load());
+  const int64_t end = job_->consumer()->CachedEndOffset(tp_);
+  status->set_end_offset(end);
+  const int64_t next = next_offset_.load();
+  // Before the first batch the position is unknown; the lag then is the
+  // whole partition as far as the task can tell.
+  status->set_lag(end < 0 ? -1 : std::max<int64_t>(0, end - std::max<int64_t>(0, next)));
+  status->set_started_at_ms(started_at_ms_);
+  status->set_failed(failed_.load());
+  {
+    absl::MutexLock lock(&error_mu_);
+    status->set_error(error_);
+  }
+  if (task_ == nullptr) return;
+  const TaskMetrics& m = task_->metrics();
+  const int64_t watermark = m.watermark.load();
+  if (watermark != INT64_MIN) status->set_watermark(FormatDatetime(watermark));
+  status->set_events_in(m.events_in.load());
+  status->set_rows_out(m.rows_out.load());
+  status->set_late_adjusted(m.late_adjusted.load());
+  status->set_late_dropped(m.late_dropped.load());
+  status->set_out_of_order_adjusted(m.out_of_order_adjusted.load());
+  status->set_out_of_order_dropped(m.out_of_order_dropped.load());
+  status->set_early_dropped(m.early_dropped.load());
+  status->set_dead_lettered(m.rejected.load());
+  status->set_state_bytes(m.memory_state_bytes.load() + task_->StoredStateBytes());
 }
 
 void Worker::PartitionTask::Process(const RecordBatch& batch) {
@@ -316,7 +373,7 @@ void Worker::PartitionTask::Process(const RecordBatch& batch) {
       if (!decoders_[k]->Decode(payload, batch.readable_after(r), 0, builders[k], &error)) {
         if (k == 0) {
           TaskMetrics::Add(task_->metrics().rejected, 1);
-          if (absl::Status s = DeadLetter(error, r.offset, payload); !s.ok()) failed_.store(true);
+          if (absl::Status s = DeadLetter(error, r.offset, payload); !s.ok()) Fail(s);
         }
         error.clear();
         continue;
@@ -329,9 +386,7 @@ void Worker::PartitionTask::Process(const RecordBatch& batch) {
   for (size_t k = 0; k < inputs_.size(); ++k) {
     Batch b = builders[k].Finish();
     if (absl::Status s = task_->Push(inputs_[k], b); !s.ok()) {
-      failed_.store(true);
-      Log(absl::StrCat(job_name(), " | ", tp_.topic, "[", tp_.partition,
-                       "] | failed: ", s.message()));
+      Fail(s);
       break;
     }
   }
@@ -339,6 +394,7 @@ void Worker::PartitionTask::Process(const RecordBatch& batch) {
   if (failed_.load() || batch.records.empty()) return;
   // Commit up to the oldest event still held in state, else past the batch.
   const int64_t next = batch.records.back().offset + 1;
+  next_offset_.store(next);
   const int64_t retained = task_->OldestRetainedPosition();
   const int64_t offset = retained >= 0 ? std::min(retained, next) : next;
   absl::MutexLock lock(&commit_mu_);
@@ -459,6 +515,7 @@ void Worker::JobRunner::OnAssigned(const std::vector<TopicPartition>& partitions
                        tp.topic, "[", tp.partition, "]: ", s.message()));
       continue;
     }
+    absl::MutexLock lock(&tasks_mu_);
     tasks_[Key(tp)] = std::move(task);
   }
   std::vector<TopicPartition> now;
@@ -498,7 +555,10 @@ void Worker::JobRunner::OnRevoked(const std::vector<TopicPartition>& partitions,
       finished_rows_ += m->rows_out.load();
       finished_rejected_ += m->rejected.load();
     }
-    tasks_.erase(it);
+    {
+      absl::MutexLock lock(&tasks_mu_);
+      tasks_.erase(it);
+    }
     committed_.erase(Key(tp));
   }
   std::vector<TopicPartition> now;
@@ -515,10 +575,24 @@ void Worker::JobRunner::CommitReady(bool sync) {
     if (offset > committed_[key]) {
       offsets.emplace_back(task->partition(), offset);
       committed_[key] = offset;
+      task->set_committed(offset);
     }
   }
   if (absl::Status s = consumer_->Commit(offsets, sync); !s.ok()) {
     Log(absl::StrCat(worker_->options_.name, " | ", job_.spec.name(), " | ", s.message()));
+  }
+}
+
+void Worker::JobRunner::FillStatus(v1::JobOnWorker* status) {
+  status->set_name(job_.spec.name());
+  status->set_worker(worker_->options_.name);
+  status->set_version(job_.version);
+  status->set_started_at_ms(started_at_ms_);
+  absl::MutexLock lock(&tasks_mu_);
+  for (auto& [key, task] : tasks_) {
+    v1::TaskStatus* t = status->add_tasks();
+    t->set_worker(worker_->options_.name);
+    task->FillStatus(t);
   }
 }
 
@@ -564,20 +638,56 @@ absl::StatusOr<std::unique_ptr<Worker>> Worker::Create(WorkerOptions options) {
 Worker::~Worker() { Stop(); }
 
 absl::Status Worker::AddJob(LoadedJob job) {
+  const std::string name = job.spec.name();
+  {
+    absl::MutexLock lock(&mu_);
+    if (jobs_.count(name) > 0) {
+      return absl::AlreadyExistsError(absl::StrCat("job ", name, " already runs here"));
+    }
+  }
   auto runner = std::make_unique<JobRunner>(this, std::move(job));
   if (absl::Status s = runner->Start(); !s.ok()) return s;
   absl::MutexLock lock(&mu_);
-  jobs_.push_back(std::move(runner));
+  jobs_[name] = std::move(runner);
   return absl::OkStatus();
 }
 
+bool Worker::StopJob(const std::string& name) {
+  std::unique_ptr<JobRunner> runner;
+  {
+    absl::MutexLock lock(&mu_);
+    auto it = jobs_.find(name);
+    if (it == jobs_.end()) return false;
+    runner = std::move(it->second);
+    jobs_.erase(it);
+  }
+  runner->Stop();
+  if (producer_) producer_->Flush(10'000).IgnoreError();
+  Log(absl::StrCat(options_.name, " | ", name, " | stopped (version ", runner->job().version, ")"));
+  return true;
+}
+
+std::map<std::string, int64_t> Worker::JobVersions() {
+  std::map<std::string, int64_t> versions;
+  absl::MutexLock lock(&mu_);
+  for (const auto& [name, runner] : jobs_) versions[name] = runner->job().version;
+  return versions;
+}
+
+std::vector<v1::JobOnWorker> Worker::CollectStatus() {
+  std::vector<v1::JobOnWorker> jobs;
+  absl::MutexLock lock(&mu_);
+  for (const auto& [name, runner] : jobs_) runner->FillStatus(&jobs.emplace_back());
+  return jobs;
+}
+
 void Worker::Stop() {
-  std::vector<std::unique_ptr<JobRunner>> jobs;
+  std::map<std::string, std::unique_ptr<JobRunner>> jobs;
   {
     absl::MutexLock lock(&mu_);
     jobs.swap(jobs_);
   }
-  for (auto& job : jobs) job->Stop();
+  for (auto& [name, job] : jobs) job->Stop();
   jobs.clear();
   if (producer_) producer_->Flush(10'000).IgnoreError();
 }

@@ -17,6 +17,7 @@
 #define SLUICE_ENGINE_APP_WORKER_H_
 
 #include <atomic>
+#include <map>
 #include <memory>
 #include <string>
 #include <thread>
@@ -31,6 +32,7 @@
 #include "engine/operator_registry.h"
 #include "engine/state_store.h"
 #include "engine/thread_pool.h"
+#include "proto/job_service.pb.h"
 
 namespace sluice {
 
@@ -52,6 +54,18 @@ class Worker {
   // Starts running `job` (joins its consumer group).
   absl::Status AddJob(LoadedJob job);
 
+  // Stops running the job named `name`: leaves its group, committing the
+  // finished work. Returns false when it was not running here.
+  bool StopJob(const std::string& name);
+
+  // The jobs running here and their versions.
+  std::map<std::string, int64_t> JobVersions();
+
+  // The status of every job and task running here (any thread).
+  std::vector<v1::JobOnWorker> CollectStatus();
+
+  const WorkerOptions& options() const { return options_; }
+
   // Leaves every group, letting revocations commit, then returns.
   void Stop();
 
@@ -67,7 +81,7 @@ class Worker {
   std::unique_ptr<KafkaProducer> producer_;
   std::unique_ptr<ThreadPool> pool_;
   absl::Mutex mu_;
-  std::vector<std::unique_ptr<JobRunner>> jobs_ ABSL_GUARDED_BY(mu_);
+  std::map<std::string, std::unique_ptr<JobRunner>> jobs_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace sluice

@@ -1,0 +1,43 @@
+// The gRPC server of a worker: JobService, standard health checking and
+// server reflection on one port.
+#ifndef SLUICE_ENGINE_APP_API_SERVER_H_
+#define SLUICE_ENGINE_APP_API_SERVER_H_
+
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "engine/app/control_plane.h"
+#include "engine/app/job_service.h"
+#include "grpcpp/server.h"
+
+namespace sluice {
+
+inline constexpr char kDefaultServer[] = "localhost:9750";
+inline constexpr char kServiceName[] = "sluice.v1.JobService";
+
+class ApiServer {
+ public:
+  // Listens on `listen` ("HOST:PORT"; port 0 picks a free one). Health
+  // reports "" as SERVING and the JobService as the control plane's health.
+  static absl::StatusOr<std::unique_ptr<ApiServer>> Start(const std::string& listen,
+                                                          ServiceLimits limits,
+                                                          ControlPlane* plane);
+  ~ApiServer();
+
+  // The address clients use (the chosen port filled in).
+  const std::string& address() const { return address_; }
+
+  // Stops taking calls and ends open streams (tails).
+  void Shutdown();
+
+ private:
+  ApiServer() = default;
+  std::unique_ptr<JobServiceImpl> service_;
+  std::unique_ptr<grpc::Server> server_;
+  std::string address_;
+};
+
+}  // namespace sluice
+
+#endif  // SLUICE_ENGINE_APP_API_SERVER_H_
