@@ -34,7 +34,7 @@ cat > "$dir/job.json" <<JOB
 {"name": "bench", "query": "SELECT deviceId, AVG(temperature) AS avgTemp, MAX(temperature) AS maxTemp, System.Timestamp() AS windowEnd INTO alerts FROM telemetry TIMESTAMP BY eventTime GROUP BY deviceId, TumblingWindow(second, 10) HAVING AVG(temperature) > 75"}
 JOB
 start=$(date +%s.%N)
-taskset -c 0 "$sluice" worker --bootstrap-file "$dir/bootstrap" --job "$dir/job.json" --threads 1 \
+taskset -c 0 "$sluice" worker --bootstrap-file "$dir/bootstrap" --job "$dir/job.json" --threads 1 --grpc-listen none \
   --status-interval 200ms --state-dir "$dir/state" > "$dir/worker.log" &
 worker=$!
 # Done when the worker has taken in every event (the group join takes ~3 s

@@ -14,6 +14,8 @@ SLUICE_PACKAGES=(
   librdkafka-dev libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
   libabsl-dev librocksdb-dev libgtest-dev libgmock-dev libbenchmark-dev libsimdjson-dev
   kcat sqlite3 libsqlite3-dev python3 bc
+  # The independent gRPC client in the tests: Python with stubs from protoc.
+  python3-grpcio python3-protobuf grpc-proto
 )
 
 sluice_install_packages() {

@@ -19,6 +19,7 @@ absl::StatusOr<std::unique_ptr<ApiServer>> ApiServer::Start(const std::string& l
         absl::StrCat("the API address is HOST:PORT, not '", listen, "'"));
   }
   std::unique_ptr<ApiServer> api(new ApiServer());
+  api->plane_ = plane;
   api->service_ = std::make_unique<JobServiceImpl>(plane, limits);
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
@@ -27,6 +28,9 @@ absl::StatusOr<std::unique_ptr<ApiServer>> ApiServer::Start(const std::string& l
   builder.AddListeningPort(listen, grpc::InsecureServerCredentials(), &port);
   builder.RegisterService(api->service_.get());
   builder.SetMaxReceiveMessageSize(limits.max_request_bytes);
+  // gRPC turns SO_REUSEPORT on by default, which would let a second worker
+  // take the same port and answer half the calls.
+  builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
   api->server_ = builder.BuildAndStart();
   if (api->server_ == nullptr || port == 0) {
     return absl::UnavailableError(
@@ -37,9 +41,9 @@ absl::StatusOr<std::unique_ptr<ApiServer>> ApiServer::Start(const std::string& l
   api->address_ = absl::StrCat(host, ":", port);
   grpc::HealthCheckServiceInterface* health = api->server_->GetHealthCheckService();
   health->SetServingStatus("", true);
+  // Called with the current state at once, then on every change.
   plane->OnHealthChange(
       [health](bool healthy) { health->SetServingStatus(kServiceName, healthy); });
-  health->SetServingStatus(kServiceName, plane->healthy());
   return api;
 }
 
@@ -47,6 +51,7 @@ ApiServer::~ApiServer() { Shutdown(); }
 
 void ApiServer::Shutdown() {
   if (server_ == nullptr) return;
+  plane_->OnHealthChange(nullptr);  // the health service goes with the server
   server_->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
   server_->Wait();
   server_.reset();

@@ -33,6 +33,7 @@ class ApiServer {
 
  private:
   ApiServer() = default;
+  ControlPlane* plane_ = nullptr;
   std::unique_ptr<JobServiceImpl> service_;
   std::unique_ptr<grpc::Server> server_;
   std::string address_;

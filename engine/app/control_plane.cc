@@ -122,26 +122,47 @@ void ControlPlane::Stop() {
 }
 
 void ControlPlane::SetHealth(bool kafka_ok, const std::string& problem) {
-  std::function<void(bool)> callback;
-  bool healthy = false;
   {
     absl::MutexLock lock(&mu_);
-    const bool was = caught_up_ && kafka_ok_;
     kafka_ok_ = kafka_ok;
     if (!kafka_ok) {
       problem_ = problem;
     } else if (caught_up_) {
       problem_.clear();
     }
+  }
+  PublishHealth();
+}
+
+void ControlPlane::PublishHealth() {
+  // One at a time, so that the log and the health service see the changes
+  // in the order they happened.
+  absl::MutexLock publishing(&health_mu_);
+  bool healthy = false;
+  std::string problem;
+  std::function<void(bool)> callback;
+  {
+    absl::MutexLock lock(&mu_);
     healthy = caught_up_ && kafka_ok_;
-    if (healthy == was) return;
+    problem = problem_;
     callback = on_health_;
   }
-  Log(absl::StrCat(options_.worker_name, " | ",
-                   healthy ? "healthy: Kafka answers and the job catalog is read"
-                           : absl::StrCat("degraded: ", problem,
-                                          " (serving what it knows; jobs keep retrying)")));
-  if (callback) callback(healthy);
+  if (healthy != logged_healthy_) {
+    // Starting up unhealthy (reading the catalog) is not news.
+    if (healthy || logged_once_) {
+      Log(absl::StrCat(options_.worker_name, " | ",
+                       healthy ? "healthy: Kafka answers and the job catalog is read"
+                               : absl::StrCat("degraded: ", problem,
+                                              " (serving what it knows; jobs keep retrying)")));
+    }
+    logged_healthy_ = healthy;
+    logged_once_ = true;
+  }
+  if (callback && (!callback_told_ || healthy != told_healthy_)) {
+    callback(healthy);
+    callback_told_ = true;
+    told_healthy_ = healthy;
+  }
 }
 
 void ControlPlane::SetGrpcAddress(std::string address) {
@@ -155,8 +176,13 @@ bool ControlPlane::healthy() {
 }
 
 void ControlPlane::OnHealthChange(std::function<void(bool)> callback) {
-  absl::MutexLock lock(&mu_);
-  on_health_ = std::move(callback);
+  {
+    absl::MutexLock publishing(&health_mu_);
+    absl::MutexLock lock(&mu_);
+    on_health_ = std::move(callback);
+    callback_told_ = false;
+  }
+  PublishHealth();  // the current state, right away
 }
 
 // On a real cluster, creates missing control topics compacted, with one
@@ -230,8 +256,9 @@ void ControlPlane::Follow() {
             {
               absl::MutexLock lock(&mu_);
               caught_up_ = true;
+              if (kafka_ok_) problem_.clear();
             }
-            SetHealth(true, "");
+            PublishHealth();
           }
         }
       }
@@ -269,13 +296,14 @@ void ControlPlane::Follow() {
         // reading is caught up too.
         if (done || SteadyMs() - quiet_since > 3000) {
           caught_up_ = true;
+          if (kafka_ok_) problem_.clear();
           newly_caught_up = true;
         }
       }
     }
     if (newly_caught_up) {
       Log(absl::StrCat(options_.worker_name, " | job catalog read: ", Jobs().size(), " job(s)"));
-      SetHealth(true, "");
+      PublishHealth();
     }
     // Errors of the connection show in the next ping.
     polled.IgnoreError();

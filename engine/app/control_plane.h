@@ -112,6 +112,8 @@ class ControlPlane {
   void EnsureControlTopics(KafkaTopicReader* reader);
   void Apply(const std::string& key, const std::string& value, int32_t partition, int64_t offset);
   void SetHealth(bool kafka_ok, const std::string& problem);
+  // Logs a change of health and tells the callback.
+  void PublishHealth();
   v1::WorkerStatus OwnStatus(bool leaving);
 
   ControlPlaneOptions options_;
@@ -123,6 +125,12 @@ class ControlPlane {
   std::thread follower_;
   std::thread heartbeat_;
   std::thread reconciler_;
+
+  absl::Mutex health_mu_;  // taken before mu_
+  bool logged_healthy_ ABSL_GUARDED_BY(health_mu_) = false;
+  bool logged_once_ ABSL_GUARDED_BY(health_mu_) = false;
+  bool callback_told_ ABSL_GUARDED_BY(health_mu_) = false;
+  bool told_healthy_ ABSL_GUARDED_BY(health_mu_) = false;
 
   absl::Mutex mu_;
   Catalog catalog_ ABSL_GUARDED_BY(mu_);

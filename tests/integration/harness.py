@@ -5,16 +5,73 @@ Kafka client.
 Every test gets a scratch directory and a broker of its own; everything it
 starts is stopped when the test ends, even when it fails.
 """
+import errno
+import importlib
 import json
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
 import time
+import traceback
 
 SLUICE = os.environ.get("SLUICE_BINARY", os.path.join(os.path.dirname(__file__), "..", "..", "build", "sluice"))
+# The .proto files of the control plane (job_service.proto, job.proto, plan.proto).
+PROTO_DIR = os.environ.get("SLUICE_PROTO_DIR", os.path.join(os.path.dirname(__file__), "..", "..", "proto"))
+# Debian's copies of gRPC's own protos (package grpc-proto / libgrpc-dev).
+GRPC_PROTO_DIR = "/usr/share/grpc-proto"
+# The gRPC service name whose health says "has read the catalog, reaches Kafka".
+JOB_SERVICE = "sluice.v1.JobService"
+# The catalog and status topics every control plane uses.
+CATALOG_TOPIC = "_sluice_jobs"
+STATUS_TOPIC = "_sluice_status"
+
+
+def popen_retrying(args, **kwargs):
+    """subprocess.Popen, retried briefly when the binary is being relinked in
+    place (ETXTBSY, ENOEXEC on a half-written file)."""
+    for attempt in range(20):
+        try:
+            return subprocess.Popen(args, **kwargs)
+        except OSError as e:
+            if e.errno not in (errno.ETXTBSY, errno.ENOEXEC) or attempt == 19:
+                raise
+            time.sleep(0.5)
+
+
+def free_port():
+    """A loopback port nothing listens on right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_until(predicate, timeout, what, interval=0.25):
+    """Polls predicate() until it returns something truthy and returns that;
+    fails with `what` when `timeout` seconds pass first."""
+    deadline = time.time() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.time() >= deadline:
+            raise AssertionError(f"{what}: not within {timeout} s")
+        time.sleep(interval)
+
+
+def now_ms():
+    return int(time.time() * 1000)
+
+
+def is_worker(value, name):
+    """Whether a worker field (a name, or an id that starts with the name)
+    denotes the worker started with --name `name`."""
+    if value == name:
+        return True
+    return len(value) > len(name) and value.startswith(name) and not value[len(name)].isalnum()
 
 
 class Cluster:
@@ -33,7 +90,7 @@ class Cluster:
 
     def start(self, name, args):
         log = open(self.path(f"{name}.log"), "w")
-        process = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT)
+        process = popen_retrying(args, stdout=log, stderr=subprocess.STDOUT)
         process.log_path = self.path(f"{name}.log")
         process.name = name
         self.processes.append(process)
@@ -58,12 +115,99 @@ class Cluster:
             json.dump(spec, f)
         return path
 
-    def start_worker(self, name, jobs):
+    def start_worker(self, name, jobs, grpc=False, extra=()):
+        """Starts `sluice worker`. With grpc=True it serves the control plane
+        on a free loopback port: the process's `address` ("127.0.0.1:PORT");
+        otherwise it serves no API (the default, localhost:9750, would be
+        shared with whatever else runs on this machine)."""
         args = [SLUICE, "worker", "--bootstrap-file", self.bootstrap_file, "--name", name,
                 "--state-dir", self.path(f"state-{name}"), "--status-interval", "1s"]
         for job in jobs:
             args += ["--job", job]
-        return self.start(name, args)
+        address = None
+        if grpc:
+            address = f"127.0.0.1:{free_port()}"
+            args += ["--grpc-listen", address]
+        else:
+            args += ["--grpc-listen", "none"]
+        args += list(extra)
+        process = self.start(name, args)
+        process.address = address
+        return process
+
+    # --- the control plane -------------------------------------------------
+
+    def cli(self, *args, server=None, timeout=60, stdin=None, env=None):
+        """Runs `sluice ARGS... [--server S]` (with `env` added to the
+        environment); returns the CompletedProcess (text stdout/stderr,
+        returncode)."""
+        argv = [SLUICE] + [str(a) for a in args]
+        if server:
+            argv += ["--server", server]
+        environment = None
+        if env:
+            environment = dict(os.environ)
+            environment.update(env)
+        for attempt in range(20):
+            try:
+                return subprocess.run(argv, capture_output=True, text=True, timeout=timeout,
+                                      stdin=subprocess.DEVNULL if stdin is None else stdin,
+                                      env=environment)
+            except OSError as e:
+                if e.errno not in (errno.ETXTBSY, errno.ENOEXEC) or attempt == 19:
+                    raise
+                time.sleep(0.5)
+
+    def cli_ok(self, *args, server=None, timeout=60):
+        """`cli`, asserting exit 0; returns stdout."""
+        result = self.cli(*args, server=server, timeout=timeout)
+        assert result.returncode == 0, (
+            f"sluice {' '.join(map(str, args))} exited {result.returncode}\n"
+            f"stdout: {result.stdout[-2000:]}\nstderr: {result.stderr[-2000:]}")
+        return result.stdout
+
+    def cli_json(self, *args, server=None, timeout=60):
+        """`sluice ARGS --json`, asserting exit 0; the parsed JSON."""
+        out = self.cli_ok(*args, "--json", server=server, timeout=timeout)
+        try:
+            return json.loads(out)
+        except ValueError as e:
+            raise AssertionError(f"sluice {' '.join(map(str, args))} --json printed no JSON ({e}): "
+                                 f"{out[:2000]!r}")
+
+    def wait_for_api(self, worker, timeout=30):
+        """Waits until `worker` answers `sluice list` (it has read the
+        catalog): exit codes 3 (unreachable) and 1 (UNAVAILABLE) mean retry."""
+        deadline = time.time() + timeout
+        last = None
+        while time.time() < deadline:
+            assert worker.poll() is None, (
+                f"{worker.name} exited with {worker.returncode}:\n{self.log_of(worker)[-3000:]}")
+            last = self.cli("list", server=worker.address, timeout=15)
+            if last.returncode == 0:
+                return
+            time.sleep(0.3)
+        raise AssertionError(f"{worker.name} ({worker.address}) did not answer `sluice list` within "
+                             f"{timeout} s: exit {last.returncode if last else '?'}, "
+                             f"{(last.stderr if last else '').strip()[-500:]}")
+
+    def count_records(self, topic):
+        """How many records `topic` holds (read from the beginning with kcat)."""
+        return len(self.read_topic(topic, fmt="%o\\n"))
+
+    def wait_for_stable_count(self, topic, settle_seconds=3, timeout=60):
+        """Waits until `topic`'s record count stops changing for
+        `settle_seconds`; returns the count."""
+        deadline = time.time() + timeout
+        last_count, last_change = -1, time.time()
+        while time.time() < deadline:
+            count = self.count_records(topic)
+            if count != last_count:
+                last_count, last_change = count, time.time()
+            elif time.time() - last_change >= settle_seconds:
+                return count
+            time.sleep(0.5)
+        raise AssertionError(f"topic {topic} kept changing for {timeout} s ({last_count} records)")
 
     def simulate(self, topic, *flags, output=None):
         """Runs the simulator to completion, to a topic or (output=path) a file."""
@@ -160,7 +304,138 @@ def run_test(name, topics, body):
     except AssertionError as e:
         print(f"FAILED: {e}", file=sys.stderr)
         print(cluster.logs(), file=sys.stderr)
+    except Exception:
+        print(f"FAILED with an exception:\n{traceback.format_exc()}", file=sys.stderr)
+        print(cluster.logs(), file=sys.stderr)
     finally:
         cluster.stop()
         cluster.cleanup(keep=not ok)
     sys.exit(0 if ok else 1)
+
+
+# --- gRPC stubs --------------------------------------------------------------
+
+class Stubs:
+    """Python modules generated from the control plane's protos:
+    `pb` (job_service_pb2), `job` (job_pb2), `plan` (plan_pb2), `rpc`
+    (job_service_pb2_grpc), `health`/`health_rpc` and, when Debian ships the
+    proto, `reflection`/`reflection_rpc`; `grpc` is the grpc package."""
+
+
+_stubs = None
+
+
+def grpc_stubs(directory=None):
+    """Generates the Python stubs with Debian's protoc and grpc_python_plugin
+    into `directory` (a temporary one by default) and imports them.
+
+    gRPC's health (and reflection) protos are copied under other file names
+    first: generated as grpc/health/v1/health_pb2.py they would have to be
+    imported as package `grpc.health.v1`, which the installed `grpc` package
+    shadows. The service names on the wire stay grpc.health.v1.Health and
+    grpc.reflection.v1alpha.ServerReflection."""
+    global _stubs
+    if _stubs is not None:
+        return _stubs
+    import grpc
+    directory = directory or tempfile.mkdtemp(prefix="sluice-it-stubs-")
+    os.makedirs(directory, exist_ok=True)
+    sources = os.path.join(directory, "protos")
+    os.makedirs(sources, exist_ok=True)
+    extra = []
+    copies = {"sluice_health.proto": "grpc/health/v1/health.proto",
+              "sluice_reflection.proto": "grpc/reflection/v1alpha/reflection.proto"}
+    for copy, original in copies.items():
+        path = os.path.join(GRPC_PROTO_DIR, original)
+        if os.path.exists(path):
+            shutil.copy(path, os.path.join(sources, copy))
+            extra.append(copy)
+    assert "sluice_health.proto" in extra, f"{GRPC_PROTO_DIR}/grpc/health/v1/health.proto is missing"
+    result = subprocess.run(
+        ["protoc", "-I", PROTO_DIR, "-I", sources, f"--python_out={directory}",
+         f"--grpc_out={directory}", "--plugin=protoc-gen-grpc=/usr/bin/grpc_python_plugin",
+         "job_service.proto", "job.proto", "plan.proto"] + extra,
+        capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, f"protoc failed: {result.stderr}"
+    if directory not in sys.path:
+        sys.path.insert(0, directory)
+    stubs = Stubs()
+    stubs.grpc = grpc
+    stubs.pb = importlib.import_module("job_service_pb2")
+    stubs.rpc = importlib.import_module("job_service_pb2_grpc")
+    stubs.job = importlib.import_module("job_pb2")
+    stubs.plan = importlib.import_module("plan_pb2")
+    stubs.health = importlib.import_module("sluice_health_pb2")
+    stubs.health_rpc = importlib.import_module("sluice_health_pb2_grpc")
+    stubs.reflection = stubs.reflection_rpc = None
+    if "sluice_reflection.proto" in extra:
+        stubs.reflection = importlib.import_module("sluice_reflection_pb2")
+        stubs.reflection_rpc = importlib.import_module("sluice_reflection_pb2_grpc")
+    _stubs = stubs
+    return stubs
+
+
+class Client:
+    """A gRPC client of one worker: `jobs` (JobService), `health`."""
+
+    def __init__(self, address):
+        s = grpc_stubs()
+        self.address = address
+        self.channel = s.grpc.insecure_channel(address)
+        self.jobs = s.rpc.JobServiceStub(self.channel)
+        self.health = s.health_rpc.HealthStub(self.channel)
+
+    def health_status(self, service=JOB_SERVICE, timeout=3):
+        """The Health.Check status name ("SERVING", "NOT_SERVING", ...) or,
+        when the call fails, the gRPC code name prefixed with "rpc:"."""
+        s = grpc_stubs()
+        try:
+            response = self.health.Check(s.health.HealthCheckRequest(service=service),
+                                         timeout=timeout)
+        except s.grpc.RpcError as e:
+            return f"rpc:{e.code().name}"
+        return s.health.HealthCheckResponse.ServingStatus.Name(response.status)
+
+    def wait_serving(self, timeout=30, process=None, cluster=None):
+        """Waits until Health says SERVING for sluice.v1.JobService."""
+        deadline = time.time() + timeout
+        status = None
+        while time.time() < deadline:
+            if process is not None and process.poll() is not None:
+                log = cluster.log_of(process)[-3000:] if cluster else ""
+                raise AssertionError(f"{process.name} exited with {process.returncode}:\n{log}")
+            status = self.health_status()
+            if status == "SERVING":
+                return
+            time.sleep(0.3)
+        raise AssertionError(f"{self.address}: health of {JOB_SERVICE} is {status}, "
+                             f"not SERVING after {timeout} s")
+
+    def wait_ready(self, timeout=30, process=None, cluster=None):
+        """Waits until ListJobs answers (UNAVAILABLE: the worker has not read
+        the catalog yet). Independent of the health service."""
+        s = grpc_stubs()
+        deadline = time.time() + timeout
+        last = None
+        while time.time() < deadline:
+            if process is not None and process.poll() is not None:
+                log = cluster.log_of(process)[-3000:] if cluster else ""
+                raise AssertionError(f"{process.name} exited with {process.returncode}:\n{log}")
+            try:
+                return self.jobs.ListJobs(s.pb.ListJobsRequest(), timeout=5)
+            except s.grpc.RpcError as e:
+                last = f"{e.code().name}: {e.details()}"
+            time.sleep(0.3)
+        raise AssertionError(f"{self.address}: ListJobs does not answer after {timeout} s ({last})")
+
+    def close(self):
+        self.channel.close()
+
+
+def job_state_name(value):
+    """A JobState as a short name ("RUNNING") from an enum number or a JSON
+    string ("JOB_STATE_RUNNING")."""
+    if isinstance(value, int):
+        value = grpc_stubs().pb.JobState.Name(value)
+    value = value or "JOB_STATE_UNSPECIFIED"
+    return value[len("JOB_STATE_"):] if value.startswith("JOB_STATE_") else value
