@@ -2,6 +2,8 @@
 
 #include <cmath>
 #include <new>
+#include <string>
+#include <vector>
 
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
@@ -474,6 +476,176 @@ class Variance final : public AggregateFunction {
   bool root_;
 };
 
+// TopOne([expr]) OVER (ORDER BY a [DESC], ...): the payload of the row that
+// ranks first. The argument is an array [a, ..., payload]. Ordering values
+// must be bigint, float or datetime (ASA); rows with a NULL ordering value
+// are skipped. Ties go to the payload whose encoding is smaller, so the
+// answer does not depend on the order rows arrive in.
+class TopOne final : public AggregateFunction {
+  struct Key {
+    bool is_datetime;
+    bool is_float;
+    int64_t i;
+    double f;
+  };
+  struct State {
+    bool has = false;
+    std::vector<Key> keys;
+    std::string payload;  // EncodeValue of the payload
+  };
+
+ public:
+  explicit TopOne(std::vector<bool> descending) : descending_(std::move(descending)) {}
+
+  size_t state_size() const override { return RoundUp16(sizeof(State)); }
+  void Init(void* s) const override { new (s) State(); }
+  void Destroy(void* s) const override { As<State>(s)->~State(); }
+
+  bool Coerce(const Value& in, Value* out, std::string* error) const override {
+    if (in.type() != ValueType::kArray || in.size() != descending_.size() + 1) {
+      *error = "TopOne: internal error: malformed argument";
+      return false;
+    }
+    Key key;
+    for (size_t k = 0; k < descending_.size(); ++k) {
+      const Value& v = in.items()[k];
+      if (v.is_null() || ToKey(v, &key)) continue;
+      *error = absl::StrCat("TopOne orders by bigint, float or datetime values, not ",
+                            TypeName(v.type()), " ", DebugString(v));
+      return false;
+    }
+    *out = in;
+    return true;
+  }
+
+  // Text that holds a number or an ISO 8601 datetime counts as one, as in
+  // MIN and MAX (JSON has no datetime type).
+  static bool ToKey(const Value& v, Key* key) {
+    switch (v.type()) {
+      case ValueType::kBigint:
+        *key = Key{false, false, v.bigint(), 0.0};
+        return true;
+      case ValueType::kDatetime:
+        *key = Key{true, false, v.ticks(), 0.0};
+        return true;
+      case ValueType::kFloat:
+        *key = Key{false, true, 0, v.float_value()};
+        return true;
+      case ValueType::kString:
+        if (auto d = NumericValue(v)) {
+          *key = Key{false, true, 0, *d};
+          return true;
+        }
+        if (auto t = ParseDatetime(v.string())) {
+          *key = Key{true, false, *t, 0.0};
+          return true;
+        }
+        return false;
+      default:
+        return false;
+    }
+  }
+
+  void Update(void* const* states, size_t offset, const Value* values, size_t n) const override {
+    std::vector<Key> keys(descending_.size());
+    std::string payload;
+    for (size_t i = 0; i < n; ++i) {
+      const Value& row = values[i];
+      if (row.type() != ValueType::kArray) continue;
+      bool skip = false;
+      for (size_t k = 0; k < keys.size(); ++k) {
+        const Value& v = row.items()[k];
+        if (v.is_null() || !ToKey(v, &keys[k])) {
+          skip = true;
+          break;
+        }
+      }
+      if (skip) continue;
+      payload.clear();
+      EncodeValue(row.items()[keys.size()], &payload);
+      State* st = As<State>(static_cast<char*>(states[i]) + offset);
+      if (!st->has || Better(keys, payload, st->keys, st->payload)) {
+        st->has = true;
+        st->keys = keys;
+        st->payload = payload;
+      }
+    }
+  }
+
+  void Merge(void* s, const void* o) const override {
+    State* a = As<State>(s);
+    const State* b = As<State>(o);
+    if (b->has && (!a->has || Better(b->keys, b->payload, a->keys, a->payload))) *a = *b;
+  }
+
+  Value Finalize(const void* s, Arena* arena) const override {
+    const State* st = As<State>(s);
+    if (!st->has) return Value::Null();
+    std::string_view in = st->payload;
+    Value v;
+    if (!DecodeValue(&in, arena, &v)) return Value::Null();
+    return v;
+  }
+
+  void Encode(const void* s, std::string* out) const override {
+    const State* st = As<State>(s);
+    out->push_back(st->has ? 1 : 0);
+    if (!st->has) return;
+    for (const Key& k : st->keys) {
+      out->push_back(static_cast<char>((k.is_datetime ? 1 : 0) | (k.is_float ? 2 : 0)));
+      if (k.is_float) {
+        EncodeDouble(k.f, out);
+      } else {
+        EncodeFixed64(static_cast<uint64_t>(k.i), out);
+      }
+    }
+    EncodeBytes(st->payload, out);
+  }
+
+  bool Decode(std::string_view* in, void* s) const override {
+    State* st = As<State>(s);
+    if (in->empty()) return false;
+    st->has = (*in)[0] != 0;
+    in->remove_prefix(1);
+    if (!st->has) return true;
+    st->keys.resize(descending_.size());
+    for (Key& k : st->keys) {
+      if (in->empty()) return false;
+      const int tag = (*in)[0];
+      in->remove_prefix(1);
+      k.is_datetime = (tag & 1) != 0;
+      k.is_float = (tag & 2) != 0;
+      uint64_t u = 0;
+      if (k.is_float ? !DecodeDouble(in, &k.f) : !DecodeFixed64(in, &u)) return false;
+      k.i = static_cast<int64_t>(u);
+    }
+    std::string_view payload;
+    if (!DecodeBytes(in, &payload)) return false;
+    st->payload.assign(payload);
+    return true;
+  }
+
+ private:
+  // -1, 0, 1 as a ranks before, with or after b (ascending).
+  static int Compare(const Key& a, const Key& b) {
+    if (!a.is_float && !b.is_float) return a.i < b.i ? -1 : (a.i > b.i ? 1 : 0);
+    const double x = a.is_float ? a.f : static_cast<double>(a.i);
+    const double y = b.is_float ? b.f : static_cast<double>(b.i);
+    return x < y ? -1 : (x > y ? 1 : 0);
+  }
+  bool Better(const std::vector<Key>& keys, const std::string& payload,
+              const std::vector<Key>& best_keys, const std::string& best_payload) const {
+    for (size_t k = 0; k < keys.size(); ++k) {
+      int c = Compare(keys[k], best_keys[k]);
+      if (descending_[k]) c = -c;
+      if (c != 0) return c < 0;
+    }
+    return payload < best_payload;
+  }
+
+  std::vector<bool> descending_;
+};
+
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<AggregateFunction>> MakeAggregateFunction(
@@ -501,6 +673,12 @@ absl::StatusOr<std::unique_ptr<AggregateFunction>> MakeAggregateFunction(
       return std::make_unique<Variance>("VAR", true, false);
     case v1::Aggregate::FUNCTION_VARP:
       return std::make_unique<Variance>("VARP", false, false);
+    case v1::Aggregate::FUNCTION_TOP_ONE:
+      if (spec.order_keys() < 1 || spec.descending_size() != spec.order_keys()) {
+        return absl::InternalError("plan has a TopOne without ordering");
+      }
+      return std::make_unique<TopOne>(
+          std::vector<bool>(spec.descending().begin(), spec.descending().end()));
     default:
       return absl::InternalError(absl::StrCat("plan has an unknown aggregate: ", spec.function()));
   }

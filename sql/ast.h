@@ -49,6 +49,9 @@ struct Expr {
   bool star_arg = false;                // COUNT(*)
   std::vector<ExprPtr> over_partition;  // SessionWindow(...) OVER (PARTITION BY ...)
   bool has_over = false;
+  // TopOne() OVER (ORDER BY a [ASC|DESC], ...)
+  std::vector<ExprPtr> over_order;
+  std::vector<bool> over_descending;
   // kCase
   bool has_operand = false;
   bool has_else = false;

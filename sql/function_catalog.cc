@@ -87,7 +87,11 @@ constexpr FunctionInfo kFunctions[] = {
     {"lag", FunctionKind::kUnsupported, 0, -1},
     {"last", FunctionKind::kUnsupported, 0, -1},
     {"isfirst", FunctionKind::kUnsupported, 0, -1},
-    {"topone", FunctionKind::kUnsupported, 0, -1},
+    {"topone", FunctionKind::kAggregate, 0, 1},
+    // Internal: the planner packs values with them (names a query cannot
+    // write).
+    {"$array", FunctionKind::kScalar, 1, -1},
+    {"$record", FunctionKind::kScalar, 2, -1},
     {"collect", FunctionKind::kUnsupported, 0, -1},
     {"collecttop", FunctionKind::kUnsupported, 0, -1},
     {"percentile_cont", FunctionKind::kUnsupported, 0, -1},

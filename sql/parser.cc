@@ -599,10 +599,30 @@ ExprPtr Parser::ParseNameOrCall() {
       Next();
       if (!ParseExprList(&call->over_partition)) return nullptr;
     }
+    if (AtWord("ORDER") && AtKeyword("BY", 1) && call->over_partition.empty()) {
+      // TopOne() OVER (ORDER BY a [ASC|DESC], ...)
+      Next();
+      Next();
+      while (true) {
+        ExprPtr e = ParseExpr();
+        if (!e) return nullptr;
+        bool descending = false;
+        if (AtWord("DESC")) {
+          descending = true;
+          Next();
+        } else if (AtWord("ASC")) {
+          Next();
+        }
+        call->over_order.push_back(std::move(e));
+        call->over_descending.push_back(descending);
+        if (!AtSymbol(",")) break;
+        Next();
+      }
+    }
     if (!AtSymbol(")")) {
       // The analytic form, OVER ([PARTITION BY ...] LIMIT DURATION(...)
-      // [WHEN ...]) or OVER (ORDER BY ...): the binder reports it as not
-      // supported, at the function; skip to the closing parenthesis.
+      // [WHEN ...]): the binder reports it as not supported, at the
+      // function; skip to the closing parenthesis.
       call->analytic_over = true;
       int depth = 1;
       while (Peek().kind != TokenKind::kEnd) {

@@ -88,7 +88,15 @@ std::string Render(const Expr& e) {
         s += Render(*e.args[i]);
       }
       s += ")";
-      if (e.has_over) {
+      if (e.has_over && !e.over_order.empty()) {
+        s += " OVER (ORDER BY ";
+        for (size_t i = 0; i < e.over_order.size(); ++i) {
+          if (i > 0) s += ", ";
+          s += Render(*e.over_order[i]);
+          if (e.over_descending[i]) s += " DESC";
+        }
+        s += ")";
+      } else if (e.has_over) {
         s += " OVER (PARTITION BY ";
         for (size_t i = 0; i < e.over_partition.size(); ++i) {
           if (i > 0) s += ", ";
@@ -186,6 +194,8 @@ class Planner {
   bool BindName(const Expr& e, Scope& scope, v1::Expr* out);
   bool BindCall(const Expr& e, Scope& scope, v1::Expr* out);
   bool BindAggregate(const Expr& e, Scope& scope, v1::Expr* out);
+  bool BindTopOne(const Expr& e, Scope& scope, v1::Aggregate spec, const std::string& canon,
+                  v1::Expr* out);
   bool ReadWindow(const Expr& call, const Relation& rel, v1::WindowSpec* spec);
   bool ReadDuration(const Expr& unit, const Expr& size, bool is_offset, const std::string& what,
                     int64_t* ticks);
@@ -631,6 +641,9 @@ std::string Planner::Canonical(const Expr& e, const Relation* rel) const {
       for (const ExprPtr& a : e.args) s += Canonical(*a, rel) + ",";
       s += ")";
       for (const ExprPtr& p : e.over_partition) s += Canonical(*p, rel) + ";";
+      for (size_t i = 0; i < e.over_order.size(); ++i) {
+        s += Canonical(*e.over_order[i], rel) + (e.over_descending[i] ? " desc|" : " asc|");
+      }
       return s;
     }
     default: {
@@ -946,7 +959,12 @@ bool Planner::BindCall(const Expr& e, Scope& scope, v1::Expr* out) {
 
 bool Planner::BindAggregate(const Expr& e, Scope& scope, v1::Expr* out) {
   const std::string upper = absl::AsciiStrToUpper(e.path[0]);
-  if (e.has_over) {
+  const bool top_one = Lower(e.path[0]) == "topone";
+  if (top_one && (!e.has_over || e.over_order.empty() || e.analytic_over)) {
+    return Fail(e.location,
+                "TopOne needs OVER (ORDER BY column [ASC|DESC], ...) in a GROUP BY with a window");
+  }
+  if (e.has_over && !top_one) {
     return Fail(e.location,
                 absl::StrCat(upper, " OVER (...) (an analytic aggregate) is not supported yet"));
   }
@@ -977,6 +995,7 @@ bool Planner::BindAggregate(const Expr& e, Scope& scope, v1::Expr* out) {
                            scope.rel->IsQualifier(e.args[0]->path[0]);
   const bool count_star = name == "count" && (e.star_arg || (e.args.empty() && !e.distinct) ||
                                               (names_input && !e.distinct));
+  if (top_one) return BindTopOne(e, scope, std::move(spec), canon, out);
   if (name == "count" && !count_star && e.args.empty()) {
     return Fail(e.location, "COUNT(DISTINCT) needs an argument");
   }
@@ -1015,6 +1034,52 @@ bool Planner::BindAggregate(const Expr& e, Scope& scope, v1::Expr* out) {
     }
     const Expr& arg = *e.args[0];
     spec.set_compare_as_string(arg.kind == Expr::Kind::kCast && arg.type_name == "nvarchar(max)");
+  }
+  *scope.agg->add_aggregates() = std::move(spec);
+  scope.agg_canon->push_back(canon);
+  out->set_column(static_cast<int32_t>(scope.key_canon.size() + scope.agg_canon->size() - 1));
+  return true;
+}
+
+// TopOne([expr]) OVER (ORDER BY a [DESC], ...): the aggregate's argument
+// packs the ordering values and the payload (expr, or the whole row as a
+// record) into one array: [a, ..., payload].
+bool Planner::BindTopOne(const Expr& e, Scope& scope, v1::Aggregate spec, const std::string& canon,
+                         v1::Expr* out) {
+  if (e.distinct || e.star_arg || e.args.size() > 1) {
+    return Fail(e.location, "TopOne takes no argument (the whole event) or one expression");
+  }
+  spec.set_function(v1::Aggregate::FUNCTION_TOP_ONE);
+  Scope arg_scope;
+  arg_scope.rel = scope.rel;
+  arg_scope.clause = scope.clause;
+  arg_scope.in_aggregate = true;
+  v1::Call* pack = spec.mutable_arg()->mutable_call();
+  pack->set_function("$array");
+  for (size_t i = 0; i < e.over_order.size(); ++i) {
+    if (!BindExpr(*e.over_order[i], arg_scope, pack->add_args())) return false;
+    spec.add_descending(e.over_descending[i]);
+  }
+  spec.set_order_keys(static_cast<int32_t>(e.over_order.size()));
+  v1::Expr* payload = pack->add_args();
+  const Relation& rel = *scope.rel;
+  if (!e.args.empty()) {
+    if (!BindExpr(*e.args[0], arg_scope, payload)) return false;
+  } else if (rel.is_input) {
+    plan_->mutable_inputs(rel.input)->set_needs_record(true);
+    payload->set_column(kRecordColumnPlaceholder);
+  } else {
+    v1::Call* record = payload->mutable_call();
+    record->set_function("$record");
+    for (size_t c = 0; c < rel.columns.size(); ++c) {
+      if (rel.splice[c]) {
+        return Fail(e.location, absl::StrCat("TopOne() over step ", rel.source,
+                                             ", which selects *, cannot build its row; name the "
+                                             "step's columns or pass TopOne an expression"));
+      }
+      record->add_args()->mutable_literal()->set_string_value(rel.columns[c]);
+      record->add_args()->set_column(static_cast<int32_t>(c));
+    }
   }
   *scope.agg->add_aggregates() = std::move(spec);
   scope.agg_canon->push_back(canon);

@@ -74,7 +74,28 @@ Value GetArrayLength(const Value* args, int, CallContext& ctx) {
   return Value::Bigint(args[0].size());
 }
 
+// Internal (the compiler emits them; a query cannot name them): "$array"
+// packs its arguments into an array, "$record" builds a record from
+// alternating name, value arguments.
+Value PackArray(const Value* args, int num_args, CallContext& ctx) {
+  Value* items = ctx.arena()->AllocateArray<Value>(static_cast<size_t>(num_args));
+  for (int i = 0; i < num_args; ++i) items[i] = args[i];
+  return Value::Array(items, static_cast<uint32_t>(num_args));
+}
+
+Value PackRecord(const Value* args, int num_args, CallContext& ctx) {
+  const int n = num_args / 2;
+  RecordField* fields = ctx.arena()->AllocateArray<RecordField>(static_cast<size_t>(n));
+  for (int i = 0; i < n; ++i) {
+    fields[i].name = args[2 * i].string();
+    fields[i].value = args[2 * i + 1];
+  }
+  return Value::Record(fields, static_cast<uint32_t>(n));
+}
+
 constexpr ScalarFunction kRecordFunctions[] = {
+    {"$array", 1, -1, &PackArray},
+    {"$record", 2, -1, &PackRecord},
     {"gettype", 1, 1, &GetType},
     {"getrecordpropertyvalue", 2, 2, &GetRecordPropertyValue},
     {"getarrayelement", 2, 2, &GetArrayElement},
