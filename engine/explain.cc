@@ -145,15 +145,34 @@ absl::StatusOr<std::string> ExplainPlan(const v1::Plan& plan, const OperatorRegi
   for (const v1::Input& input : plan.inputs()) {
     absl::StrAppend(&out, "  ", input.name(), "  reads fields: ",
                     input.fields().empty() ? "(none)" : absl::StrJoin(input.fields(), ", "),
-                    input.needs_record() ? "  + whole event" : "", "\n");
+                    input.needs_record() ? "  + whole event" : "",
+                    input.partition_key().empty()
+                        ? "  (partitioning unknown)"
+                        : absl::StrCat("  (partitioned by ", input.partition_key(), ")"),
+                    "\n");
   }
   absl::StrAppend(&out, "outputs:\n");
   for (const v1::Output& output : plan.outputs()) {
     absl::StrAppend(&out, "  ", output.name(), "\n");
   }
-  absl::StrAppend(&out, "operators (one task per input partition runs them all):\n");
+  if (plan.stages() <= 1) {
+    absl::StrAppend(&out, "operators (one task per input partition runs them all):\n");
+  } else {
+    absl::StrAppend(&out, "operators in ", plan.stages(),
+                    " stages (stage 0: a task per input partition; each exchange feeds the tasks "
+                    "of a later stage):\n");
+  }
+  if (!plan.distributed_error().empty()) {
+    absl::StrAppend(&out, "note: ", plan.distributed_error(), "\n");
+  }
   std::string current_step;
+  int current_stage = -1;
   for (const v1::Node& node : plan.nodes()) {
+    if (plan.stages() > 1 && node.stage() != current_stage) {
+      current_stage = node.stage();
+      current_step.clear();
+      absl::StrAppend(&out, " stage ", current_stage, ":\n");
+    }
     if (node.step() != current_step) {
       current_step = node.step();
       absl::StrAppend(&out, "  step ", current_step, ":\n");
@@ -246,6 +265,16 @@ absl::StatusOr<std::string> ExplainPlan(const v1::Plan& plan, const OperatorRegi
       case v1::Node::kUnionAll:
         absl::StrAppend(&head, "Union");
         break;
+      case v1::Node::kExchange: {
+        const v1::ExchangeNode& x = node.exchange();
+        absl::StrAppend(&head, "Exchange -> stage ", x.to_stage());
+        std::vector<std::string> keys;
+        for (const v1::Expr& k : x.keys()) keys.push_back(RenderExpr(k, input));
+        details.push_back(keys.empty()
+                              ? std::string("all rows to one task (no key)")
+                              : absl::StrCat("repartition by: ", absl::StrJoin(keys, ", ")));
+        break;
+      }
       case v1::Node::kSink:
         absl::StrAppend(&head, "Sink -> output ", plan.outputs(node.sink().output()).name());
         details.push_back(absl::StrCat("columns: ", ColumnNames(node.schema())));

@@ -27,6 +27,8 @@
 
 namespace sluice {
 
+class ExchangeSender;
+
 // The watermark that closes everything: end of input.
 inline constexpr int64_t kEndOfTime = std::numeric_limits<int64_t>::max();
 // The watermark before any event.
@@ -91,6 +93,11 @@ class OperatorContext {
   virtual size_t state_cache_bytes() const = 0;
   // Plan input names, for messages.
   virtual std::string_view input_name(int index) const = 0;
+  // The operator's plan node id.
+  virtual int node_id() const = 0;
+  // For an exchange node on the sending side of a task that runs one stage
+  // of a partitioned job: where its rows go. Null otherwise.
+  virtual ExchangeSender* exchange_sender() { return nullptr; }
 };
 
 class Operator {

@@ -35,7 +35,7 @@ class Task::NodeEmitter final : public Emitter {
 
 class Task::NodeContext final : public OperatorContext {
  public:
-  explicit NodeContext(Task* task) : task_(task) {}
+  NodeContext(Task* task, int node) : task_(task), node_(node) {}
 
   const StateTable& table(std::string_view name) const override {
     auto it = tables_.find(std::string(name));
@@ -56,15 +56,23 @@ class Task::NodeContext final : public OperatorContext {
   std::string_view input_name(int index) const override {
     return task_->plan_.inputs(index).name();
   }
+  int node_id() const override { return node_; }
+  ExchangeSender* exchange_sender() override {
+    const v1::Node& pn = task_->plan_.nodes(node_);
+    const int stage = task_->env_.stage;
+    return stage >= 0 && pn.has_exchange() && pn.stage() == stage ? task_->env_.exchange_sender
+                                                                  : nullptr;
+  }
 
   absl::flat_hash_map<std::string, StateTable> tables_;
 
  private:
   Task* task_;
+  int node_;
 };
 
 struct Task::Node {
-  Node(Task* task, int index) : emitter(task, index), context(task) {}
+  Node(Task* task, int index) : emitter(task, index), context(task, index) {}
   const v1::Node* plan_node = nullptr;
   std::unique_ptr<Operator> op;
   std::vector<std::pair<int, int>> downstream;  // (node, port)
@@ -119,6 +127,15 @@ absl::Status Task::Build() {
     if (pn.id() != i) {
       return absl::InternalError(absl::StrCat("plan node ", i, " has id ", pn.id()));
     }
+    // A task of one stage builds that stage's nodes, and the exchanges that
+    // feed it (they pass the received rows on).
+    const int stage = env_.stage;
+    const bool entry = stage > 0 && pn.has_exchange() && pn.exchange().to_stage() == stage;
+    if (stage >= 0 && pn.stage() != stage && !entry) {
+      nodes_.push_back(nullptr);
+      continue;
+    }
+    if (entry) entry_exchanges_.push_back(i);
     auto node = std::make_unique<Node>(this, i);
     node->plan_node = &pn;
     auto op = env_.registry->Create(pn, plan_);
@@ -131,7 +148,7 @@ absl::Status Task::Build() {
         return absl::InternalError(
             absl::StrCat("plan node ", i, " reads node ", up, " which is not upstream"));
       }
-      nodes_[up]->downstream.emplace_back(i, port);
+      if (nodes_[up] != nullptr) nodes_[up]->downstream.emplace_back(i, port);
     }
     if (pn.has_source()) {
       const int input = pn.source().input();
@@ -154,6 +171,7 @@ absl::Status Task::Build() {
     if (absl::Status s = env_.store->Commit(fresh); !s.ok()) return s;
   }
   for (auto& node : nodes_) {
+    if (node == nullptr) continue;
     if (absl::Status s = node->op->Open(node->context); !s.ok()) return s;
   }
   return absl::OkStatus();
@@ -193,7 +211,11 @@ absl::Status Task::EndOfInput() {
       }
     }
   }
+  for (int node : entry_exchanges_) {
+    if (absl::Status s = DeliverWatermark(node, 0, kEndOfTime); !s.ok()) return s;
+  }
   for (auto& node : nodes_) {
+    if (node == nullptr) continue;
     if (absl::Status s = node->op->Finish(node->emitter); !s.ok()) return s;
   }
   for (Sink* sink : env_.sinks) {
@@ -201,6 +223,23 @@ absl::Status Task::EndOfInput() {
     if (absl::Status s = sink->Flush(); !s.ok()) return s;
   }
   return absl::OkStatus();
+}
+
+absl::Status Task::PushExchange(int node, const Batch& batch) {
+  if (node < 0 || node >= static_cast<int>(nodes_.size()) || nodes_[node] == nullptr ||
+      !plan_.nodes(node).has_exchange()) {
+    return absl::InternalError(absl::StrCat("rows for node ", node, ", not an exchange here"));
+  }
+  if (batch.num_active() == 0) return absl::OkStatus();
+  return DeliverBatch(node, 0, batch);
+}
+
+absl::Status Task::AdvanceExchange(int node, int64_t watermark) {
+  if (node < 0 || node >= static_cast<int>(nodes_.size()) || nodes_[node] == nullptr ||
+      !plan_.nodes(node).has_exchange()) {
+    return absl::InternalError(absl::StrCat("watermark for node ", node, ", not an exchange here"));
+  }
+  return DeliverWatermark(node, 0, watermark);
 }
 
 absl::Status Task::EndInput(int input) {
@@ -215,6 +254,7 @@ absl::Status Task::EndInput(int input) {
 
 absl::Status Task::Tick(int64_t wall_now) {
   for (auto& node : nodes_) {
+    if (node == nullptr) continue;
     if (absl::Status s = node->op->OnTick(wall_now, node->emitter); !s.ok()) return s;
   }
   return absl::OkStatus();
@@ -222,13 +262,17 @@ absl::Status Task::Tick(int64_t wall_now) {
 
 size_t Task::MemoryStateBytes() const {
   size_t bytes = 0;
-  for (const auto& node : nodes_) bytes += node->op->MemoryBytes();
+  for (const auto& node : nodes_) {
+    if (node == nullptr) continue;
+    if (node != nullptr) bytes += node->op->MemoryBytes();
+  }
   return bytes;
 }
 
 int64_t Task::StoredStateBytes() const {
   int64_t bytes = 0;
   for (const auto& node : nodes_) {
+    if (node == nullptr) continue;
     for (const auto& [name, table] : node->context.tables_) bytes += table.ApproximateBytes();
   }
   return bytes;
@@ -237,6 +281,7 @@ int64_t Task::StoredStateBytes() const {
 int64_t Task::OldestRetainedPosition() const {
   int64_t oldest = -1;
   for (const auto& node : nodes_) {
+    if (node == nullptr) continue;
     const int64_t p = node->op->OldestRetainedPosition();
     if (p >= 0 && (oldest < 0 || p < oldest)) oldest = p;
   }
@@ -245,6 +290,7 @@ int64_t Task::OldestRetainedPosition() const {
 
 absl::Status Task::Checkpoint(StateWriteBatch& batch) {
   for (auto& node : nodes_) {
+    if (node == nullptr) continue;
     if (absl::Status s = node->op->Checkpoint(batch); !s.ok()) return s;
   }
   for (Sink* sink : env_.sinks) {

@@ -40,6 +40,12 @@ struct TaskEnvironment {
   size_t state_cache_bytes = size_t{256} << 20;
   // Drop whatever state the store holds for this task before starting.
   bool fresh_state = false;
+  // -1: the task runs every stage of the plan (exchanges pass rows
+  // through). Otherwise it runs the nodes of this stage: stage 0 reads the
+  // inputs, later stages read what exchanges receive (PushExchange), and
+  // the stage's own exchanges send through `exchange_sender`.
+  int stage = -1;
+  ExchangeSender* exchange_sender = nullptr;
 };
 
 class Task {
@@ -58,6 +64,12 @@ class Task {
   // Declares that plan input `input` will never deliver anything (this task
   // does not carry it): its watermark jumps to the end of time.
   absl::Status EndInput(int input);
+
+  // The exchange nodes that feed this task's stage (stage > 0).
+  const std::vector<int>& entry_exchanges() const { return entry_exchanges_; }
+  // Rows and watermarks received through exchange node `node`.
+  absl::Status PushExchange(int node, const Batch& batch);
+  absl::Status AdvanceExchange(int node, int64_t watermark);
 
   // Lets wall-clock time advance idle inputs' watermarks (streaming).
   absl::Status Tick(int64_t wall_now);
@@ -95,6 +107,7 @@ class Task {
   TaskMetrics metrics_;
   std::vector<std::unique_ptr<Node>> nodes_;
   std::vector<std::vector<int>> source_nodes_;  // by plan input
+  std::vector<int> entry_exchanges_;
   StateTable meta_table_;
 };
 

@@ -10,6 +10,7 @@ void RegisterBuiltinOperators(OperatorRegistry* registry) {
   registry->Register(v1::Node::kWindowAggregate, &MakeWindowAggregateOperator);
   registry->Register(v1::Node::kUnionAll, &MakeUnionOperator);
   registry->Register(v1::Node::kSink, &MakeSinkOperator);
+  registry->Register(v1::Node::kExchange, &MakeExchangeOperator);
 }
 
 }  // namespace sluice

@@ -27,6 +27,8 @@ absl::StatusOr<std::unique_ptr<Operator>> MakeProjectOperator(const v1::Node& no
                                                               const v1::Plan& plan);
 absl::StatusOr<std::unique_ptr<Operator>> MakeWindowAggregateOperator(const v1::Node& node,
                                                                       const v1::Plan& plan);
+absl::StatusOr<std::unique_ptr<Operator>> MakeExchangeOperator(const v1::Node& node,
+                                                               const v1::Plan& plan);
 absl::StatusOr<std::unique_ptr<Operator>> MakeUnionOperator(const v1::Node& node,
                                                             const v1::Plan& plan);
 absl::StatusOr<std::unique_ptr<Operator>> MakeSinkOperator(const v1::Node& node,

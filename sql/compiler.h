@@ -8,6 +8,7 @@
 #ifndef SLUICE_SQL_COMPILER_H_
 #define SLUICE_SQL_COMPILER_H_
 
+#include <map>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -23,6 +24,14 @@ struct CompileOptions {
   // The time policy given to every input; `sluice run` flags and job specs
   // override it per input.
   v1::TimePolicy default_policy = DefaultTimePolicy();
+
+  // The event field each input's topic is partitioned by (its Kafka key):
+  // steps grouped by it run in the input's tasks; others get an exchange.
+  // By input name (case-insensitive); inputs not listed use the default,
+  // the device ID (design.md). "" means unknown: every grouped step then
+  // crosses an exchange.
+  std::map<std::string, std::string> partition_keys;
+  std::string default_partition_key = "deviceId";
 
   static v1::TimePolicy DefaultTimePolicy() {
     v1::TimePolicy p;

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <functional>
 
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
 #include "sql/planner.h"
 
 namespace sluice::sql {
@@ -31,6 +33,9 @@ void ForEachExpr(v1::Node* node, const std::function<void(v1::Expr*)>& fn) {
       }
       break;
     }
+    case v1::Node::kExchange:
+      for (v1::Expr& e : *node->mutable_exchange()->mutable_keys()) fn(&e);
+      break;
     default:
       break;
   }
@@ -163,6 +168,201 @@ void MergeAdjacentFilters(v1::Plan* plan) {
   }
 }
 
+// How a node's output is spread over the tasks of its stage.
+struct Partitioning {
+  enum class Kind { kUnknown, kByColumns, kSingle };
+  Kind kind = Kind::kUnknown;
+  std::vector<int32_t> columns;  // kByColumns: rows with equal values share a task
+};
+
+bool SameName(std::string_view a, std::string_view b) {
+  return absl::EqualsIgnoreCase(absl::string_view(a.data(), a.size()),
+                                absl::string_view(b.data(), b.size()));
+}
+
+bool IsColumn(const v1::Expr& e, int32_t* column) {
+  if (e.kind_case() != v1::Expr::kColumn) return false;
+  *column = e.column();
+  return true;
+}
+
+// Whether grouping by `keys` (expressions over the input) keeps every group
+// inside one task of an input partitioned as `in`.
+bool Aligned(const Partitioning& in, const google::protobuf::RepeatedPtrField<v1::Expr>& keys) {
+  if (in.kind == Partitioning::Kind::kSingle) return true;
+  if (in.kind != Partitioning::Kind::kByColumns) return false;
+  for (int32_t needed : in.columns) {
+    bool found = false;
+    for (const v1::Expr& k : keys) {
+      int32_t c;
+      found = found || (IsColumn(k, &c) && c == needed);
+    }
+    if (!found) return false;
+  }
+  return true;
+}
+
+// Inserts `node` at index `at`, shifting the ids of later nodes.
+void InsertNode(v1::Plan* plan, int at, v1::Node node) {
+  auto* nodes = plan->mutable_nodes();
+  nodes->Add();
+  for (int i = nodes->size() - 1; i > at; --i) nodes->SwapElements(i, i - 1);
+  *nodes->Mutable(at) = std::move(node);
+  for (int i = 0; i < nodes->size(); ++i) {
+    v1::Node* n = nodes->Mutable(i);
+    n->set_id(i);
+    if (i == at) continue;
+    for (int32_t& input : *n->mutable_inputs()) {
+      if (input >= at) ++input;
+    }
+  }
+}
+
+// Where a step groups by something its input is not partitioned by (the
+// inputs are partitioned by their partition key, normally the device), an
+// exchange moves the rows to a new stage partitioned by the group key. Then
+// numbers the stages.
+void InsertExchanges(v1::Plan* plan) {
+  std::vector<Partitioning> parts;
+  for (int i = 0; i < plan->nodes_size(); ++i) {
+    v1::Node* node = plan->mutable_nodes(i);
+    Partitioning out;
+    auto input_part = [&](int k) -> const Partitioning& { return parts[node->inputs(k)]; };
+    switch (node->op_case()) {
+      case v1::Node::kSource: {
+        const std::string& key = plan->inputs(node->source().input()).partition_key();
+        const auto& columns = node->schema().columns();
+        for (int c = 0; c < columns.size() && !key.empty(); ++c) {
+          if (!columns[c].splice() && SameName(columns[c].name(), key)) {
+            out.kind = Partitioning::Kind::kByColumns;
+            out.columns = {c};
+            break;
+          }
+        }
+        break;
+      }
+      case v1::Node::kEventTime:
+      case v1::Node::kFilter:
+      case v1::Node::kSink:
+        out = input_part(0);
+        break;
+      case v1::Node::kProject: {
+        const Partitioning& in = input_part(0);
+        out.kind = in.kind;
+        if (in.kind != Partitioning::Kind::kByColumns) break;
+        for (int32_t needed : in.columns) {
+          int found = -1;
+          for (int c = 0; c < node->project().exprs_size() && found < 0; ++c) {
+            int32_t column;
+            if (IsColumn(node->project().exprs(c), &column) && column == needed) found = c;
+          }
+          if (found < 0) {
+            out = Partitioning();
+            break;
+          }
+          out.columns.push_back(found);
+        }
+        break;
+      }
+      case v1::Node::kWindowAggregate: {
+        const v1::WindowAggregateNode& agg = node->window_aggregate();
+        // Sessions are kept per PARTITION BY key, so that is what must stay
+        // together; otherwise the group key.
+        const auto& keys =
+            agg.window().partition_by_size() > 0 ? agg.window().partition_by() : agg.keys();
+        // An aggregate right after an exchange is where the exchange put it.
+        const bool after_exchange = plan->nodes(node->inputs(0)).has_exchange();
+        if (!after_exchange && !Aligned(input_part(0), keys)) {
+          v1::Node exchange;
+          exchange.add_inputs(node->inputs(0));
+          *exchange.mutable_schema() = plan->nodes(node->inputs(0)).schema();
+          exchange.set_step(node->step());
+          v1::ExchangeNode* x = exchange.mutable_exchange();
+          for (const v1::Expr& k : keys) *x->add_keys() = k;
+          if (agg.window().partition_by_size() == 0) {
+            for (const std::string& text : agg.key_text()) x->add_key_text(text);
+          } else {
+            for (const v1::Expr& k : keys) (void)k, x->add_key_text("(session partition)");
+          }
+          InsertNode(plan, i, std::move(exchange));
+          // The aggregate (now node i + 1) reads the exchange (node i).
+          plan->mutable_nodes(i + 1)->set_inputs(0, i);
+          // Start over: ids moved.
+          InsertExchanges(plan);
+          return;
+        }
+        // Output columns: the keys first, then the aggregates.
+        const Partitioning& in = input_part(0);
+        out.kind = in.kind;
+        if (in.kind == Partitioning::Kind::kByColumns) {
+          for (int32_t needed : in.columns) {
+            for (int k = 0; k < agg.keys_size(); ++k) {
+              int32_t column;
+              if (IsColumn(agg.keys(k), &column) && column == needed) {
+                out.columns.push_back(k);
+                break;
+              }
+            }
+          }
+          if (out.columns.size() != in.columns.size()) out = Partitioning();
+        }
+        break;
+      }
+      case v1::Node::kExchange: {
+        const v1::ExchangeNode& x = node->exchange();
+        if (x.keys_size() == 0) {
+          out.kind = Partitioning::Kind::kSingle;
+          break;
+        }
+        out.kind = Partitioning::Kind::kByColumns;
+        for (const v1::Expr& k : x.keys()) {
+          int32_t column;
+          if (!IsColumn(k, &column)) {
+            // Partitioned by a computed value: no column carries it.
+            out = Partitioning();
+            break;
+          }
+          out.columns.push_back(column);
+        }
+        break;
+      }
+      case v1::Node::kUnionAll: {
+        out = input_part(0);
+        for (int k = 1; k < node->inputs_size(); ++k) {
+          const Partitioning& other = input_part(k);
+          if (other.kind != out.kind || other.columns != out.columns) out = Partitioning();
+        }
+        break;
+      }
+      default:
+        break;
+    }
+    parts.push_back(out);
+  }
+  // Stages: an exchange feeds a new one; everything else runs in its
+  // inputs' stage.
+  int stages = 1;
+  plan->clear_distributed_error();
+  for (int i = 0; i < plan->nodes_size(); ++i) {
+    v1::Node* node = plan->mutable_nodes(i);
+    int stage = -1;
+    for (int32_t input : node->inputs()) {
+      const v1::Node& in = plan->nodes(input);
+      const int s = in.has_exchange() ? in.exchange().to_stage() : in.stage();
+      if (stage >= 0 && s != stage && plan->distributed_error().empty()) {
+        plan->set_distributed_error(absl::StrCat(
+            "step ", node->step(),
+            " combines streams that are partitioned differently (one crosses an exchange, "
+            "the other does not); such a query runs in a single task (sluice run) only"));
+      }
+      stage = std::max(stage, s);
+    }
+    node->set_stage(std::max(stage, 0));
+    if (node->has_exchange()) node->mutable_exchange()->set_to_stage(stages++);
+  }
+  plan->set_stages(stages);
+}
+
 }  // namespace
 
 const std::vector<OptimizerPass>& OptimizerPasses() {
@@ -173,6 +373,10 @@ const std::vector<OptimizerPass>& OptimizerPasses() {
        &RemoveIdentityProjects},
       {"layout_input_columns", "decode only the fields the query reads; the whole event only for *",
        &LayoutInputColumns},
+      {"insert_exchanges",
+       "a step grouped by something other than the inputs' partition key gets an exchange and a "
+       "stage of its own",
+       &InsertExchanges},
   };
   return *passes;
 }

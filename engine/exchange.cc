@@ -1,0 +1,76 @@
+#include "engine/exchange.h"
+
+#include <algorithm>
+
+#include "engine/operator.h"
+#include "engine/value_codec.h"
+
+namespace sluice {
+
+void EncodeExchangeRow(const Batch& batch, uint32_t row, std::string* out) {
+  EncodeFixed64(static_cast<uint64_t>(batch.timestamp(row)), out);
+  for (size_t c = 0; c < batch.columns.size(); ++c) EncodeValue(batch.value(c, row), out);
+}
+
+ExchangeReceiver::ExchangeReceiver(int upstreams, size_t num_columns)
+    : num_columns_(num_columns),
+      upstream_watermarks_(static_cast<size_t>(std::max(upstreams, 1)), kBeginningOfTime),
+      watermark_(kBeginningOfTime),
+      released_(kBeginningOfTime) {}
+
+bool ExchangeReceiver::AddRow(int upstream, int64_t seq, int64_t position,
+                              std::string_view encoded) {
+  uint64_t ts = 0;
+  if (!DecodeFixed64(&encoded, &ts)) return false;
+  bytes_ += encoded.size();
+  rows_.push_back(Row{static_cast<int64_t>(ts), upstream, seq, position, std::string(encoded)});
+  return true;
+}
+
+void ExchangeReceiver::SetWatermark(int upstream, int64_t watermark) {
+  if (upstream < 0 || upstream >= static_cast<int>(upstream_watermarks_.size())) return;
+  int64_t& w = upstream_watermarks_[upstream];
+  if (watermark <= w) return;
+  w = watermark;
+  watermark_ = *std::min_element(upstream_watermarks_.begin(), upstream_watermarks_.end());
+}
+
+int64_t ExchangeReceiver::OldestBufferedPosition() const {
+  int64_t oldest = -1;
+  for (const Row& r : rows_) {
+    if (r.position >= 0 && (oldest < 0 || r.position < oldest)) oldest = r.position;
+  }
+  return oldest;
+}
+
+Batch ExchangeReceiver::TakeReady() {
+  released_ = watermark_;
+  // Every row still to come has an event time >= the watermark (each
+  // upstream sends rows no older than its own watermark), so the rows
+  // before it are complete.
+  auto ready_end = std::partition(rows_.begin(), rows_.end(),
+                                  [&](const Row& r) { return r.timestamp < watermark_; });
+  std::sort(rows_.begin(), ready_end, [](const Row& a, const Row& b) {
+    if (a.timestamp != b.timestamp) return a.timestamp < b.timestamp;
+    if (a.upstream != b.upstream) return a.upstream < b.upstream;
+    return a.seq < b.seq;
+  });
+  const size_t ready = static_cast<size_t>(ready_end - rows_.begin());
+  BatchBuilder builder(num_columns_, static_cast<uint32_t>(ready));
+  for (size_t i = 0; i < ready; ++i) {
+    const Row& r = rows_[i];
+    const uint32_t row = builder.AddRow(r.timestamp);
+    std::string_view in = r.bytes;
+    for (size_t c = 0; c < num_columns_; ++c) {
+      Value v;
+      if (!DecodeValue(&in, builder.arena(), &v)) v = Value::Null();
+      builder.Set(c, row, v);
+    }
+    if (r.position >= 0) builder.SetLowPosition(row, r.position);
+    bytes_ -= r.bytes.size();
+  }
+  rows_.erase(rows_.begin(), ready_end);
+  return builder.Finish();
+}
+
+}  // namespace sluice

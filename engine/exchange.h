@@ -1,0 +1,94 @@
+// Exchanges: how rows cross from one stage's tasks to the next (design.md,
+// "Steps that cross partitions").
+//
+// An exchange node in a task of the upstream stage hands its rows, each with
+// the hash of its key, to an ExchangeSender, which routes them to the task
+// of the next stage that owns the hash (in-process queues for `sluice run
+// --partitions` and the benchmarks, a repartition topic on Kafka). Rows
+// travel encoded (EncodeExchangeRow); watermarks travel with them.
+//
+// On the receiving side an ExchangeReceiver merges the upstream tasks: its
+// watermark is the minimum of theirs, and it releases the rows that
+// watermark has passed sorted by (event time, upstream task, sequence), so
+// the next stage sees the same rows in the same order however the upstream
+// tasks' messages interleave. Replays are then byte-identical, float sums
+// included.
+#ifndef SLUICE_ENGINE_EXCHANGE_H_
+#define SLUICE_ENGINE_EXCHANGE_H_
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "engine/batch.h"
+
+namespace sluice {
+
+class ExchangeSender {
+ public:
+  virtual ~ExchangeSender() = default;
+  // Rows `rows` of `batch` leave through exchange node `node`; hashes[i] is
+  // the hash of row rows[i]'s key (0 for every row of a keyless exchange).
+  virtual absl::Status SendRows(int node, const Batch& batch, const std::vector<uint32_t>& rows,
+                                const std::vector<uint64_t>& hashes) = 0;
+  // The sending task's watermark at exchange node `node`.
+  virtual absl::Status SendWatermark(int node, int64_t watermark) = 0;
+};
+
+// The partition of the next stage that owns a key hash.
+inline int ExchangePartition(uint64_t hash, int partitions) {
+  return static_cast<int>(hash % static_cast<uint64_t>(partitions));
+}
+
+// A row as bytes: its event time, then its values (engine/value_codec.h).
+void EncodeExchangeRow(const Batch& batch, uint32_t row, std::string* out);
+
+class ExchangeReceiver {
+ public:
+  // `upstreams` tasks send to this one; rows have `num_columns` values.
+  ExchangeReceiver(int upstreams, size_t num_columns);
+
+  // A row from upstream task `upstream` (its `seq`-th), read at `position`
+  // (e.g. its offset in a repartition topic; -1 when none). False when the
+  // bytes are not a row.
+  bool AddRow(int upstream, int64_t seq, int64_t position, std::string_view encoded);
+  // Upstream task `upstream` reached `watermark`.
+  void SetWatermark(int upstream, int64_t watermark);
+
+  // The minimum of the upstream watermarks.
+  int64_t watermark() const { return watermark_; }
+  // The watermark last released with TakeReady.
+  int64_t released() const { return released_; }
+
+  // The rows the watermark has passed (event time < watermark), in
+  // canonical order, as one batch (possibly empty); they are forgotten.
+  Batch TakeReady();
+
+  size_t buffered() const { return rows_.size(); }
+  // The smallest position of a buffered row, or -1: what a reader must not
+  // commit past.
+  int64_t OldestBufferedPosition() const;
+  size_t buffered_bytes() const { return bytes_; }
+
+ private:
+  struct Row {
+    int64_t timestamp;
+    int upstream;
+    int64_t seq;
+    int64_t position;
+    std::string bytes;  // the values
+  };
+
+  size_t num_columns_;
+  std::vector<int64_t> upstream_watermarks_;
+  int64_t watermark_;
+  int64_t released_;
+  std::vector<Row> rows_;
+  size_t bytes_ = 0;
+};
+
+}  // namespace sluice
+
+#endif  // SLUICE_ENGINE_EXCHANGE_H_
