@@ -25,11 +25,14 @@
 #include "connectors/json_lines_file.h"
 #include "engine/app/command_line.h"
 #include "engine/explain.h"
+#include "engine/murmur2.h"
+#include "engine/staged_job.h"
 #include "engine/state_store.h"
 #include "engine/task.h"
 #include "engine/value.h"
 #include "engine/value_codec.h"
 #include "operators/builtin_operators.h"
+#include "simdjson.h"
 #include "sql/compiler.h"
 
 namespace sluice {
@@ -64,6 +67,13 @@ const std::vector<FlagSpec>& RunFlags() {
        "testing: after N events checkpoint, drop all in-memory state, restore from RocksDB and go "
        "on",
        "N"},
+      {"partitions", true, false,
+       "run as a cluster would over N partitions: split each input by its partition key as "
+       "Kafka's partitioner does, a task per partition, exchanges between stages (default: one "
+       "task over the whole input)",
+       "N"},
+      {"partition-key", true, false,
+       "the event field inputs are partitioned by (default deviceId; '' for unknown)", "FIELD"},
       {"quiet", false, false, "print no summary"},
       {"help", false, false, "show this help"},
   };
@@ -179,6 +189,166 @@ class TempDir {
   std::string path_;
 };
 
+// The field `key` of a JSON event as Kafka's producer would have keyed it:
+// a string's characters, another value's JSON text. Empty when the event is
+// not an object or lacks the field.
+std::string PartitionKeyOf(std::string_view line, const std::string& key) {
+  simdjson::ondemand::parser parser;
+  simdjson::padded_string padded(line);
+  simdjson::ondemand::document doc;
+  if (parser.iterate(padded).get(doc) != simdjson::SUCCESS) return "";
+  simdjson::ondemand::object object;
+  if (doc.get_object().get(object) != simdjson::SUCCESS) return "";
+  for (auto field : object) {
+    std::string_view name;
+    if (field.unescaped_key().get(name) != simdjson::SUCCESS) return "";
+    if (!EqualsIgnoreCase(name, key)) continue;
+    simdjson::ondemand::value value = field.value();
+    std::string_view text;
+    if (value.get_string().get(text) == simdjson::SUCCESS) return std::string(text);
+    if (field.value().raw_json_token().get(text) == simdjson::SUCCESS) {
+      while (!text.empty() && (text.back() == ' ' || text.back() == '\n')) text.remove_suffix(1);
+      return std::string(text);
+    }
+    return "";
+  }
+  return "";
+}
+
+// `sluice run --partitions N`: each input split by its partition key as
+// Kafka's default partitioner splits a topic keyed by it, a task per
+// partition, in-process exchanges between stages (StagedJob). Events
+// without the key go to partition 0. Rejected events keep their line in
+// the original file.
+int RunPartitioned(const v1::Plan& plan, int partitions, const TaskEnvironment& base,
+                   std::vector<InputBinding>& inputs, const std::string& arrival_field,
+                   uint32_t batch_size, ErrorOutput& errors,
+                   std::vector<std::unique_ptr<JsonLinesSink>>& sinks, const std::string& out_dir,
+                   bool quiet) {
+  TempDir split_dir;
+  if (split_dir.path().empty()) return Fail("cannot create a temporary directory");
+  // lines[i][p][k]: the original line of the k-th event (1-based) of input
+  // i in partition p.
+  std::vector<std::vector<std::vector<int64_t>>> lines(inputs.size());
+  std::vector<std::vector<std::string>> paths(inputs.size());
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    if (inputs[i].file->array_mode()) {
+      return Fail(
+          absl::StrCat("--partitions needs JSON lines; ", inputs[i].path, " holds one JSON array"),
+          2);
+    }
+    const std::string& key = plan.inputs(static_cast<int>(i)).partition_key();
+    std::vector<std::ofstream> outs;
+    lines[i].resize(partitions);
+    for (int p = 0; p < partitions; ++p) {
+      paths[i].push_back(absl::StrCat(split_dir.path(), "/", i, "-", p, ".jsonl"));
+      outs.emplace_back(paths[i].back(), std::ios::binary);
+    }
+    std::ifstream in(inputs[i].path, std::ios::binary);
+    std::string line;
+    int64_t number = 0;
+    while (std::getline(in, line)) {
+      ++number;
+      if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
+      const std::string k = key.empty() ? std::string() : PartitionKeyOf(line, key);
+      const int p = k.empty() ? 0 : KafkaPartitionForKey(k, partitions);
+      outs[p] << line << '\n';
+      lines[i][p].push_back(number);
+    }
+  }
+  std::vector<std::unique_ptr<JsonLinesFile>> files(inputs.size());
+  int current = 0;  // the partition being read, for error lines
+  TaskEnvironment env = base;
+  env.reject = [&](const RejectedRow& row) -> absl::Status {
+    std::string_view input;
+    std::string_view data;
+    int64_t position = -1;
+    if (row.origin.input >= 0 && row.origin.input < static_cast<int>(inputs.size())) {
+      input = inputs[row.origin.input].alias;
+      const auto& map = lines[row.origin.input][current];
+      if (row.origin.position >= 1 && row.origin.position <= static_cast<int64_t>(map.size())) {
+        position = map[row.origin.position - 1];
+      }
+      if (files[row.origin.input]) data = files[row.origin.input]->EventText(row.origin.position);
+    }
+    return errors.Write(input, false, position, row.reason, data);
+  };
+  auto job = StagedJob::Create(plan, partitions, env);
+  if (!job.ok()) return Fail(std::string(job.status().message()));
+  const auto started = std::chrono::steady_clock::now();
+  int64_t total = 0;
+  for (int p = 0; p < partitions; ++p) {
+    current = p;
+    std::vector<bool> done(inputs.size(), false);
+    for (size_t i = 0; i < inputs.size(); ++i) {
+      auto file = JsonLinesFile::Open(paths[i][p]);
+      if (!file.ok()) return Fail(std::string(file.status().message()));
+      files[i] = *std::move(file);
+    }
+    Task* task = (*job)->source_task(p);
+    bool any = true;
+    while (any) {
+      any = false;
+      for (size_t i = 0; i < inputs.size(); ++i) {
+        if (done[i]) continue;
+        std::optional<int64_t> default_arrival;
+        if (inputs[i].by_arrival && arrival_field.empty()) {
+          default_arrival = inputs[i].file->modified_time_ticks();
+        }
+        auto next = files[i]->Next(
+            *inputs[i].decoder, static_cast<int32_t>(i), batch_size, default_arrival,
+            [&](int64_t position, std::string_view text, const std::string& reason) {
+              const auto& map = lines[i][p];
+              const int64_t original = position >= 1 && position <= static_cast<int64_t>(map.size())
+                                           ? map[position - 1]
+                                           : -1;
+              return errors.Write(inputs[i].alias, false, original, reason, text);
+            });
+        if (!next.ok()) return Fail(std::string(next.status().message()));
+        if (!next->has_value()) {
+          done[i] = true;
+          continue;
+        }
+        any = true;
+        Batch batch = std::move(**next);
+        if (default_arrival) batch.estimated_arrival = true;
+        total += batch.num_rows;
+        if (absl::Status s = task->Push(static_cast<int>(i), batch); !s.ok()) {
+          return Fail(absl::StrCat("internal error: ", s.message()));
+        }
+      }
+    }
+    if (absl::Status s = (*job)->EndSource(p); !s.ok()) {
+      return Fail(absl::StrCat("internal error: ", s.message()));
+    }
+  }
+  if (absl::Status s = (*job)->Finish(); !s.ok()) {
+    return Fail(absl::StrCat("internal error: ", s.message()));
+  }
+  if (absl::Status s = errors.Flush(); !s.ok()) return Fail(std::string(s.message()));
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  if (!quiet) {
+    std::vector<std::string> outputs;
+    for (size_t i = 0; i < sinks.size(); ++i) {
+      outputs.push_back(absl::StrCat(plan.outputs(static_cast<int>(i)).name(), " ",
+                                     sinks[i]->rows_written(),
+                                     sinks[i]->rows_written() == 1 ? " row" : " rows"));
+    }
+    std::fprintf(stderr,
+                 "sluice run: %lld events in %.3f s over %d partitions, %d stage%s (%lld rows "
+                 "crossed exchanges); wrote %s\n",
+                 static_cast<long long>(total), seconds, partitions, std::max(plan.stages(), 1),
+                 plan.stages() > 1 ? "s" : "", static_cast<long long>((*job)->exchanged_rows()),
+                 absl::StrJoin(outputs, ", ").c_str());
+    if (errors.count() > 0) {
+      std::fprintf(stderr, "sluice run: rejected %lld events, see %s/_errors.jsonl\n",
+                   static_cast<long long>(errors.count()), out_dir.c_str());
+    }
+  }
+  return 0;
+}
+
 }  // namespace
 
 int RunCommand(const std::vector<std::string>& args) {
@@ -271,6 +441,16 @@ int RunCommand(const std::vector<std::string>& args) {
   if (auto v = cl.Get("state-cache-mb"); v && !absl::SimpleAtoi(*v, &cache_mb)) {
     return Fail(absl::StrCat("--state-cache-mb takes a whole number, not '", *v, "'"), 2);
   }
+
+  int partitions = 0;
+  if (auto v = cl.Get("partitions");
+      v && (!absl::SimpleAtoi(*v, &partitions) || partitions < 1 || partitions > 1024)) {
+    return Fail(absl::StrCat("--partitions takes a number from 1 to 1024, not '", *v, "'"), 2);
+  }
+  if (partitions > 0 && (checkpoint_every > 0 || restart_after > 0)) {
+    return Fail("--partitions cannot be combined with --checkpoint-every or --restart-after", 2);
+  }
+  if (auto v = cl.Get("partition-key")) options.default_partition_key = *v;
 
   CompiledJob job;
   if (!CompileJobFile(*cl.Get("query"), options, &job)) return 2;
@@ -409,6 +589,11 @@ int RunCommand(const std::vector<std::string>& args) {
     return errors.Write(input, array_mode, row.origin.input >= 0 ? row.origin.position : -1,
                         row.reason, data);
   };
+
+  if (partitions > 0) {
+    return RunPartitioned(plan, partitions, env, inputs, arrival_field, batch_size, errors, sinks,
+                          out_dir, cl.Has("quiet"));
+  }
 
   auto create_task = [&]() -> absl::StatusOr<std::unique_ptr<Task>> {
     return Task::Create(plan, env);

@@ -6,6 +6,11 @@
 // tumbling and hopping COUNT/SUM/MIN/MAX/AVG per device with plain GROUP BY
 // over window ends derived arithmetically, an independent oracle for
 // Sluice's window assignment, aggregation, watermarks and output.
+//
+// Each case runs in three layouts: per device in one task; per device over
+// 4 partitions (`--partitions 4`: the input split by device as Kafka splits
+// a topic, a task each); and over all devices at once on 4 partitions,
+// where every window crosses an exchange to a single merging task.
 #include <gtest/gtest.h>
 #include <sqlite3.h>
 #include <sys/wait.h>
@@ -126,7 +131,7 @@ class Sqlite {
   }
 
   // Windows (end - size, end] ending at multiples of `hop`.
-  std::map<Key, Aggregates> Windowed(int64_t size_ms, int64_t hop_ms) {
+  std::map<Key, Aggregates> Windowed(int64_t size_ms, int64_t hop_ms, bool per_device) {
     const std::string sql =
         "WITH RECURSIVE k(n) AS (SELECT 0 UNION ALL SELECT n + 1 FROM k WHERE n < " +
         std::to_string(size_ms / hop_ms + 1) +
@@ -137,12 +142,13 @@ class Sqlite {
         std::to_string(hop_ms) + " + n * " + std::to_string(hop_ms) +
         " AS window_end, ms"
         "  FROM events, k)"
-        " SELECT device, window_end, COUNT(*), SUM(temperature), MIN(temperature),"
+        " SELECT " +
+        std::string(per_device ? "device" : "'all'") +
+        ", window_end, COUNT(*), SUM(temperature), MIN(temperature),"
         "        MAX(temperature), AVG(temperature)"
         " FROM assigned WHERE window_end - " +
-        std::to_string(size_ms) +
-        " < ms"
-        " GROUP BY device, window_end";
+        std::to_string(size_ms) + " < ms" +
+        (per_device ? " GROUP BY device, window_end" : " GROUP BY window_end");
     std::map<Key, Aggregates> rows;
     sqlite3_stmt* stmt = nullptr;
     EXPECT_EQ(sqlite3_prepare_v2(db_, sql.c_str(), -1, &stmt, nullptr), SQLITE_OK)
@@ -171,8 +177,14 @@ std::string SluiceBinary() {
   return path ? path : SLUICE_BINARY_DEFAULT;
 }
 
+struct Layout {
+  const char* name;
+  bool per_device;
+  int partitions;  // 0: one task over the whole input
+};
+
 std::map<Key, Aggregates> RunSluice(const std::vector<Event>& events, const std::string& window,
-                                    const fs::path& dir) {
+                                    const Layout& layout, const fs::path& dir) {
   fs::create_directories(dir);
   {
     std::ofstream out(dir / "events.jsonl");
@@ -188,18 +200,20 @@ std::map<Key, Aggregates> RunSluice(const std::vector<Event>& events, const std:
           << ",\"eventTime\":\"" << Stamp(e.ms) << "\"}\n";
     }
     std::ofstream job(dir / "job.sql");
-    job << "SELECT deviceId, COUNT(*) AS n, SUM(temperature) AS total, MIN(temperature) AS lo,\n"
+    job << "SELECT " << (layout.per_device ? "deviceId" : "'all' AS deviceId")
+        << ", COUNT(*) AS n, SUM(temperature) AS total, MIN(temperature) AS lo,\n"
            "       MAX(temperature) AS hi, AVG(temperature) AS mean, System.Timestamp() AS t\n"
            "INTO windows\n"
            "FROM telemetry TIMESTAMP BY eventTime\n"
-           "GROUP BY deviceId, "
-        << window << "\n";
+           "GROUP BY "
+        << (layout.per_device ? "deviceId, " : "") << window << "\n";
   }
   const std::string command =
       SluiceBinary() + " run --quiet --query " + (dir / "job.sql").string() +
       " --input telemetry=" + (dir / "events.jsonl").string() + " --output-dir " +
       (dir / "out").string() +
-      " --out-of-order-tolerance 5s --late-arrival-tolerance 10s --late-policy drop";
+      " --out-of-order-tolerance 5s --late-arrival-tolerance 10s --late-policy drop" +
+      (layout.partitions > 0 ? " --partitions " + std::to_string(layout.partitions) : "");
   const int status = std::system(command.c_str());
   EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << command;
 
@@ -255,19 +269,19 @@ struct Scenario {
   int64_t hop_ms;
 };
 
-class DifferentialTest : public ::testing::TestWithParam<std::tuple<Scenario, uint32_t>> {};
+class DifferentialTest : public ::testing::TestWithParam<std::tuple<Scenario, Layout, uint32_t>> {};
 
 TEST_P(DifferentialTest, SluiceMatchesSqlite) {
-  const auto& [scenario, seed] = GetParam();
+  const auto& [scenario, layout, seed] = GetParam();
   const auto events = RandomEvents(seed, 4000, 60, 4000);
   const fs::path dir =
-      fs::temp_directory_path() / ("sluice-diff-" + std::string(scenario.name) + "-" +
-                                   std::to_string(seed) + "-" + std::to_string(::getpid()));
+      fs::temp_directory_path() / ("sluice-diff-" + std::string(scenario.name) + "-" + layout.name +
+                                   "-" + std::to_string(seed) + "-" + std::to_string(::getpid()));
   Sqlite sqlite;
   sqlite.Load(events);
-  const auto oracle = sqlite.Windowed(scenario.size_ms, scenario.hop_ms);
-  ASSERT_GT(oracle.size(), 100u);
-  const auto sluice = RunSluice(events, scenario.window, dir);
+  const auto oracle = sqlite.Windowed(scenario.size_ms, scenario.hop_ms, layout.per_device);
+  ASSERT_GT(oracle.size(), layout.per_device ? 100u : 10u);
+  const auto sluice = RunSluice(events, scenario.window, layout, dir);
   Compare(oracle, sluice);
   fs::remove_all(dir);
 }
@@ -280,10 +294,12 @@ INSTANTIATE_TEST_SUITE_P(
                                    1500},
                           Scenario{"hopping10s5s", "HoppingWindow(second, 10, 5)", 10000, 5000},
                           Scenario{"hopping7s3s", "HoppingWindow(second, 7, 3)", 7000, 3000}),
+        ::testing::Values(Layout{"OneTask", true, 0}, Layout{"FourPartitions", true, 4},
+                          Layout{"AllDevicesExchange", false, 4}),
         ::testing::Values(1u, 2u, 3u)),
     [](const auto& info) {
-      return std::string(std::get<0>(info.param).name) + "_seed" +
-             std::to_string(std::get<1>(info.param));
+      return std::string(std::get<0>(info.param).name) + "_" + std::get<1>(info.param).name +
+             "_seed" + std::to_string(std::get<2>(info.param));
     });
 
 }  // namespace
