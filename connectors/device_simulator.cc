@@ -1,5 +1,6 @@
 #include "connectors/device_simulator.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 
@@ -39,6 +40,15 @@ DeviceSimulator::DeviceSimulator(SimulatorOptions options) : options_(options), 
     while (spiking_[device] >= 0) device = (device + 1) % options_.devices;
     spiking_[device] = i;
   }
+  if (options_.skew > 0) {
+    skew_cdf_.resize(options_.devices);
+    double total = 0;
+    for (int d = 0; d < options_.devices; ++d) {
+      total += 1.0 / std::pow(static_cast<double>(d + 1), options_.skew);
+      skew_cdf_[d] = total;
+    }
+    for (double& c : skew_cdf_) c /= total;
+  }
 }
 
 double DeviceSimulator::Temperature(int device, int64_t ticks) {
@@ -63,7 +73,15 @@ bool DeviceSimulator::Generate(SimulatedEvent* event) {
   if (options_.duration_ticks >= 0 && offset >= options_.duration_ticks) return false;
   if (options_.count < 0 && options_.duration_ticks < 0) return false;
   ++generated_;
-  const int device = static_cast<int>(rng_() % static_cast<uint64_t>(options_.devices));
+  int device;
+  if (skew_cdf_.empty()) {
+    device = static_cast<int>(rng_() % static_cast<uint64_t>(options_.devices));
+  } else {
+    const double u = Unit(rng_);
+    device = static_cast<int>(std::lower_bound(skew_cdf_.begin(), skew_cdf_.end(), u) -
+                              skew_cdf_.begin());
+    device = std::min(device, options_.devices - 1);
+  }
   const int64_t ticks = options_.start_ticks + offset;
   char id[32];
   std::snprintf(id, sizeof(id), "dev-%05d", device);

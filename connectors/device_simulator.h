@@ -32,6 +32,9 @@ struct SimulatorOptions {
   int64_t late_delay_ticks = 10 * 10'000'000LL;  // delay of a late event
   double bad_share = 0.0;
   int spiking_devices = 1;  // devices that overheat from time to time
+  // 0: every device reports equally often. s > 0: device k (by rank) reports
+  // in proportion to 1 / (k + 1)^s (Zipf), so a few devices are busy.
+  double skew = 0.0;
 };
 
 struct SimulatedEvent {
@@ -68,7 +71,8 @@ class DeviceSimulator {
   SimulatorOptions options_;
   std::mt19937_64 rng_;
   std::vector<double> base_temperature_;
-  std::vector<int> spiking_;  // per device: its turn among the spiking devices, or -1
+  std::vector<int> spiking_;      // per device: its turn among the spiking devices, or -1
+  std::vector<double> skew_cdf_;  // with skew: cumulative share of devices 0..k
   int spiking_count_ = 1;
   int64_t generated_ = 0;
   uint64_t seq_ = 0;

@@ -16,6 +16,8 @@ SLUICE_PACKAGES=(
   kcat sqlite3 libsqlite3-dev python3 bc
   # The independent gRPC client in the tests: Python with stubs from protoc.
   python3-grpcio python3-protobuf grpc-proto
+  # Charts of `sluice bench`.
+  gnuplot-nox
 )
 
 sluice_install_packages() {

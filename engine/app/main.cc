@@ -4,6 +4,7 @@
 #include <string>
 #include <vector>
 
+#include "engine/app/bench_command.h"
 #include "engine/app/client_commands.h"
 #include "engine/app/dev_command.h"
 #include "engine/app/run_command.h"
@@ -21,6 +22,7 @@ constexpr char kUsage[] =
     "  worker    run jobs on the Kafka partitions assigned to this worker\n"
     "  simulate  produce deterministic device telemetry to a topic or a file\n"
     "  dev       broker + workers + simulator + the sample job, output printed live\n"
+    "  bench     measure throughput and latency against baselines (core, kafka)\n"
     "\n"
     "cluster commands (gRPC; --server HOST:PORT or $SLUICE_SERVER, default localhost:9750):\n"
     "  submit    submit a job: every worker runs it\n"
@@ -51,6 +53,7 @@ int main(int argc, char** argv) {
   if (command == "worker") return sluice::WorkerCommand(args);
   if (command == "simulate") return sluice::SimulateCommand(args);
   if (command == "dev") return sluice::DevCommand(args);
+  if (command == "bench") return sluice::BenchCommand(args);
   if (command == "submit") return sluice::SubmitCommand(args);
   if (command == "update") return sluice::UpdateCommand(args);
   if (command == "validate") return sluice::ValidateCommand(args);

@@ -195,6 +195,10 @@ int SimulateCommand(const std::vector<std::string>& args) {
       {"late-delay", true, false, "delay of a late event (default 10s)", "DURATION"},
       {"bad", true, false, "share of malformed records (default 0)", "SHARE"},
       {"spiking-devices", true, false, "devices that overheat now and then (default 1)", "N"},
+      {"skew", true, false,
+       "0: devices report equally often (default); s > 0: Zipf, device k in proportion to "
+       "1/(k+1)^s",
+       "S"},
       {"realtime", false, false,
        "pace events at --rate in wall-clock time (default for --topic without --start-time)"},
       {"no-pace", false, false, "produce as fast as possible"},
@@ -234,6 +238,9 @@ int SimulateCommand(const std::vector<std::string>& args) {
   }
   if (auto v = cl.Get("rate"); v && (!absl::SimpleAtod(*v, &options.rate) || options.rate <= 0)) {
     return Fail("simulate", "--rate takes a positive number", 2);
+  }
+  if (auto v = cl.Get("skew"); v && (!absl::SimpleAtod(*v, &options.skew) || options.skew < 0)) {
+    return Fail("simulate", "--skew takes a number >= 0", 2);
   }
   if (!share("out-of-order", &options.out_of_order_share) || !share("late", &options.late_share) ||
       !share("bad", &options.bad_share)) {

@@ -1,0 +1,9 @@
+-- NEXMark q11 (user sessions): per-device activity sessions that end after
+-- 5 seconds without a reading, or after a minute.
+SELECT deviceId,
+       COUNT(*) AS readings,
+       MAX(temperature) AS maxTemp,
+       System.Timestamp() AS sessionEnd
+INTO sessions
+FROM telemetry TIMESTAMP BY eventTime
+GROUP BY deviceId, SessionWindow(second, 5, 60)
