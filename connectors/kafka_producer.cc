@@ -63,7 +63,7 @@ KafkaProducer::~KafkaProducer() {
 absl::Status KafkaProducer::Produce(const std::string& topic, std::string_view key,
                                     std::string_view value, int64_t timestamp_ms,
                                     DeliveryTracker* tracker,
-                                    const std::vector<KafkaHeader>& headers) {
+                                    const std::vector<KafkaHeader>& headers, int32_t partition) {
   while (true) {
     RdKafka::Headers* h = nullptr;
     if (!headers.empty()) {
@@ -71,9 +71,9 @@ absl::Status KafkaProducer::Produce(const std::string& topic, std::string_view k
       for (const KafkaHeader& header : headers) h->add(header.name, header.value);
     }
     const RdKafka::ErrorCode err = producer_->produce(
-        topic, RdKafka::Topic::PARTITION_UA, RdKafka::Producer::RK_MSG_COPY,
-        const_cast<char*>(value.data()), value.size(), key.empty() ? nullptr : key.data(),
-        key.size(), timestamp_ms, h, tracker);
+        topic, partition < 0 ? RdKafka::Topic::PARTITION_UA : partition,
+        RdKafka::Producer::RK_MSG_COPY, const_cast<char*>(value.data()), value.size(),
+        key.empty() ? nullptr : key.data(), key.size(), timestamp_ms, h, tracker);
     if (err == RdKafka::ERR_NO_ERROR) {
       if (tracker != nullptr) tracker->Produced();
       return absl::OkStatus();

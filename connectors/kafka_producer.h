@@ -74,11 +74,12 @@ class KafkaProducer {
                                                                const KafkaProperties& properties);
   ~KafkaProducer();
 
-  // Queues one message (the key decides the partition; an empty key
-  // spreads messages). Waits while the local queue is full. Thread-safe.
+  // Queues one message to `partition`, or, when it is -1, to the partition
+  // the key decides (an empty key spreads messages). Waits while the local
+  // queue is full. Thread-safe.
   absl::Status Produce(const std::string& topic, std::string_view key, std::string_view value,
                        int64_t timestamp_ms, DeliveryTracker* tracker,
-                       const std::vector<KafkaHeader>& headers = {});
+                       const std::vector<KafkaHeader>& headers = {}, int32_t partition = -1);
 
   // Produces one message and waits for the broker's answer: where it was
   // written, or why not (after message.timeout.ms at the latest).

@@ -12,12 +12,41 @@
 #include "connectors/file_sink.h"
 #include "connectors/json_decoder.h"
 #include "connectors/kafka_consumer.h"
+#include "connectors/kafka_reader.h"
 #include "engine/datetime.h"
+#include "engine/exchange.h"
 #include "engine/task.h"
 #include "engine/value.h"
+#include "engine/value_codec.h"
 #include "operators/builtin_operators.h"
 
 namespace sluice {
+
+// Where a job's stages meet (jobs with exchanges): the repartition topic of
+// each exchange and how many tasks send into and read from it.
+struct JobTopology {
+  int stages = 1;
+  // Stage 0 tasks, numbered densely: the task of input topic t, partition
+  // p is number topic_base[t] + p.
+  std::map<std::string, int> topic_base;
+  int stage0_tasks = 0;
+  struct Exchange {
+    std::string topic;
+    int partitions = 1;  // used partitions of the topic (1 for a keyless exchange)
+    int from_stage = 0;
+    int to_stage = 1;
+  };
+  std::map<int, Exchange> exchanges;  // by exchange node id
+
+  int Tasks(int stage) const {
+    if (stage == 0) return stage0_tasks;
+    for (const auto& [node, x] : exchanges) {
+      if (x.to_stage == stage) return x.partitions;
+    }
+    return 1;
+  }
+};
+
 namespace {
 
 int64_t WallTicks() {
@@ -82,6 +111,71 @@ class SharedSinkRef final : public Sink {
   SharedSink* shared_;
 };
 
+// Repartition records: a row or a watermark of one sending task.
+//   'R' varint(sender) varint(seq) row       (engine/exchange.h encoding)
+//   'W' varint(sender) fixed64(watermark)
+constexpr char kExchangeRow = 'R';
+constexpr char kExchangeWatermark = 'W';
+
+// The sending side of a task's exchanges: rows go to the repartition
+// topic's partition that owns their key, watermarks to every partition.
+// Messages count in the task's delivery tracker, so input offsets are
+// committed only once they are in Kafka.
+class KafkaExchangeSender final : public ExchangeSender {
+ public:
+  KafkaExchangeSender(KafkaProducer* producer, DeliveryTracker* tracker,
+                      const JobTopology* topology, int sender)
+      : producer_(producer), tracker_(tracker), topology_(topology), sender_(sender) {}
+
+  absl::Status SendRows(int node, const Batch& batch, const std::vector<uint32_t>& rows,
+                        const std::vector<uint64_t>& hashes) override {
+    const JobTopology::Exchange& x = topology_->exchanges.at(node);
+    int64_t& seq = seq_[node];
+    std::string value;
+    const int64_t now_ms = WallTicks() / kTicksPerMillisecond;
+    for (size_t i = 0; i < rows.size(); ++i) {
+      value.clear();
+      value.push_back(kExchangeRow);
+      EncodeVarint(static_cast<uint64_t>(sender_), &value);
+      EncodeVarint(static_cast<uint64_t>(seq++), &value);
+      EncodeExchangeRow(batch, rows[i], &value);
+      if (absl::Status s = producer_->Produce(x.topic, "", value, now_ms, tracker_, {},
+                                              ExchangePartition(hashes[i], x.partitions));
+          !s.ok()) {
+        return s;
+      }
+    }
+    return absl::OkStatus();
+  }
+
+  absl::Status SendWatermark(int node, int64_t watermark) override {
+    int64_t& last = last_watermark_[node];
+    if (last != 0 && watermark <= last) return absl::OkStatus();
+    last = watermark;
+    const JobTopology::Exchange& x = topology_->exchanges.at(node);
+    std::string value;
+    value.push_back(kExchangeWatermark);
+    EncodeVarint(static_cast<uint64_t>(sender_), &value);
+    EncodeFixed64(static_cast<uint64_t>(watermark), &value);
+    const int64_t now_ms = WallTicks() / kTicksPerMillisecond;
+    for (int d = 0; d < x.partitions; ++d) {
+      if (absl::Status s = producer_->Produce(x.topic, "", value, now_ms, tracker_, {}, d);
+          !s.ok()) {
+        return s;
+      }
+    }
+    return absl::OkStatus();
+  }
+
+ private:
+  KafkaProducer* producer_;
+  DeliveryTracker* tracker_;
+  const JobTopology* topology_;
+  int sender_;
+  std::map<int, int64_t> seq_;
+  std::map<int, int64_t> last_watermark_;
+};
+
 }  // namespace
 
 // One assigned partition running the job's plan. Work is submitted to the
@@ -89,8 +183,8 @@ class SharedSinkRef final : public Sink {
 // at a time; the consumer thread only enqueues and reads commit positions.
 class Worker::PartitionTask {
  public:
-  PartitionTask(Worker* worker, JobRunner* job, TopicPartition tp, uint32_t id)
-      : worker_(worker), job_(job), tp_(std::move(tp)), id_(id) {}
+  PartitionTask(Worker* worker, JobRunner* job, TopicPartition tp, uint32_t id, int stage)
+      : worker_(worker), job_(job), tp_(std::move(tp)), id_(id), stage_(stage) {}
 
   absl::Status Init();
 
@@ -156,6 +250,8 @@ class Worker::PartitionTask {
   }
   void Run();
   void Process(const RecordBatch& batch);
+  void ProcessExchange(const RecordBatch& batch);
+  void AddCandidate(int64_t next, int64_t oldest);
   void Fail(const absl::Status& status);
   absl::Status DeadLetter(std::string_view reason, int64_t offset, std::string_view data);
   const std::string& job_name() const;
@@ -164,7 +260,12 @@ class Worker::PartitionTask {
   JobRunner* job_;
   TopicPartition tp_;
   uint32_t id_;
+  int stage_;
   std::unique_ptr<Task> task_;
+  std::unique_ptr<KafkaExchangeSender> sender_;
+  // Later stages: the exchange this task reads and its merged input.
+  int entry_ = -1;
+  std::unique_ptr<ExchangeReceiver> receiver_;
   std::vector<int> inputs_;                             // plan inputs this topic feeds
   std::vector<std::unique_ptr<JsonDecoder>> decoders_;  // by position in inputs_
   std::vector<std::unique_ptr<Sink>> sinks_;
@@ -188,9 +289,15 @@ class Worker::PartitionTask {
   bool reported_failure_ ABSL_GUARDED_BY(commit_mu_) = false;
 };
 
+// One stage of a job on this worker: a consumer group (the job's inputs for
+// stage 0, the repartition topics feeding a later stage) and a task per
+// assigned partition.
 class Worker::JobRunner {
  public:
-  JobRunner(Worker* worker, LoadedJob job) : worker_(worker), job_(std::move(job)) {}
+  JobRunner(Worker* worker, LoadedJob job, int stage, std::shared_ptr<const JobTopology> topology)
+      : worker_(worker), job_(std::move(job)), stage_(stage), topology_(std::move(topology)) {
+    label_ = stage_ == 0 ? job_.spec.name() : absl::StrCat(job_.spec.name(), "/stage", stage_);
+  }
   ~JobRunner() { Stop(); }
 
   absl::Status Start();
@@ -199,6 +306,8 @@ class Worker::JobRunner {
   const LoadedJob& job() const { return job_; }
   Worker* worker() { return worker_; }
   KafkaGroupConsumer* consumer() { return consumer_.get(); }
+  const JobTopology* topology() const { return topology_.get(); }
+  const std::string& label() const { return label_; }
   // A snapshot of the job's tasks here (any thread).
   void FillStatus(v1::JobOnWorker* status);
   Sink* shared_sink(int output) { return shared_[output] ? shared_refs_[output].get() : nullptr; }
@@ -215,6 +324,9 @@ class Worker::JobRunner {
 
   Worker* worker_;
   LoadedJob job_;
+  int stage_;
+  std::shared_ptr<const JobTopology> topology_;  // null for a single-stage job
+  std::string label_;                            // the job, and its stage after the first
   std::unique_ptr<KafkaGroupConsumer> consumer_;
   std::thread thread_;
   std::atomic<bool> stop_{false};
@@ -236,11 +348,13 @@ class Worker::JobRunner {
   std::vector<std::unique_ptr<SharedSinkRef>> shared_refs_;
 };
 
-const std::string& Worker::PartitionTask::job_name() const { return job_->job().spec.name(); }
+const std::string& Worker::PartitionTask::job_name() const { return job_->label(); }
 
 absl::Status Worker::PartitionTask::Init() {
   const LoadedJob& job = job_->job();
-  for (int i = 0; i < job.plan.inputs_size(); ++i) {
+  const JobTopology* topology = job_->topology();
+  const bool staged = topology != nullptr && topology->stages > 1;
+  for (int i = 0; i < job.plan.inputs_size() && stage_ == 0; ++i) {
     if (job.input_topics[i] != tp_.topic) continue;
     inputs_.push_back(i);
     JsonDecoderOptions options;
@@ -265,6 +379,14 @@ absl::Status Worker::PartitionTask::Init() {
   env.partition = id_;
   env.sinks = sinks;
   env.fresh_state = true;  // state does not move between workers yet: start clean
+  if (staged) {
+    env.stage = stage_;
+    const int sender =
+        stage_ == 0 ? topology->topic_base.at(tp_.topic) + tp_.partition : tp_.partition;
+    sender_ = std::make_unique<KafkaExchangeSender>(worker_->producer_.get(), &tracker_, topology,
+                                                    sender);
+    env.exchange_sender = sender_.get();
+  }
   env.reject = [this](const RejectedRow& row) {
     std::string_view data;
     if (current_ != nullptr && row.origin.position >= 0) {
@@ -279,6 +401,17 @@ absl::Status Worker::PartitionTask::Init() {
   auto task = Task::Create(job.plan, env);
   if (!task.ok()) return task.status();
   task_ = *std::move(task);
+  if (stage_ > 0) {
+    if (task_->entry_exchanges().empty()) {
+      return absl::InternalError(absl::StrCat("stage ", stage_, " has no exchange to read"));
+    }
+    entry_ = task_->entry_exchanges().front();
+    const JobTopology::Exchange& x = topology->exchanges.at(entry_);
+    receiver_ = std::make_unique<ExchangeReceiver>(
+        topology->Tasks(x.from_stage),
+        static_cast<size_t>(job.plan.nodes(entry_).schema().columns_size()));
+    return absl::OkStatus();
+  }
   // Inputs this partition does not carry are over from the start, so that
   // a UNION over several topics is not held back by them.
   for (int i = 0; i < job.plan.inputs_size(); ++i) {
@@ -309,7 +442,13 @@ void Worker::PartitionTask::Run() {
       }
     }
     if (failed_.load()) continue;  // drop work after a failure; nothing gets committed
-    if (have_batch) Process(batch);
+    if (have_batch) {
+      if (stage_ > 0) {
+        ProcessExchange(batch);
+      } else {
+        Process(batch);
+      }
+    }
     if (tick) {
       if (absl::Status s = task_->Tick(WallTicks()); !s.ok()) Fail(s);
     }
@@ -393,12 +532,58 @@ void Worker::PartitionTask::Process(const RecordBatch& batch) {
   current_ = nullptr;
   if (failed_.load() || batch.records.empty()) return;
   // Commit up to the oldest event still held in state, else past the batch.
-  const int64_t next = batch.records.back().offset + 1;
+  AddCandidate(batch.records.back().offset + 1, task_->OldestRetainedPosition());
+}
+
+void Worker::PartitionTask::AddCandidate(int64_t next, int64_t oldest) {
   next_offset_.store(next);
-  const int64_t retained = task_->OldestRetainedPosition();
-  const int64_t offset = retained >= 0 ? std::min(retained, next) : next;
+  const int64_t offset = oldest >= 0 ? std::min(oldest, next) : next;
   absl::MutexLock lock(&commit_mu_);
   candidates_.push_back(Candidate{offset, tracker_.produced()});
+}
+
+// A later stage: repartition records from the tasks of the stage before,
+// merged by the receiver and released to the plan as its watermark (the
+// slowest sender's) passes them.
+void Worker::PartitionTask::ProcessExchange(const RecordBatch& batch) {
+  for (const RecordBatch::Record& r : batch.records) {
+    std::string_view v = batch.payload(r);
+    uint64_t sender = 0, seq = 0, watermark = 0;
+    bool ok = v.size() > 1;
+    const char kind = ok ? v[0] : 0;
+    if (ok) v.remove_prefix(1);
+    ok = ok && DecodeVarint(&v, &sender);
+    if (ok && kind == kExchangeRow) {
+      ok = DecodeVarint(&v, &seq) &&
+           receiver_->AddRow(static_cast<int>(sender), static_cast<int64_t>(seq), r.offset, v);
+    } else if (ok && kind == kExchangeWatermark) {
+      ok = DecodeFixed64(&v, &watermark);
+      if (ok) receiver_->SetWatermark(static_cast<int>(sender), static_cast<int64_t>(watermark));
+    } else {
+      ok = false;
+    }
+    if (!ok) {
+      TaskMetrics::Add(task_->metrics().rejected, 1);
+      if (absl::Status s = DeadLetter("malformed repartition record", r.offset, ""); !s.ok()) {
+        Fail(s);
+      }
+    }
+  }
+  if (receiver_->watermark() > receiver_->released()) {
+    Batch ready = receiver_->TakeReady();
+    TaskMetrics::Add(task_->metrics().events_in, ready.num_rows);
+    absl::Status s = task_->PushExchange(entry_, ready);
+    if (s.ok()) s = task_->AdvanceExchange(entry_, receiver_->released());
+    if (!s.ok()) {
+      Fail(s);
+      return;
+    }
+  }
+  if (batch.records.empty()) return;
+  int64_t oldest = receiver_->OldestBufferedPosition();
+  const int64_t retained = task_->OldestRetainedPosition();
+  if (retained >= 0 && (oldest < 0 || retained < oldest)) oldest = retained;
+  AddCandidate(batch.records.back().offset + 1, oldest);
 }
 
 absl::Status Worker::PartitionTask::DeadLetter(std::string_view reason, int64_t offset,
@@ -442,7 +627,17 @@ absl::Status Worker::JobRunner::Start() {
     }
     if (shared_[o]) shared_refs_[o] = std::make_unique<SharedSinkRef>(shared_[o].get());
   }
-  std::set<std::string> topics(job_.input_topics.begin(), job_.input_topics.end());
+  std::set<std::string> topics;
+  if (stage_ == 0) {
+    topics.insert(job_.input_topics.begin(), job_.input_topics.end());
+  } else {
+    for (const auto& [node, x] : topology_->exchanges) {
+      if (x.to_stage == stage_) topics.insert(x.topic);
+    }
+  }
+  const std::string group = stage_ == 0
+                                ? absl::StrCat("sluice.", job_.spec.name())
+                                : absl::StrCat("sluice.", job_.spec.name(), ".stage", stage_);
   KafkaProperties properties = worker_->options_.kafka;
   properties.insert(properties.end(), job_.kafka.begin(), job_.kafka.end());
   KafkaGroupConsumer::Callbacks callbacks;
@@ -450,13 +645,13 @@ absl::Status Worker::JobRunner::Start() {
   callbacks.revoked = [this](const std::vector<TopicPartition>& p, bool lost) {
     OnRevoked(p, lost);
   };
-  auto consumer = KafkaGroupConsumer::Create(
-      worker_->options_.bootstrap, absl::StrCat("sluice.", job_.spec.name()),
-      std::vector<std::string>(topics.begin(), topics.end()), properties, std::move(callbacks));
+  auto consumer = KafkaGroupConsumer::Create(worker_->options_.bootstrap, group,
+                                             std::vector<std::string>(topics.begin(), topics.end()),
+                                             properties, std::move(callbacks));
   if (!consumer.ok()) return consumer.status();
   consumer_ = *std::move(consumer);
-  Log(absl::StrCat(worker_->options_.name, " | ", job_.spec.name(), " | joined group sluice.",
-                   job_.spec.name(), " on ", absl::StrJoin(topics, ", ")));
+  Log(absl::StrCat(worker_->options_.name, " | ", label_, " | joined group ", group, " on ",
+                   absl::StrJoin(topics, ", ")));
   thread_ = std::thread([this] { Loop(); });
   return absl::OkStatus();
 }
@@ -476,7 +671,7 @@ void Worker::JobRunner::Loop() {
     batches.clear();
     absl::Status s = consumer_->Poll(100, 10000, &batches);
     if (!s.ok() && s.ToString() != last_error.ToString()) {
-      Log(absl::StrCat(worker_->options_.name, " | ", job_.spec.name(), " | Kafka: ", s.message(),
+      Log(absl::StrCat(worker_->options_.name, " | ", label_, " | Kafka: ", s.message(),
                        " (retrying)"));
     }
     last_error = s;
@@ -506,13 +701,19 @@ void Worker::JobRunner::Loop() {
 
 void Worker::JobRunner::OnAssigned(const std::vector<TopicPartition>& partitions) {
   for (const TopicPartition& tp : partitions) {
-    const auto topic_it = std::find(job_.input_topics.begin(), job_.input_topics.end(), tp.topic);
-    const uint32_t topic_index = static_cast<uint32_t>(topic_it - job_.input_topics.begin());
-    auto task = std::make_unique<PartitionTask>(
-        worker_, this, tp, (topic_index << 16) | static_cast<uint32_t>(tp.partition));
+    uint32_t id;
+    if (stage_ == 0) {
+      const auto topic_it = std::find(job_.input_topics.begin(), job_.input_topics.end(), tp.topic);
+      id = (static_cast<uint32_t>(topic_it - job_.input_topics.begin()) << 16) |
+           static_cast<uint32_t>(tp.partition);
+    } else {
+      // Later stages' state keys must not meet stage 0's.
+      id = ((0x4000u + static_cast<uint32_t>(stage_)) << 16) | static_cast<uint32_t>(tp.partition);
+    }
+    auto task = std::make_unique<PartitionTask>(worker_, this, tp, id, stage_);
     if (absl::Status s = task->Init(); !s.ok()) {
-      Log(absl::StrCat(worker_->options_.name, " | ", job_.spec.name(), " | cannot start task for ",
-                       tp.topic, "[", tp.partition, "]: ", s.message()));
+      Log(absl::StrCat(worker_->options_.name, " | ", label_, " | cannot start task for ", tp.topic,
+                       "[", tp.partition, "]: ", s.message()));
       continue;
     }
     absl::MutexLock lock(&tasks_mu_);
@@ -520,8 +721,8 @@ void Worker::JobRunner::OnAssigned(const std::vector<TopicPartition>& partitions
   }
   std::vector<TopicPartition> now;
   for (const auto& [key, task] : tasks_) now.push_back(task->partition());
-  Log(absl::StrCat(worker_->options_.name, " | ", job_.spec.name(), " | assigned ",
-                   Describe(partitions), ", now owns ", Describe(now)));
+  Log(absl::StrCat(worker_->options_.name, " | ", label_, " | assigned ", Describe(partitions),
+                   ", now owns ", Describe(now)));
 }
 
 void Worker::JobRunner::OnRevoked(const std::vector<TopicPartition>& partitions, bool lost) {
@@ -535,7 +736,7 @@ void Worker::JobRunner::OnRevoked(const std::vector<TopicPartition>& partitions,
   if (!lost && !leaving.empty()) {
     // Wait for the outputs of the finished work, then commit it.
     if (absl::Status s = worker_->producer_->Flush(10'000); !s.ok()) {
-      Log(absl::StrCat(worker_->options_.name, " | ", job_.spec.name(), " | ", s.message()));
+      Log(absl::StrCat(worker_->options_.name, " | ", label_, " | ", s.message()));
     }
     std::vector<std::pair<TopicPartition, int64_t>> offsets;
     for (PartitionTask* task : leaving) {
@@ -544,7 +745,7 @@ void Worker::JobRunner::OnRevoked(const std::vector<TopicPartition>& partitions,
         offsets.emplace_back(task->partition(), offset);
     }
     if (absl::Status s = consumer_->Commit(offsets, /*sync=*/true); !s.ok()) {
-      Log(absl::StrCat(worker_->options_.name, " | ", job_.spec.name(), " | ", s.message()));
+      Log(absl::StrCat(worker_->options_.name, " | ", label_, " | ", s.message()));
     }
   }
   for (const TopicPartition& tp : partitions) {
@@ -563,9 +764,8 @@ void Worker::JobRunner::OnRevoked(const std::vector<TopicPartition>& partitions,
   }
   std::vector<TopicPartition> now;
   for (const auto& [key, task] : tasks_) now.push_back(task->partition());
-  Log(absl::StrCat(worker_->options_.name, " | ", job_.spec.name(),
-                   lost ? " | lost " : " | revoked ", Describe(partitions), ", now owns ",
-                   Describe(now)));
+  Log(absl::StrCat(worker_->options_.name, " | ", label_, lost ? " | lost " : " | revoked ",
+                   Describe(partitions), ", now owns ", Describe(now)));
 }
 
 void Worker::JobRunner::CommitReady(bool sync) {
@@ -579,7 +779,7 @@ void Worker::JobRunner::CommitReady(bool sync) {
     }
   }
   if (absl::Status s = consumer_->Commit(offsets, sync); !s.ok()) {
-    Log(absl::StrCat(worker_->options_.name, " | ", job_.spec.name(), " | ", s.message()));
+    Log(absl::StrCat(worker_->options_.name, " | ", label_, " | ", s.message()));
   }
 }
 
@@ -610,8 +810,8 @@ void Worker::JobRunner::ReportStatus() {
     }
   }
   const double seconds = static_cast<double>(worker_->options_.status_interval_ms) / 1000.0;
-  Log(absl::StrCat(worker_->options_.name, " | ", job_.spec.name(), " | owns ", Describe(owned),
-                   " | ", static_cast<int64_t>((events - last_events_) / seconds), " events/s in, ",
+  Log(absl::StrCat(worker_->options_.name, " | ", label_, " | owns ", Describe(owned), " | ",
+                   static_cast<int64_t>((events - last_events_) / seconds), " events/s in, ",
                    static_cast<int64_t>((rows - last_rows_) / seconds), " rows/s out | ", events,
                    " events, ", rows, " rows, ", rejected, " rejected in all"));
   last_events_ = events;
@@ -645,49 +845,130 @@ absl::Status Worker::AddJob(LoadedJob job) {
       return absl::AlreadyExistsError(absl::StrCat("job ", name, " already runs here"));
     }
   }
-  auto runner = std::make_unique<JobRunner>(this, std::move(job));
-  if (absl::Status s = runner->Start(); !s.ok()) return s;
+  if (!job.plan.distributed_error().empty()) {
+    return absl::FailedPreconditionError(job.plan.distributed_error());
+  }
+  std::shared_ptr<const JobTopology> topology;
+  if (job.plan.stages() > 1) {
+    auto built = BuildTopology(job);
+    if (!built.ok()) return built.status();
+    topology = *std::move(built);
+  }
+  std::vector<std::unique_ptr<JobRunner>> runners;
+  // Later stages first, so that they are reading when the first rows come.
+  for (int stage = std::max(job.plan.stages(), 1) - 1; stage >= 0; --stage) {
+    auto runner = std::make_unique<JobRunner>(this, job, stage, topology);
+    if (absl::Status s = runner->Start(); !s.ok()) {
+      for (auto& r : runners) r->Stop();
+      return s;
+    }
+    runners.push_back(std::move(runner));
+  }
   absl::MutexLock lock(&mu_);
-  jobs_[name] = std::move(runner);
+  jobs_[name] = std::move(runners);
   return absl::OkStatus();
 }
 
+// The repartition topic of every exchange, created with as many partitions
+// as the inputs have (one for a keyless exchange), and how the tasks of each
+// stage are numbered.
+absl::StatusOr<std::shared_ptr<const JobTopology>> Worker::BuildTopology(const LoadedJob& job) {
+  auto topology = std::make_shared<JobTopology>();
+  topology->stages = job.plan.stages();
+  // Asking for a topic's metadata creates it on a broker that auto-creates
+  // topics (the embedded one has no Admin API).
+  KafkaProperties properties = options_.kafka;
+  properties.emplace_back("allow.auto.create.topics", "true");
+  auto reader = KafkaTopicReader::Create(options_.bootstrap, properties);
+  if (!reader.ok()) return reader.status();
+  std::set<std::string> seen;
+  int input_partitions = 0;
+  for (const std::string& topic : job.input_topics) {
+    if (!seen.insert(topic).second) continue;
+    auto partitions = (*reader)->Partitions(topic, 10'000);
+    if (!partitions.ok()) {
+      return absl::UnavailableError(absl::StrCat("cannot read the partitions of input topic ",
+                                                 topic, ": ", partitions.status().message()));
+    }
+    topology->topic_base[topic] = topology->stage0_tasks;
+    topology->stage0_tasks += *partitions;
+    input_partitions = std::max(input_partitions, *partitions);
+  }
+  std::vector<TopicToCreate> missing;
+  for (const v1::Node& node : job.plan.nodes()) {
+    if (!node.has_exchange()) continue;
+    JobTopology::Exchange x;
+    x.topic = absl::StrCat("sluice.", job.spec.name(), ".", node.id(), ".repartition");
+    x.from_stage = node.stage();
+    x.to_stage = node.exchange().to_stage();
+    x.partitions = node.exchange().keys_size() > 0 ? input_partitions : 1;
+    topology->exchanges[node.id()] = x;
+    missing.push_back({x.topic, x.partitions, {}});
+  }
+  // On a real cluster this creates them with the right partition count; the
+  // embedded broker has no Admin API and auto-creates them below.
+  CreateTopicsIfMissing(options_.bootstrap, options_.kafka, missing, 5000).IgnoreError();
+  for (auto& [node, x] : topology->exchanges) {
+    auto partitions = (*reader)->Partitions(x.topic, 10'000);
+    for (int attempt = 0; !partitions.ok() && attempt < 20; ++attempt) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(250));
+      partitions = (*reader)->Partitions(x.topic, 10'000);
+    }
+    if (!partitions.ok()) {
+      return absl::UnavailableError(absl::StrCat("cannot create repartition topic ", x.topic, ": ",
+                                                 partitions.status().message()));
+    }
+    // A keyed exchange spreads over every partition the topic has.
+    if (job.plan.nodes(node).exchange().keys_size() > 0) x.partitions = *partitions;
+  }
+  return topology;
+}
+
 bool Worker::StopJob(const std::string& name) {
-  std::unique_ptr<JobRunner> runner;
+  std::vector<std::unique_ptr<JobRunner>> runners;
   {
     absl::MutexLock lock(&mu_);
     auto it = jobs_.find(name);
     if (it == jobs_.end()) return false;
-    runner = std::move(it->second);
+    runners = std::move(it->second);
     jobs_.erase(it);
   }
-  runner->Stop();
+  // Upstream stages first: what they flush on the way out still reaches the
+  // later stages' topics (read again when the job next runs).
+  for (auto it = runners.rbegin(); it != runners.rend(); ++it) (*it)->Stop();
   if (producer_) producer_->Flush(10'000).IgnoreError();
-  Log(absl::StrCat(options_.name, " | ", name, " | stopped (version ", runner->job().version, ")"));
+  Log(absl::StrCat(options_.name, " | ", name, " | stopped (version ",
+                   runners.front()->job().version, ")"));
   return true;
 }
 
 std::map<std::string, int64_t> Worker::JobVersions() {
   std::map<std::string, int64_t> versions;
   absl::MutexLock lock(&mu_);
-  for (const auto& [name, runner] : jobs_) versions[name] = runner->job().version;
+  for (const auto& [name, runners] : jobs_) versions[name] = runners.front()->job().version;
   return versions;
 }
 
 std::vector<v1::JobOnWorker> Worker::CollectStatus() {
   std::vector<v1::JobOnWorker> jobs;
   absl::MutexLock lock(&mu_);
-  for (const auto& [name, runner] : jobs_) runner->FillStatus(&jobs.emplace_back());
+  for (const auto& [name, runners] : jobs_) {
+    v1::JobOnWorker& job = jobs.emplace_back();
+    // Stage 0 last: its start time is the job's.
+    for (const auto& runner : runners) runner->FillStatus(&job);
+  }
   return jobs;
 }
 
 void Worker::Stop() {
-  std::map<std::string, std::unique_ptr<JobRunner>> jobs;
+  std::map<std::string, std::vector<std::unique_ptr<JobRunner>>> jobs;
   {
     absl::MutexLock lock(&mu_);
     jobs.swap(jobs_);
   }
-  for (auto& [name, job] : jobs) job->Stop();
+  for (auto& [name, runners] : jobs) {
+    for (auto it = runners.rbegin(); it != runners.rend(); ++it) (*it)->Stop();
+  }
   jobs.clear();
   if (producer_) producer_->Flush(10'000).IgnoreError();
 }

@@ -36,6 +36,8 @@
 
 namespace sluice {
 
+struct JobTopology;  // worker.cc: how a multi-stage job's stages connect
+
 struct WorkerOptions {
   std::string name;       // shown in logs
   std::string bootstrap;  // Kafka bootstrap servers
@@ -72,6 +74,7 @@ class Worker {
  private:
   class JobRunner;
   class PartitionTask;
+  absl::StatusOr<std::shared_ptr<const JobTopology>> BuildTopology(const LoadedJob& job);
 
   explicit Worker(WorkerOptions options);
 
@@ -81,7 +84,8 @@ class Worker {
   std::unique_ptr<KafkaProducer> producer_;
   std::unique_ptr<ThreadPool> pool_;
   absl::Mutex mu_;
-  std::map<std::string, std::unique_ptr<JobRunner>> jobs_ ABSL_GUARDED_BY(mu_);
+  // A runner per stage of each job, the last stage first.
+  std::map<std::string, std::vector<std::unique_ptr<JobRunner>>> jobs_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace sluice
