@@ -68,8 +68,9 @@ struct KafkaSettings {
   int partitions = 4;
   int threads = 0;
   double latency_fraction = 0.5;
-  double check_seconds = 6;
-  double latency_seconds = 10;
+  int repeat = 3;  // capacity runs per workload
+  double check_seconds = 5;
+  double latency_seconds = 8;
   std::string brokers;
   KafkaProperties kafka;
 };
@@ -138,7 +139,8 @@ int64_t EventsIn(Worker* worker, const std::string& input_topic) {
 
 struct KafkaResult {
   BenchWorkload workload;
-  double capacity = 0;   // events/s, all threads
+  double capacity = 0;  // events/s, all threads: the median of the runs
+  BenchStats capacity_runs;
   double sustained = 0;  // the rate the live check kept up with
   bool producer_limited = false;
   double latency_rate = 0;
@@ -289,11 +291,13 @@ absl::StatusOr<KafkaResult> RunWorkload(BenchCluster& cluster, const KafkaSettin
   auto worker = cluster.NewWorker(run);
   if (!worker.ok()) return worker.status();
 
-  // Capacity: the preloaded topic from the beginning.
-  progress.Phase(workload.name, "capacity: joining");
-  {
-    auto job =
-        LoadJob(Spec(absl::StrCat("bench-", workload.name, "-cap"), query, preloaded, plan, false));
+  // Capacity: the preloaded topic from the beginning, --repeat times (a
+  // new consumer group each time).
+  std::vector<double> capacities;
+  for (int r = 1; r <= s.repeat; ++r) {
+    const std::string name = absl::StrCat("bench-", workload.name, "-cap", r);
+    progress.Phase(workload.name, absl::StrCat("capacity ", r, "/", s.repeat, ": joining"));
+    auto job = LoadJob(Spec(name, query, preloaded, plan, false));
     if (!job.ok()) return job.status();
     if (absl::Status st = (*worker)->AddJob(*std::move(job)); !st.ok()) return st;
     double first = 0;
@@ -304,7 +308,7 @@ absl::StatusOr<KafkaResult> RunWorkload(BenchCluster& cluster, const KafkaSettin
       in = EventsIn(worker->get(), preloaded);
       if (in > 0 && first == 0) {
         first = Now();
-        progress.Phase(workload.name, "capacity: reading");
+        progress.Phase(workload.name, absl::StrCat("capacity ", r, "/", s.repeat, ": reading"));
       }
       progress.events.store(in);
     }
@@ -312,9 +316,11 @@ absl::StatusOr<KafkaResult> RunWorkload(BenchCluster& cluster, const KafkaSettin
       return absl::DeadlineExceededError(
           absl::StrCat(workload.name, ": the worker read ", in, " of ", s.events, " events"));
     }
-    result.capacity = static_cast<double>(in) / (Now() - first);
-    (*worker)->StopJob(absl::StrCat("bench-", workload.name, "-cap"));
+    capacities.push_back(static_cast<double>(in) / (Now() - first));
+    (*worker)->StopJob(name);
   }
+  result.capacity_runs = Summarize(capacities);
+  result.capacity = result.capacity_runs.median;
 
   // Check: live at 90% of capacity; the lag must not grow.
   const std::string live_topic = absl::StrCat("bench.", workload.name, ".live");
@@ -443,13 +449,16 @@ const std::vector<FlagSpec>& KafkaFlags() {
       {"X", true, true, "a librdkafka property for every client", "KEY=VALUE"},
       {"workloads", true, false, "comma-separated (default: all)", "NAMES"},
       {"events", true, false, "events preloaded for the capacity runs (default 1000000)", "N"},
+      {"repeat", true, false, "capacity runs per workload; min/median/max are reported (default 3)",
+       "N"},
       {"devices", true, false, "distinct devices (default 10000)", "N"},
       {"partitions", true, false, "partitions of the input topics (default 4)", "N"},
       {"threads", true, false, "the worker's task threads (default: one per core)", "N"},
       {"latency-fraction", true, false,
        "latency is measured at this share of the sustained rate (default 0.5)", "SHARE"},
-      {"latency-seconds", true, false, "how long the latency run produces (default 10)", "S"},
-      {"check-seconds", true, false, "how long the sustained-rate check produces (default 6)", "S"},
+      {"latency-seconds", true, false,
+       "how long the latency run measures, after 2 s of warm-up (default 8)", "S"},
+      {"check-seconds", true, false, "how long the sustained-rate check produces (default 5)", "S"},
       {"workloads-dir", true, false, "where the workload .sql files are", "DIR"},
       {"results-dir", true, false, "where results go (default bench/results)", "DIR"},
       {"no-chart", false, false, "do not render the PNG chart"},
@@ -491,7 +500,7 @@ int KafkaBenchMode(const std::vector<std::string>& args) {
   };
   if (!number("events", &s.events) || !number("devices", &s.devices) ||
       !number("partitions", &s.partitions) || !number("threads", &s.threads) ||
-      !real("latency-fraction", &s.latency_fraction) ||
+      !number("repeat", &s.repeat) || !real("latency-fraction", &s.latency_fraction) ||
       !real("latency-seconds", &s.latency_seconds) || !real("check-seconds", &s.check_seconds)) {
     std::fprintf(stderr, "sluice bench kafka: numeric flags take positive numbers\n");
     return 2;
@@ -625,9 +634,11 @@ int KafkaBenchMode(const std::vector<std::string>& args) {
       << GitCommit() << "\",\n  \"settings\": "
       << absl::StrFormat(
              "{\"broker\": \"%s\", \"events\": %lld, \"devices\": %d, "
-             "\"partitions\": %d, \"threads\": %d, \"latency_fraction\": %.2f}",
+             "\"partitions\": %d, \"threads\": %d, \"repeat\": %d, \"latency_fraction\": %.2f, "
+             "\"latency_seconds\": %.1f, \"check_seconds\": %.1f}",
              s.brokers.empty() ? "embedded" : s.brokers, static_cast<long long>(s.events),
-             s.devices, s.partitions, s.threads, s.latency_fraction)
+             s.devices, s.partitions, s.threads, s.repeat, s.latency_fraction, s.latency_seconds,
+             s.check_seconds)
       << ",\n  \"baseline\": "
       << absl::StrFormat(
              "{\"name\": \"bare librdkafka consumer\", \"events_per_sec\": %.1f, "
@@ -638,12 +649,15 @@ int KafkaBenchMode(const std::vector<std::string>& args) {
     const KafkaResult& r = results[i];
     out << (i ? "," : "") << "\n    "
         << absl::StrFormat(
-               "{\"name\": \"%s\", \"nexmark\": \"%s\", \"events_per_sec\": %.1f, "
-               "\"events_per_sec_per_core\": %.1f, \"ratio_to_baseline\": %.3f, "
+               "{\"name\": \"%s\", \"nexmark\": \"%s\", \"events_per_sec\": %s, "
+               "\"events_per_sec_per_core\": %s, \"ratio_to_baseline\": %.3f, "
                "\"sustained_events_per_sec\": %.1f, \"producer_limited\": %s, "
                "\"latency\": {\"at_events_per_sec\": %.1f, \"samples\": %lld, \"p50_ms\": %.1f, "
                "\"p99_ms\": %.1f, \"p999_ms\": %.1f}}",
-               r.workload.name, r.workload.nexmark, r.capacity, r.capacity / s.threads,
+               r.workload.name, r.workload.nexmark, StatsJson(r.capacity_runs),
+               StatsJson(BenchStats{r.capacity_runs.min / s.threads,
+                                    r.capacity_runs.median / s.threads,
+                                    r.capacity_runs.max / s.threads}),
                r.capacity / bare, r.sustained, r.producer_limited ? "true" : "false",
                r.latency_rate, static_cast<long long>(r.latency_samples), r.p50, r.p99, r.p999);
   }
