@@ -28,8 +28,14 @@ class KafkaGroupConsumer::Rebalance final : public RdKafka::RebalanceCb {
                     std::vector<RdKafka::TopicPartition*>& partitions) override {
     const bool cooperative = consumer->rebalance_protocol() == "COOPERATIVE";
     if (err == RdKafka::ERR__ASSIGN_PARTITIONS) {
-      // Start reading where the group last committed (earliest otherwise).
-      if (callbacks_.assigned) callbacks_.assigned(Convert(partitions));
+      // Start reading where the callback says, else where the group last
+      // committed (earliest when it never did).
+      if (callbacks_.assigned) {
+        const std::vector<int64_t> starts = callbacks_.assigned(Convert(partitions));
+        for (size_t i = 0; i < partitions.size() && i < starts.size(); ++i) {
+          if (starts[i] >= 0) partitions[i]->set_offset(starts[i]);
+        }
+      }
       if (cooperative) {
         delete consumer->incremental_assign(partitions);
       } else {

@@ -58,7 +58,9 @@ struct RecordBatch {
 class KafkaGroupConsumer {
  public:
   struct Callbacks {
-    std::function<void(const std::vector<TopicPartition>&)> assigned;
+    // Returns, by partition, where to start reading: an offset, or -1 for
+    // where the group last committed (earliest when it never did).
+    std::function<std::vector<int64_t>(const std::vector<TopicPartition>&)> assigned;
     // `lost` is set when the group already gave the partitions to someone
     // else (the session timed out): commits are pointless then.
     std::function<void(const std::vector<TopicPartition>&, bool lost)> revoked;

@@ -112,6 +112,33 @@ absl::StatusOr<std::vector<int64_t>> KafkaTopicReader::Add(const std::string& to
   return ends;
 }
 
+absl::StatusOr<int64_t> KafkaTopicReader::AddPartition(const std::string& topic, int32_t partition,
+                                                       int timeout_ms) {
+  auto partitions = Partitions(topic, timeout_ms);
+  if (!partitions.ok()) return partitions.status();
+  if (partition >= *partitions) {
+    return absl::NotFoundError(absl::StrCat(topic, " has no partition ", partition));
+  }
+  int64_t low = 0, high = 0;
+  const RdKafka::ErrorCode err =
+      consumer_->query_watermark_offsets(topic, partition, &low, &high, timeout_ms);
+  if (err != RdKafka::ERR_NO_ERROR) {
+    return FromKafkaError(err, absl::StrCat("read the end offset of ", topic));
+  }
+  std::vector<RdKafka::TopicPartition*> assignment = {
+      RdKafka::TopicPartition::create(topic, partition, low)};
+  RdKafka::Error* error = consumer_->incremental_assign(assignment);
+  RdKafka::TopicPartition::destroy(assignment);
+  if (error != nullptr) {
+    absl::Status status =
+        absl::UnavailableError(absl::StrCat("cannot read topic ", topic, ": ", error->str()));
+    delete error;
+    return status;
+  }
+  assigned_.emplace_back(topic, partition);
+  return high;
+}
+
 absl::Status KafkaTopicReader::Poll(int timeout_ms, size_t max_messages,
                                     std::vector<KafkaMessage>* out) {
   absl::Status status;

@@ -55,6 +55,9 @@ class KafkaTopicReader {
   // already). Returns the end offsets at the time of the call, by
   // partition: reading up to them means having caught up.
   absl::StatusOr<std::vector<int64_t>> Add(const std::string& topic, Start start, int timeout_ms);
+  // Starts reading one partition from its first record; returns its end
+  // offset (NotFound when the topic or partition does not exist).
+  absl::StatusOr<int64_t> AddPartition(const std::string& topic, int32_t partition, int timeout_ms);
 
   // Waits up to `timeout_ms` for messages, then takes what is there (at
   // most `max_messages`). Errors of the connection come back as a status

@@ -16,12 +16,21 @@ ExchangeReceiver::ExchangeReceiver(int upstreams, size_t num_columns)
     : num_columns_(num_columns),
       upstream_watermarks_(static_cast<size_t>(std::max(upstreams, 1)), kBeginningOfTime),
       watermark_(kBeginningOfTime),
-      released_(kBeginningOfTime) {}
+      released_(kBeginningOfTime),
+      last_seq_(upstream_watermarks_.size(), -1) {}
 
 bool ExchangeReceiver::AddRow(int upstream, int64_t seq, int64_t position,
                               std::string_view encoded) {
   uint64_t ts = 0;
   if (!DecodeFixed64(&encoded, &ts)) return false;
+  if (upstream >= 0 && upstream < static_cast<int>(last_seq_.size())) {
+    int64_t& last = last_seq_[static_cast<size_t>(upstream)];
+    if (seq <= last) {
+      ++duplicates_;
+      return true;
+    }
+    last = seq;
+  }
   bytes_ += encoded.size();
   rows_.push_back(Row{static_cast<int64_t>(ts), upstream, seq, position, std::string(encoded)});
   return true;
@@ -41,6 +50,53 @@ int64_t ExchangeReceiver::OldestBufferedPosition() const {
     if (r.position >= 0 && (oldest < 0 || r.position < oldest)) oldest = r.position;
   }
   return oldest;
+}
+
+void ExchangeReceiver::Serialize(std::string* out) const {
+  EncodeVarint(upstream_watermarks_.size(), out);
+  for (size_t u = 0; u < upstream_watermarks_.size(); ++u) {
+    EncodeFixed64(static_cast<uint64_t>(upstream_watermarks_[u]), out);
+    EncodeFixed64(static_cast<uint64_t>(last_seq_[u]), out);
+  }
+  EncodeFixed64(static_cast<uint64_t>(watermark_), out);
+  EncodeFixed64(static_cast<uint64_t>(released_), out);
+  EncodeVarint(rows_.size(), out);
+  for (const Row& r : rows_) {
+    EncodeFixed64(static_cast<uint64_t>(r.timestamp), out);
+    EncodeVarint(static_cast<uint64_t>(r.upstream), out);
+    EncodeFixed64(static_cast<uint64_t>(r.seq), out);
+    EncodeFixed64(static_cast<uint64_t>(r.position), out);
+    EncodeVarint(r.bytes.size(), out);
+    out->append(r.bytes);
+  }
+}
+
+bool ExchangeReceiver::Restore(std::string_view in) {
+  uint64_t n = 0, a = 0, b = 0;
+  if (!DecodeVarint(&in, &n) || n != upstream_watermarks_.size()) return false;
+  for (size_t u = 0; u < n; ++u) {
+    if (!DecodeFixed64(&in, &a) || !DecodeFixed64(&in, &b)) return false;
+    upstream_watermarks_[u] = static_cast<int64_t>(a);
+    last_seq_[u] = static_cast<int64_t>(b);
+  }
+  if (!DecodeFixed64(&in, &a) || !DecodeFixed64(&in, &b) || !DecodeVarint(&in, &n)) return false;
+  watermark_ = static_cast<int64_t>(a);
+  released_ = static_cast<int64_t>(b);
+  rows_.clear();
+  bytes_ = 0;
+  for (uint64_t i = 0; i < n; ++i) {
+    uint64_t ts = 0, upstream = 0, seq = 0, position = 0, size = 0;
+    if (!DecodeFixed64(&in, &ts) || !DecodeVarint(&in, &upstream) || !DecodeFixed64(&in, &seq) ||
+        !DecodeFixed64(&in, &position) || !DecodeVarint(&in, &size) || in.size() < size) {
+      return false;
+    }
+    rows_.push_back(Row{static_cast<int64_t>(ts), static_cast<int>(upstream),
+                        static_cast<int64_t>(seq), static_cast<int64_t>(position),
+                        std::string(in.substr(0, size))});
+    in.remove_prefix(size);
+    bytes_ += size;
+  }
+  return in.empty();
 }
 
 Batch ExchangeReceiver::TakeReady() {

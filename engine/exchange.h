@@ -52,8 +52,16 @@ class ExchangeReceiver {
 
   // A row from upstream task `upstream` (its `seq`-th), read at `position`
   // (e.g. its offset in a repartition topic; -1 when none). False when the
-  // bytes are not a row.
+  // bytes are not a row. A row whose `seq` is not above the last one taken
+  // from that upstream is a replay (the upstream task restarted from a
+  // checkpoint and sends again what it sent after it) and is dropped.
   bool AddRow(int upstream, int64_t seq, int64_t position, std::string_view encoded);
+  // Replayed rows dropped so far.
+  int64_t duplicates() const { return duplicates_; }
+
+  // Everything above as bytes, for a checkpoint, and back.
+  void Serialize(std::string* out) const;
+  bool Restore(std::string_view in);
   // Upstream task `upstream` reached `watermark`.
   void SetWatermark(int upstream, int64_t watermark);
 
@@ -87,6 +95,8 @@ class ExchangeReceiver {
   int64_t released_;
   std::vector<Row> rows_;
   size_t bytes_ = 0;
+  std::vector<int64_t> last_seq_;  // by upstream; -1 before the first row
+  int64_t duplicates_ = 0;
 };
 
 }  // namespace sluice

@@ -64,6 +64,9 @@ struct OutputRow {
   std::string_view key;   // the group key as text; empty for ungrouped rows
   std::string_view json;  // the row as a JSON object
   int64_t timestamp;      // System.Timestamp() of the row
+  // The input position (e.g. Kafka offset) of the event the row came from,
+  // for rows that come from one event; -1 for aggregates.
+  int64_t position = -1;
 };
 
 // Where a job output goes (file, stdout, Kafka topic). Owned by the task's

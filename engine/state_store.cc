@@ -74,6 +74,45 @@ void StateWriteBatch::DeletePrefix(const StateTable& table, std::string_view pre
   batch_->DeleteRange(table.family(), ToSlice(begin), ToSlice(end)).PermitUncheckedError();
 }
 
+void StateWriteBatch::DeleteRange(const StateTable& table, std::string_view begin,
+                                  std::string_view end) {
+  batch_->DeleteRange(table.family(), ToSlice(begin), ToSlice(end)).PermitUncheckedError();
+}
+
+namespace {
+
+class ForEachHandler final : public rocksdb::WriteBatch::Handler {
+ public:
+  using Fn = std::function<void(uint32_t, char, std::string_view, std::string_view)>;
+  explicit ForEachHandler(const Fn& fn) : fn_(fn) {}
+  rocksdb::Status PutCF(uint32_t family, const rocksdb::Slice& key,
+                        const rocksdb::Slice& value) override {
+    fn_(family, 'P', View(key), View(value));
+    return rocksdb::Status::OK();
+  }
+  rocksdb::Status DeleteCF(uint32_t family, const rocksdb::Slice& key) override {
+    fn_(family, 'D', View(key), {});
+    return rocksdb::Status::OK();
+  }
+  rocksdb::Status DeleteRangeCF(uint32_t family, const rocksdb::Slice& begin,
+                                const rocksdb::Slice& end) override {
+    fn_(family, 'R', View(begin), View(end));
+    return rocksdb::Status::OK();
+  }
+
+ private:
+  static std::string_view View(const rocksdb::Slice& s) { return {s.data(), s.size()}; }
+  const Fn& fn_;
+};
+
+}  // namespace
+
+absl::Status StateWriteBatch::ForEach(
+    const std::function<void(uint32_t, char, std::string_view, std::string_view)>& fn) const {
+  ForEachHandler handler(fn);
+  return FromRocks(batch_->Iterate(&handler), "read a write batch");
+}
+
 size_t StateWriteBatch::count() const { return batch_->Count(); }
 size_t StateWriteBatch::data_size() const { return batch_->GetDataSize(); }
 
@@ -192,6 +231,14 @@ absl::Status StateStore::Commit(StateWriteBatch& batch) {
   rocksdb::WriteOptions options;
   options.disableWAL = options_.disable_wal;
   return FromRocks(db_->Write(options, batch.rep()), "commit");
+}
+
+std::string StateStore::FamilyName(uint32_t id) {
+  absl::MutexLock lock(&mu_);
+  for (const auto& [name, handle] : families_) {
+    if (handle->GetID() == id) return name;
+  }
+  return "";
 }
 
 }  // namespace sluice

@@ -48,6 +48,15 @@ class StateWriteBatch {
   void Delete(const StateTable& table, std::string_view key);
   // Deletes every key of `table` that starts with `prefix`.
   void DeletePrefix(const StateTable& table, std::string_view prefix);
+  // Deletes the keys of `table` in [begin, end) (full keys, with the task
+  // prefix).
+  void DeleteRange(const StateTable& table, std::string_view begin, std::string_view end);
+
+  // The changes in the order they were made, as a changelog carries them:
+  // the column family, the kind ('P' put, 'D' delete, 'R' delete range),
+  // the full key, and the value (put) or the range's end (delete range).
+  absl::Status ForEach(const std::function<void(uint32_t family, char kind, std::string_view key,
+                                                std::string_view value)>& fn) const;
 
   size_t count() const;
   size_t data_size() const;
@@ -109,6 +118,9 @@ class StateStore {
 
   // Applies a batch atomically.
   absl::Status Commit(StateWriteBatch& batch);
+
+  // The name of the column family with RocksDB id `id` ("" if unknown).
+  std::string FamilyName(uint32_t id);
 
   const std::string& directory() const { return directory_; }
 

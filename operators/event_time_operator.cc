@@ -143,6 +143,14 @@ absl::Status EventTimeOperator::Open(OperatorContext& ctx) {
   watermark_ = static_cast<int64_t>(watermark);
   emitted_watermark_ = watermark_;
   next_seq_ = seq;
+  // The latest arrival time (older checkpoints lack it). A restored task
+  // counts idle time from its restore, so that its watermark moves with the
+  // clock even when no event comes after it.
+  uint64_t last_arrival = 0;
+  if (DecodeFixed64(&in, &last_arrival)) {
+    last_arrival_ = static_cast<int64_t>(last_arrival);
+    last_arrival_wall_ = WallClockTicks();
+  }
   BatchBuilder builder(num_columns_);
   std::vector<Pending> restored;
   bool ok = true;
@@ -401,6 +409,7 @@ absl::Status EventTimeOperator::Checkpoint(StateWriteBatch& batch) {
   EncodeFixed64(static_cast<uint64_t>(max_event_time_), &meta);
   EncodeFixed64(static_cast<uint64_t>(watermark_), &meta);
   EncodeFixed64(next_seq_, &meta);
+  EncodeFixed64(static_cast<uint64_t>(last_arrival_), &meta);
   batch.Put(table, "m", meta);
   batch.DeletePrefix(table, "r");
   std::string key;

@@ -41,7 +41,8 @@ class SinkOperator final : public Operator {
       const size_t key_end = offsets_[2 * i + 2];
       rows_.push_back(OutputRow{std::string_view(text_.data() + key_start, key_end - key_start),
                                 std::string_view(text_.data() + json_start, key_start - json_start),
-                                batch.timestamp(rows[i])});
+                                batch.timestamp(rows[i]),
+                                batch.origin(rows[i]) ? batch.origin(rows[i])->position : -1});
     }
     TaskMetrics::Add(ctx_->metrics().rows_out, rows.count);
     return sink_->Write(rows_);

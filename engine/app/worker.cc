@@ -38,6 +38,38 @@ struct JobTopology {
   };
   std::map<int, Exchange> exchanges;  // by exchange node id
 
+  // Changelogs: where each stateful operator's checkpointed changes go
+  // (sluice.<job>.<node>.changelog), and the tasks' own bookkeeping (input
+  // positions, sequence numbers: sluice.<job>.task.changelog). A task
+  // writes partition (its partition mod the topic's partitions).
+  struct Changelog {
+    std::string topic;
+    int partitions = 1;
+    int stage = 0;
+  };
+  std::string job;
+  std::map<int, Changelog> changelogs;  // by node id
+  Changelog task_changelog;
+
+  // The changelog a state family ("<job>/<node>.<state>", "<job>/task")
+  // belongs to.
+  const Changelog* ChangelogOf(std::string_view family) const {
+    if (family.size() <= job.size() + 1) return nullptr;
+    std::string_view rest = family.substr(job.size() + 1);
+    if (rest == "task") return &task_changelog;
+    int node = 0;
+    if (!absl::SimpleAtoi(std::string(rest.substr(0, rest.find('.'))), &node)) return nullptr;
+    auto it = changelogs.find(node);
+    return it == changelogs.end() ? nullptr : &it->second;
+  }
+  std::vector<const Changelog*> StageChangelogs(int stage) const {
+    std::vector<const Changelog*> out = {&task_changelog};
+    for (const auto& [node, c] : changelogs) {
+      if (c.stage == stage) out.push_back(&c);
+    }
+    return out;
+  }
+
   int Tasks(int stage) const {
     if (stage == 0) return stage0_tasks;
     for (const auto& [node, x] : exchanges) {
@@ -167,6 +199,10 @@ class KafkaExchangeSender final : public ExchangeSender {
     return absl::OkStatus();
   }
 
+  // The next sequence number by exchange node: part of the task's state, so
+  // that rows sent again after a restore carry the numbers they had.
+  std::map<int, int64_t>& seqs() { return seq_; }
+
  private:
   KafkaProducer* producer_;
   DeliveryTracker* tracker_;
@@ -200,6 +236,19 @@ class Worker::PartitionTask {
     tick_ = true;
     ScheduleLocked();
   }
+  void RequestCheckpoint() {
+    absl::MutexLock lock(&mu_);
+    if (closing_) return;
+    checkpoint_ = true;
+    ScheduleLocked();
+  }
+  // Where the consumer starts reading: the position in the restored state,
+  // or -1 (where the group committed) when there was none.
+  int64_t start_offset() const { return start_offset_; }
+
+  // A checkpoint (Checkpoint above): on the task's thread, or on any
+  // thread once Drain() returned.
+  absl::Status Checkpoint();
   // Stops taking work and waits for what is queued to be done.
   void Drain() {
     absl::MutexLock lock(&mu_);
@@ -209,7 +258,10 @@ class Worker::PartitionTask {
         this));
   }
 
-  // The latest input offset whose outputs are all acknowledged, or -1.
+  // The input position of the latest checkpoint whose messages are all
+  // acknowledged, or -1: what the group may commit. (The task resumes from
+  // the position in its restored state; the group's offset is what tools
+  // that measure lag see.)
   int64_t CommittableOffset() {
     absl::MutexLock lock(&commit_mu_);
     if (tracker_.failed() > 0) {
@@ -242,6 +294,10 @@ class Worker::PartitionTask {
     int64_t offset;    // next offset to read after the work before it
     int64_t produced;  // messages produced by then
   };
+
+  absl::Status Restore(const TaskEnvironment& env, bool* restored);
+  absl::Status WaitAcknowledged(int timeout_ms);
+  std::string MetaKey(std::string_view what) const { return absl::StrCat("w.", std::string(what)); }
 
   void ScheduleLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     if (scheduled_) return;
@@ -277,10 +333,19 @@ class Worker::PartitionTask {
   absl::Mutex error_mu_;
   std::string error_ ABSL_GUARDED_BY(error_mu_);
   const RecordBatch* current_ = nullptr;  // the batch being processed (pool thread)
+  // Checkpoints (task thread): the last one's number, the next input
+  // position to read, where the consumer starts.
+  int64_t checkpoint_number_ = 0;
+  int64_t position_ = -1;
+  int64_t start_offset_ = -1;
+  std::string prefix_;  // the task's state key prefix
+  std::map<uint32_t, const JobTopology::Changelog*> family_changelog_;  // by RocksDB family id
+  std::map<uint32_t, std::string> family_names_;
 
   absl::Mutex mu_;
   std::deque<RecordBatch> inbox_ ABSL_GUARDED_BY(mu_);
   bool tick_ ABSL_GUARDED_BY(mu_) = false;
+  bool checkpoint_ ABSL_GUARDED_BY(mu_) = false;
   bool scheduled_ ABSL_GUARDED_BY(mu_) = false;
   bool closing_ ABSL_GUARDED_BY(mu_) = false;
 
@@ -314,7 +379,7 @@ class Worker::JobRunner {
 
  private:
   void Loop();
-  void OnAssigned(const std::vector<TopicPartition>& partitions);
+  std::vector<int64_t> OnAssigned(const std::vector<TopicPartition>& partitions);
   void OnRevoked(const std::vector<TopicPartition>& partitions, bool lost);
   void CommitReady(bool sync);
   void ReportStatus();
@@ -368,8 +433,13 @@ absl::Status Worker::PartitionTask::Init() {
       sinks.push_back(shared);
       continue;
     }
-    sinks_.push_back(
-        std::make_unique<KafkaSink>(worker_->producer_.get(), job.outputs[o].name, &tracker_));
+    // Rows are named the same however often they are produced (sluice.id),
+    // so that readers can drop the copies a replay makes.
+    sinks_.push_back(std::make_unique<KafkaSink>(
+        worker_->producer_.get(), job.outputs[o].name, &tracker_,
+        absl::StrCat(job.spec.name(), "/", job.plan.outputs(o).name()),
+        stage_ == 0 ? absl::StrCat(tp_.topic, ":", tp_.partition)
+                    : absl::StrCat("stage", stage_, ":", tp_.partition)));
     sinks.push_back(sinks_.back().get());
   }
   TaskEnvironment env;
@@ -378,7 +448,6 @@ absl::Status Worker::PartitionTask::Init() {
   env.job_name = job.spec.name();
   env.partition = id_;
   env.sinks = sinks;
-  env.fresh_state = true;  // state does not move between workers yet: start clean
   if (staged) {
     env.stage = stage_;
     const int sender =
@@ -398,6 +467,13 @@ absl::Status Worker::PartitionTask::Init() {
     }
     return DeadLetter(row.reason, row.origin.position, data.empty() ? row.data : data);
   };
+  prefix_.clear();
+  AppendBigEndian32(id_, &prefix_);
+  // The state of the last checkpoint: from the local store when it is
+  // current, else rebuilt from the changelog; none for a task that never ran.
+  bool restored = false;
+  if (absl::Status s = Restore(env, &restored); !s.ok()) return s;
+  env.fresh_state = !restored;
   auto task = Task::Create(job.plan, env);
   if (!task.ok()) return task.status();
   task_ = *std::move(task);
@@ -410,8 +486,38 @@ absl::Status Worker::PartitionTask::Init() {
     receiver_ = std::make_unique<ExchangeReceiver>(
         topology->Tasks(x.from_stage),
         static_cast<size_t>(job.plan.nodes(entry_).schema().columns_size()));
-    return absl::OkStatus();
   }
+  if (restored) {
+    std::string value;
+    auto meta = [&](std::string_view what, int64_t* out) -> absl::Status {
+      auto found = task_->meta_table().Get(MetaKey(what), &value);
+      if (!found.ok()) return found.status();
+      std::string_view in = value;
+      uint64_t v = 0;
+      if (*found && DecodeFixed64(&in, &v)) *out = static_cast<int64_t>(v);
+      return absl::OkStatus();
+    };
+    if (absl::Status s = meta("checkpoint", &checkpoint_number_); !s.ok()) return s;
+    if (absl::Status s = meta("position", &position_); !s.ok()) return s;
+    start_offset_ = position_;
+    next_offset_.store(position_);
+    if (sender_) {
+      for (const auto& [node, x] : topology->exchanges) {
+        if (x.from_stage != stage_) continue;
+        int64_t seq = 0;
+        if (absl::Status s = meta(absl::StrCat("seq.", node), &seq); !s.ok()) return s;
+        sender_->seqs()[node] = seq;
+      }
+    }
+    if (receiver_) {
+      auto found = task_->meta_table().Get(MetaKey("receiver"), &value);
+      if (!found.ok()) return found.status();
+      if (*found && !receiver_->Restore(value)) {
+        return absl::DataLossError("the checkpointed exchange state does not decode");
+      }
+    }
+  }
+  if (stage_ > 0) return absl::OkStatus();
   // Inputs this partition does not carry are over from the start, so that
   // a UNION over several topics is not held back by them.
   for (int i = 0; i < job.plan.inputs_size(); ++i) {
@@ -427,9 +533,13 @@ void Worker::PartitionTask::Run() {
     RecordBatch batch;
     bool have_batch = false;
     bool tick = false;
+    bool checkpoint = false;
     {
       absl::MutexLock lock(&mu_);
-      if (!inbox_.empty()) {
+      if (checkpoint_) {
+        checkpoint_ = false;
+        checkpoint = true;
+      } else if (!inbox_.empty()) {
         batch = std::move(inbox_.front());
         inbox_.pop_front();
         have_batch = true;
@@ -452,9 +562,232 @@ void Worker::PartitionTask::Run() {
     if (tick) {
       if (absl::Status s = task_->Tick(WallTicks()); !s.ok()) Fail(s);
     }
+    if (checkpoint) {
+      if (absl::Status s = Checkpoint(); !s.ok()) Fail(s);
+    }
     TaskMetrics::Set(task_->metrics().memory_state_bytes,
                      static_cast<int64_t>(task_->MemoryStateBytes()));
   }
+}
+
+// Changelog records. Key: the state family, a zero byte, the full RocksDB
+// key (the task's prefix first). Value: the kind, the checkpoint number
+// (fixed64), then the value of a put or the end of a deleted range. A
+// checkpoint's records count only once its marker, kind 'C' with the task's
+// prefix as key, is in every changelog of the task: the marker goes out
+// after everything the checkpoint covers (its state changes and every
+// output before it) is acknowledged.
+constexpr char kChangelogMarker = 'C';
+
+absl::Status Worker::PartitionTask::Restore(const TaskEnvironment& env, bool* restored) {
+  *restored = false;
+  const JobTopology* topology = job_->topology();
+  const auto started = std::chrono::steady_clock::now();
+  KafkaProperties properties = worker_->options_.kafka;
+  properties.insert(properties.end(), job_->job().kafka.begin(), job_->job().kafka.end());
+  auto reader = KafkaTopicReader::Create(worker_->options_.bootstrap, properties);
+  if (!reader.ok()) return reader.status();
+  struct Change {
+    int64_t checkpoint;
+    char kind;
+    std::string family;
+    std::string key;
+    std::string value;
+  };
+  struct Read {
+    int64_t end = 0;
+    int64_t next = 0;
+    int64_t last_marker = 0;
+    std::vector<Change> changes;
+  };
+  std::map<std::string, Read> logs;
+  for (const JobTopology::Changelog* c : topology->StageChangelogs(stage_)) {
+    auto end = (*reader)->AddPartition(c->topic, tp_.partition % c->partitions, 10'000);
+    if (absl::IsNotFound(end.status())) {
+      logs[c->topic];
+      continue;
+    }
+    if (!end.ok()) return end.status();
+    logs[c->topic].end = *end;
+  }
+  std::vector<KafkaMessage> messages;
+  const auto deadline = started + std::chrono::seconds(120);
+  auto behind = [&] {
+    for (const auto& [topic, log] : logs) {
+      if (log.next < log.end) return true;
+    }
+    return false;
+  };
+  while (behind()) {
+    if (std::chrono::steady_clock::now() > deadline) {
+      return absl::DeadlineExceededError(
+          absl::StrCat("reading the changelogs of ", tp_.topic, "[", tp_.partition, "]"));
+    }
+    messages.clear();
+    (*reader)->Poll(100, 10'000, &messages).IgnoreError();
+    for (KafkaMessage& m : messages) {
+      Read& log = logs[m.topic];
+      log.next = std::max(log.next, m.offset + 1);
+      const size_t zero = m.key.find('\0');
+      std::string_view value = m.value;
+      uint64_t checkpoint = 0;
+      if (zero == std::string::npos || value.empty()) continue;
+      const char kind = value[0];
+      value.remove_prefix(1);
+      if (!DecodeFixed64(&value, &checkpoint)) continue;
+      std::string_view key = std::string_view(m.key).substr(zero + 1);
+      if (kind == kChangelogMarker) {
+        if (key == prefix_) {
+          log.last_marker = std::max(log.last_marker, static_cast<int64_t>(checkpoint));
+        }
+        continue;
+      }
+      if (key.substr(0, prefix_.size()) != prefix_) continue;  // another task's
+      log.changes.push_back(Change{static_cast<int64_t>(checkpoint), kind, m.key.substr(0, zero),
+                                   std::string(key), std::string(value)});
+    }
+  }
+  // The last checkpoint complete in every changelog.
+  int64_t complete = -1;
+  for (const auto& [topic, log] : logs) {
+    complete = complete < 0 ? log.last_marker : std::min(complete, log.last_marker);
+  }
+  if (complete <= 0) return absl::OkStatus();  // never checkpointed: start fresh
+  *restored = true;
+  auto meta = worker_->store_->OpenTable(absl::StrCat(job_->job().spec.name(), "/task"), prefix_);
+  if (!meta.ok()) return meta.status();
+  std::string local;
+  auto found = meta->Get(MetaKey("checkpoint"), &local);
+  if (!found.ok()) return found.status();
+  std::string_view in = local;
+  uint64_t local_checkpoint = 0;
+  if (*found && DecodeFixed64(&in, &local_checkpoint) &&
+      static_cast<int64_t>(local_checkpoint) == complete) {
+    Log(absl::StrCat(job_name(), " | ", tp_.topic, "[", tp_.partition, "] | state of checkpoint ",
+                     complete, " is here already"));
+    return absl::OkStatus();
+  }
+  // Rebuild: clear what the store holds for this task, then replay.
+  {
+    TaskEnvironment wipe = env;
+    wipe.fresh_state = true;
+    auto task = Task::Create(job_->job().plan, wipe);
+    if (!task.ok()) return task.status();
+  }
+  StateWriteBatch batch;
+  std::map<std::string, StateTable> tables;
+  int64_t applied = 0;
+  for (const auto& [topic, log] : logs) {
+    for (const Change& c : log.changes) {
+      if (c.checkpoint > complete) continue;
+      auto it = tables.find(c.family);
+      if (it == tables.end()) {
+        auto table = worker_->store_->OpenTable(c.family, "");
+        if (!table.ok()) return table.status();
+        it = tables.emplace(c.family, *table).first;
+      }
+      if (c.kind == 'P') {
+        batch.Put(it->second, c.key, c.value);
+      } else if (c.kind == 'D') {
+        batch.Delete(it->second, c.key);
+      } else if (c.kind == 'R') {
+        batch.DeleteRange(it->second, c.key, c.value);
+      }
+      ++applied;
+    }
+  }
+  if (absl::Status s = worker_->store_->Commit(batch); !s.ok()) return s;
+  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                      std::chrono::steady_clock::now() - started)
+                      .count();
+  Log(absl::StrCat(job_name(), " | ", tp_.topic, "[", tp_.partition, "] | restored checkpoint ",
+                   complete, " from the changelog: ", applied, " changes in ", ms, " ms"));
+  return absl::OkStatus();
+}
+
+absl::Status Worker::PartitionTask::WaitAcknowledged(int timeout_ms) {
+  // Only this task produces with its tracker, and it is not producing now:
+  // once the reports catch up with the count, everything is acknowledged.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+  while (tracker_.acked() + tracker_.failed() < tracker_.produced()) {
+    if (std::chrono::steady_clock::now() > deadline) {
+      return absl::UnavailableError("Kafka did not acknowledge the task's messages in time");
+    }
+    std::this_thread::sleep_for(std::chrono::microseconds(500));
+  }
+  if (tracker_.failed() > 0) {
+    return absl::UnavailableError(
+        absl::StrCat("Kafka refused the task's messages: ", tracker_.last_error()));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Worker::PartitionTask::Checkpoint() {
+  if (task_ == nullptr || position_ < 0 || failed_.load()) return absl::OkStatus();
+  const JobTopology* topology = job_->topology();
+  StateWriteBatch batch;
+  if (absl::Status s = task_->Checkpoint(batch); !s.ok()) return s;
+  const int64_t number = checkpoint_number_ + 1;
+  auto put = [&](std::string_view what, int64_t v) {
+    std::string value;
+    EncodeFixed64(static_cast<uint64_t>(v), &value);
+    batch.Put(task_->meta_table(), MetaKey(what), value);
+  };
+  put("checkpoint", number);
+  put("position", position_);
+  if (sender_) {
+    for (const auto& [node, seq] : sender_->seqs()) put(absl::StrCat("seq.", node), seq);
+  }
+  if (receiver_) {
+    std::string value;
+    receiver_->Serialize(&value);
+    batch.Put(task_->meta_table(), MetaKey("receiver"), value);
+  }
+  // The changes, to their operators' changelogs.
+  std::string number_bytes;
+  EncodeFixed64(static_cast<uint64_t>(number), &number_bytes);
+  const int64_t now_ms = WallTicks() / kTicksPerMillisecond;
+  absl::Status produced;
+  std::string key, value;
+  absl::Status each =
+      batch.ForEach([&](uint32_t family, char kind, std::string_view k, std::string_view v) {
+        if (!produced.ok()) return;
+        auto it = family_changelog_.find(family);
+        if (it == family_changelog_.end()) {
+          const std::string name = worker_->store_->FamilyName(family);
+          it = family_changelog_.emplace(family, topology->ChangelogOf(name)).first;
+          family_names_[family] = name;
+        }
+        const JobTopology::Changelog* c = it->second;
+        if (c == nullptr) return;
+        key = family_names_[family];
+        key.push_back('\0');
+        key.append(k);
+        value.assign(1, kind);
+        value.append(number_bytes);
+        value.append(v);
+        produced = worker_->producer_->Produce(c->topic, key, value, now_ms, &tracker_, {},
+                                               tp_.partition % c->partitions);
+      });
+  if (!each.ok()) return each;
+  if (!produced.ok()) return produced;
+  // Everything up to here acknowledged, the checkpoint is complete: mark it.
+  if (absl::Status s = WaitAcknowledged(60'000); !s.ok()) return s;
+  key.assign(1, '\0');
+  key.append(prefix_);
+  value.assign(1, kChangelogMarker);
+  value.append(number_bytes);
+  for (const JobTopology::Changelog* c : topology->StageChangelogs(stage_)) {
+    if (absl::Status s = worker_->producer_->Produce(c->topic, key, value, now_ms, &tracker_, {},
+                                                     tp_.partition % c->partitions);
+        !s.ok()) {
+      return s;
+    }
+  }
+  if (absl::Status s = worker_->store_->Commit(batch); !s.ok()) return s;
+  checkpoint_number_ = number;
+  AddCandidate(position_, -1);
+  return absl::OkStatus();
 }
 
 void Worker::PartitionTask::Fail(const absl::Status& status) {
@@ -531,12 +864,11 @@ void Worker::PartitionTask::Process(const RecordBatch& batch) {
   }
   current_ = nullptr;
   if (failed_.load() || batch.records.empty()) return;
-  // Commit up to the oldest event still held in state, else past the batch.
-  AddCandidate(batch.records.back().offset + 1, task_->OldestRetainedPosition());
+  position_ = batch.records.back().offset + 1;
+  next_offset_.store(position_);
 }
 
 void Worker::PartitionTask::AddCandidate(int64_t next, int64_t oldest) {
-  next_offset_.store(next);
   const int64_t offset = oldest >= 0 ? std::min(oldest, next) : next;
   absl::MutexLock lock(&commit_mu_);
   candidates_.push_back(Candidate{offset, tracker_.produced()});
@@ -580,10 +912,8 @@ void Worker::PartitionTask::ProcessExchange(const RecordBatch& batch) {
     }
   }
   if (batch.records.empty()) return;
-  int64_t oldest = receiver_->OldestBufferedPosition();
-  const int64_t retained = task_->OldestRetainedPosition();
-  if (retained >= 0 && (oldest < 0 || retained < oldest)) oldest = retained;
-  AddCandidate(batch.records.back().offset + 1, oldest);
+  position_ = batch.records.back().offset + 1;
+  next_offset_.store(position_);
 }
 
 absl::Status Worker::PartitionTask::DeadLetter(std::string_view reason, int64_t offset,
@@ -641,7 +971,7 @@ absl::Status Worker::JobRunner::Start() {
   KafkaProperties properties = worker_->options_.kafka;
   properties.insert(properties.end(), job_.kafka.begin(), job_.kafka.end());
   KafkaGroupConsumer::Callbacks callbacks;
-  callbacks.assigned = [this](const std::vector<TopicPartition>& p) { OnAssigned(p); };
+  callbacks.assigned = [this](const std::vector<TopicPartition>& p) { return OnAssigned(p); };
   callbacks.revoked = [this](const std::vector<TopicPartition>& p, bool lost) {
     OnRevoked(p, lost);
   };
@@ -686,6 +1016,7 @@ void Worker::JobRunner::Loop() {
     }
     if (now - last_commit >= worker_->options_.commit_interval_ms) {
       last_commit = now;
+      for (auto& [key, task] : tasks_) task->RequestCheckpoint();
       CommitReady(false);
     }
     if (worker_->options_.status_interval_ms > 0 &&
@@ -699,8 +1030,10 @@ void Worker::JobRunner::Loop() {
   consumer_->Close();
 }
 
-void Worker::JobRunner::OnAssigned(const std::vector<TopicPartition>& partitions) {
+std::vector<int64_t> Worker::JobRunner::OnAssigned(const std::vector<TopicPartition>& partitions) {
+  std::vector<int64_t> starts;
   for (const TopicPartition& tp : partitions) {
+    starts.push_back(-1);
     uint32_t id;
     if (stage_ == 0) {
       const auto topic_it = std::find(job_.input_topics.begin(), job_.input_topics.end(), tp.topic);
@@ -710,12 +1043,21 @@ void Worker::JobRunner::OnAssigned(const std::vector<TopicPartition>& partitions
       // Later stages' state keys must not meet stage 0's.
       id = ((0x4000u + static_cast<uint32_t>(stage_)) << 16) | static_cast<uint32_t>(tp.partition);
     }
-    auto task = std::make_unique<PartitionTask>(worker_, this, tp, id, stage_);
-    if (absl::Status s = task->Init(); !s.ok()) {
+    // Restoring reads Kafka: a hiccup is retried. A task that cannot start
+    // reads nothing and commits nothing; its partition is retried when it
+    // is next assigned.
+    std::unique_ptr<PartitionTask> task;
+    absl::Status s;
+    for (int attempt = 0; attempt < 3; ++attempt) {
+      if (attempt > 0) std::this_thread::sleep_for(std::chrono::seconds(1));
+      task = std::make_unique<PartitionTask>(worker_, this, tp, id, stage_);
+      s = task->Init();
+      if (s.ok()) break;
       Log(absl::StrCat(worker_->options_.name, " | ", label_, " | cannot start task for ", tp.topic,
-                       "[", tp.partition, "]: ", s.message()));
-      continue;
+                       "[", tp.partition, "]: ", s.message(), attempt < 2 ? " (retrying)" : ""));
     }
+    if (!s.ok()) continue;
+    starts.back() = task->start_offset();
     absl::MutexLock lock(&tasks_mu_);
     tasks_[Key(tp)] = std::move(task);
   }
@@ -723,6 +1065,7 @@ void Worker::JobRunner::OnAssigned(const std::vector<TopicPartition>& partitions
   for (const auto& [key, task] : tasks_) now.push_back(task->partition());
   Log(absl::StrCat(worker_->options_.name, " | ", label_, " | assigned ", Describe(partitions),
                    ", now owns ", Describe(now)));
+  return starts;
 }
 
 void Worker::JobRunner::OnRevoked(const std::vector<TopicPartition>& partitions, bool lost) {
@@ -734,7 +1077,14 @@ void Worker::JobRunner::OnRevoked(const std::vector<TopicPartition>& partitions,
     leaving.push_back(it->second.get());
   }
   if (!lost && !leaving.empty()) {
-    // Wait for the outputs of the finished work, then commit it.
+    // A last checkpoint, so that the next owner starts exactly here; then
+    // commit it.
+    for (PartitionTask* task : leaving) {
+      if (absl::Status s = task->Checkpoint(); !s.ok()) {
+        Log(absl::StrCat(worker_->options_.name, " | ", label_, " | ", task->partition().topic, "[",
+                         task->partition().partition, "] | last checkpoint: ", s.message()));
+      }
+    }
     if (absl::Status s = worker_->producer_->Flush(10'000); !s.ok()) {
       Log(absl::StrCat(worker_->options_.name, " | ", label_, " | ", s.message()));
     }
@@ -848,16 +1198,12 @@ absl::Status Worker::AddJob(LoadedJob job) {
   if (!job.plan.distributed_error().empty()) {
     return absl::FailedPreconditionError(job.plan.distributed_error());
   }
-  std::shared_ptr<const JobTopology> topology;
-  if (job.plan.stages() > 1) {
-    auto built = BuildTopology(job);
-    if (!built.ok()) return built.status();
-    topology = *std::move(built);
-  }
+  auto topology = BuildTopology(job);
+  if (!topology.ok()) return topology.status();
   std::vector<std::unique_ptr<JobRunner>> runners;
   // Later stages first, so that they are reading when the first rows come.
   for (int stage = std::max(job.plan.stages(), 1) - 1; stage >= 0; --stage) {
-    auto runner = std::make_unique<JobRunner>(this, job, stage, topology);
+    auto runner = std::make_unique<JobRunner>(this, job, stage, *topology);
     if (absl::Status s = runner->Start(); !s.ok()) {
       for (auto& r : runners) r->Stop();
       return s;
@@ -874,7 +1220,8 @@ absl::Status Worker::AddJob(LoadedJob job) {
 // stage are numbered.
 absl::StatusOr<std::shared_ptr<const JobTopology>> Worker::BuildTopology(const LoadedJob& job) {
   auto topology = std::make_shared<JobTopology>();
-  topology->stages = job.plan.stages();
+  topology->stages = std::max(job.plan.stages(), 1);
+  topology->job = job.spec.name();
   // Asking for a topic's metadata creates it on a broker that auto-creates
   // topics (the embedded one has no Admin API).
   KafkaProperties properties = options_.kafka;
@@ -905,9 +1252,44 @@ absl::StatusOr<std::shared_ptr<const JobTopology>> Worker::BuildTopology(const L
     topology->exchanges[node.id()] = x;
     missing.push_back({x.topic, x.partitions, {}});
   }
+  // A changelog per stateful operator, partitioned like its stage's tasks,
+  // and one for the tasks' positions; compacted on a real cluster.
+  int most_tasks = std::max(input_partitions, 1);
+  for (const auto& [node, x] : topology->exchanges) most_tasks = std::max(most_tasks, x.partitions);
+  const std::vector<std::pair<std::string, std::string>> compact = {{"cleanup.policy", "compact"}};
+  for (const v1::Node& node : job.plan.nodes()) {
+    auto op = registry_.Create(node, job.plan);
+    if (!op.ok() || (*op)->DeclareState().empty()) continue;
+    JobTopology::Changelog c;
+    c.topic = absl::StrCat("sluice.", job.spec.name(), ".", node.id(), ".changelog");
+    c.stage = node.stage();
+    c.partitions =
+        node.stage() == 0 ? std::max(input_partitions, 1) : topology->Tasks(node.stage());
+    topology->changelogs[node.id()] = c;
+    missing.push_back({c.topic, c.partitions, compact});
+  }
+  topology->task_changelog.topic = absl::StrCat("sluice.", job.spec.name(), ".task.changelog");
+  topology->task_changelog.partitions = most_tasks;
+  missing.push_back({topology->task_changelog.topic, most_tasks, compact});
   // On a real cluster this creates them with the right partition count; the
   // embedded broker has no Admin API and auto-creates them below.
   CreateTopicsIfMissing(options_.bootstrap, options_.kafka, missing, 5000).IgnoreError();
+  // What the topics really have (an auto-created one has the broker's
+  // default): a task writes partition (its own mod that).
+  std::vector<JobTopology::Changelog*> changelogs = {&topology->task_changelog};
+  for (auto& [node, c] : topology->changelogs) changelogs.push_back(&c);
+  for (JobTopology::Changelog* c : changelogs) {
+    auto partitions = (*reader)->Partitions(c->topic, 10'000);
+    for (int attempt = 0; !partitions.ok() && attempt < 20; ++attempt) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(250));
+      partitions = (*reader)->Partitions(c->topic, 10'000);
+    }
+    if (!partitions.ok()) {
+      return absl::UnavailableError(absl::StrCat("cannot create changelog topic ", c->topic, ": ",
+                                                 partitions.status().message()));
+    }
+    c->partitions = std::max(*partitions, 1);
+  }
   for (auto& [node, x] : topology->exchanges) {
     auto partitions = (*reader)->Partitions(x.topic, 10'000);
     for (int attempt = 0; !partitions.ok() && attempt < 20; ++attempt) {

@@ -1,0 +1,135 @@
+"""Chaos: three workers run a tumbling, a hopping, a session and an exchange
+job over a fixed, seeded stream while a driver kills a random worker with
+SIGKILL every few seconds and starts it again (same state directory), at
+least ten times. Afterwards every output, with copies dropped by their
+`sluice.id` header, equals `sluice run --partitions 4` over the same events
+exactly: nothing missing, nothing different, and every copy byte-identical
+to its original."""
+import random
+import re
+import signal
+import threading
+import time
+
+from harness import SLUICE, read_lines, run_test, wait_until
+
+QUERIES = {
+    "tumbling": """
+        SELECT deviceId, COUNT(*) AS n, AVG(temperature) AS avgTemp, MAX(temperature) AS maxTemp,
+               System.Timestamp() AS windowEnd
+        INTO tumbling FROM telemetry TIMESTAMP BY eventTime
+        GROUP BY deviceId, TumblingWindow(second, 2)""",
+    "hopping": """
+        SELECT deviceId, COUNT(*) AS n, MIN(temperature) AS minTemp, System.Timestamp() AS windowEnd
+        INTO hopping FROM telemetry TIMESTAMP BY eventTime
+        GROUP BY deviceId, HoppingWindow(second, 4, 2)""",
+    "session": """
+        SELECT deviceId, COUNT(*) AS n, SUM(humidity) AS humidity, System.Timestamp() AS windowEnd
+        INTO session FROM telemetry TIMESTAMP BY eventTime
+        GROUP BY deviceId, SessionWindow(millisecond, 400, 3000) OVER (PARTITION BY deviceId)""",
+    "totals": """
+        SELECT COUNT(*) AS n, AVG(temperature) AS avgTemp, COUNT(DISTINCT deviceId) AS devices,
+               System.Timestamp() AS windowEnd
+        INTO totals FROM telemetry TIMESTAMP BY eventTime
+        GROUP BY TumblingWindow(second, 2)""",
+}
+POLICY = {"outOfOrderTolerance": "1s"}
+# 45 s of event time at 300 events/s, produced in real time while the
+# workers are being killed.
+SIMULATION = ["--count", "13500", "--devices", "30", "--rate", "300", "--seed", "23",
+              "--start-time", "2024-03-01T10:00:00Z", "--out-of-order", "0.03",
+              "--out-of-order-max", "600ms"]
+WORKERS = ["worker-1", "worker-2", "worker-3"]
+KILLS = 10
+
+
+def worker_args(cluster, name, jobs):
+    args = [SLUICE, "worker", "--bootstrap-file", cluster.bootstrap_file, "--name", name,
+            "--state-dir", cluster.path(f"state-{name}"), "--status-interval", "2s",
+            "--grpc-listen", "none"]
+    for job in jobs:
+        args += ["--job", job]
+    return args
+
+
+def read_with_ids(cluster, topic):
+    """(id, row) for every message of `topic`; the id is the sluice.id header."""
+    out = []
+    for line in cluster.read_topic(topic, fmt="%h\\t%s\\n"):
+        headers, _, row = line.partition("\t")
+        found = re.search(r"sluice\.id=([^,]*)", headers)
+        assert found, f"{topic}: a row without a sluice.id header: {line}"
+        out.append((found.group(1), row))
+    return out
+
+
+def body(cluster):
+    jobs = [cluster.job_file(name, query, inputs=[{"alias": "telemetry", "policy": POLICY}])
+            for name, query in QUERIES.items()]
+    runs = {name: 0 for name in WORKERS}
+    current = {}
+    for name in WORKERS:
+        current[name] = cluster.start(f"{name}.0", worker_args(cluster, name, jobs))
+    wait_until(lambda: all("| tumbling | assigned" in cluster.log_of(p)
+                           for p in current.values()), 60, "every worker to get partitions")
+    events = cluster.path("events.jsonl")
+    cluster.simulate(None, *SIMULATION, output=events)
+    producer = threading.Thread(target=cluster.simulate,
+                                args=("telemetry", *SIMULATION, "--realtime"))
+    producer.start()
+
+    rng = random.Random(5)
+    recoveries = []
+    for kill in range(KILLS):
+        time.sleep(rng.uniform(2.0, 3.5))
+        victim = rng.choice(WORKERS)
+        process = current[victim]
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+        killed_at = time.time()
+        runs[victim] += 1
+        current[victim] = cluster.start(f"{victim}.{runs[victim]}",
+                                        worker_args(cluster, victim, jobs))
+        recoveries.append((victim, killed_at))
+        print(f"kill {kill + 1}: {victim} at +{killed_at - recoveries[0][1]:.1f} s, restarted")
+    producer.join()
+    print("the stream is over; waiting for the outputs to settle")
+
+    total_duplicates = 0
+    for name, query in QUERIES.items():
+        out = cluster.run_offline(query, events, "--out-of-order-tolerance", "1s",
+                                  "--partitions", "4")
+        expected = sorted(read_lines(f"{out}/{name}.jsonl"))
+        assert len(expected) > 10, f"{name}: the reference produced only {len(expected)} rows"
+        try:
+            cluster.wait_for_rows(name, len(expected), settle_seconds=5, timeout=90)
+        except AssertionError as e:
+            print(f"{name}: {str(e).splitlines()[0]}")  # the comparison below says what differs
+        by_id = {}
+        duplicates = 0
+        for identity, row in read_with_ids(cluster, name):
+            if identity in by_id:
+                assert by_id[identity] == row, (
+                    f"{name}: replayed row {identity} differs:\n  {by_id[identity]}\n  {row}")
+                duplicates += 1
+            else:
+                by_id[identity] = row
+        actual = sorted(by_id.values())
+        missing = sorted(set(expected) - set(actual))
+        extra = sorted(set(actual) - set(expected))
+        assert actual == expected, (
+            f"{name}: after {KILLS} kills the deduplicated output differs from sluice run: "
+            f"{len(actual)} vs {len(expected)} rows, {len(missing)} missing (e.g. {missing[:2]}), "
+            f"{len(extra)} extra (e.g. {extra[:2]})")
+        total_duplicates += duplicates
+        print(f"{name}: {len(actual)} rows identical to sluice run; {duplicates} byte-identical "
+              f"copies dropped by sluice.id")
+    restores = []
+    for p in cluster.processes:
+        if p.name.startswith("worker-"):
+            restores += [int(ms) for ms in re.findall(r"changes in (\d+) ms", cluster.log_of(p))]
+    print(f"{KILLS} kills, {total_duplicates} duplicates in all; {len(restores)} tasks restored "
+          f"from a changelog (median {sorted(restores)[len(restores) // 2] if restores else 0} ms)")
+
+
+run_test("chaos", {"telemetry": 4, "tumbling": 4, "hopping": 4, "session": 4, "totals": 4}, body)
