@@ -129,29 +129,27 @@ absl::Status KafkaProducer::Flush(int timeout_ms) {
   return FromKafkaError(producer_->flush(timeout_ms), "flush the producer");
 }
 
-std::string KafkaSink::RowIdentity(const OutputRow& row) const {
-  if (row.position >= 0) return absl::StrCat(identity_, "/", source_, "@", row.position);
-  return absl::StrCat(identity_, "/", std::string(row.key), "/", row.timestamp);
+std::string RowIdentifier::Next(const OutputRow& row) {
+  std::string id = row.position >= 0
+                       ? absl::StrCat(identity_, "/", source_, "@", row.position)
+                       : absl::StrCat(identity_, "/", std::string(row.key), "/", row.timestamp);
+  if (id == previous_) {
+    ++repeat_;
+  } else {
+    previous_ = id;
+    repeat_ = 0;
+  }
+  if (repeat_ > 0) absl::StrAppend(&id, "#", repeat_);
+  return id;
 }
 
 absl::Status KafkaSink::Write(const std::vector<OutputRow>& rows) {
   std::vector<KafkaHeader> headers;
-  std::string previous;
-  int repeat = 0;
+  ids_.Reset();
   for (const OutputRow& row : rows) {
     const int64_t ms = FloorDiv(row.timestamp, kTicksPerMillisecond);
     headers.clear();
-    if (!identity_.empty()) {
-      std::string id = RowIdentity(row);
-      if (id == previous) {
-        ++repeat;
-      } else {
-        previous = id;
-        repeat = 0;
-      }
-      if (repeat > 0) absl::StrAppend(&id, "#", repeat);
-      headers.push_back(KafkaHeader{"sluice.id", std::move(id)});
-    }
+    if (ids_.enabled()) headers.push_back(KafkaHeader{"sluice.id", ids_.Next(row)});
     if (absl::Status s = producer_->Produce(topic_, row.key, row.json, ms, tracker_, headers);
         !s.ok()) {
       return s;

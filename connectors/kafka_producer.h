@@ -107,13 +107,34 @@ class KafkaProducer {
 
 // A job output written to a Kafka topic: rows keyed by their group key,
 // stamped with their System.Timestamp().
+// Names output rows the same way however often they are produced again (a
+// replay after a crash): "<identity>/<group key>/<window end>" for
+// aggregates, "<identity>/<source>@<offset>" for rows of one event (`source`
+// tells the task's input apart), with "#n" appended to the n-th further row
+// that would get the same name in one batch (several rows from one event).
+class RowIdentifier {
+ public:
+  RowIdentifier(std::string identity, std::string source)
+      : identity_(std::move(identity)), source_(std::move(source)) {}
+  bool enabled() const { return !identity_.empty(); }
+  // The identity of the next row of the current batch.
+  std::string Next(const OutputRow& row);
+  // A new batch starts.
+  void Reset() {
+    previous_.clear();
+    repeat_ = 0;
+  }
+
+ private:
+  std::string identity_;
+  std::string source_;
+  std::string previous_;
+  int repeat_ = 0;
+};
+
 // Output rows as Kafka messages: the group key as the message key, the row
-// as its JSON value, and, when `identity` is set, a `sluice.id` header that
-// names the row the same way however often it is produced again (a replay
-// after a crash): "<identity>/<group key>/<window end>" for aggregates,
-// "<identity>/<source>@<offset>" for rows of one event (`source` tells the
-// task's input apart), with "#n" appended to the n-th further row that would
-// get the same name in one batch (several rows from one event).
+// as its JSON value, and, when `identity` is set, its RowIdentifier name in
+// a `sluice.id` header.
 class KafkaSink final : public Sink {
  public:
   KafkaSink(KafkaProducer* producer, std::string topic, DeliveryTracker* tracker,
@@ -121,21 +142,16 @@ class KafkaSink final : public Sink {
       : producer_(producer),
         topic_(std::move(topic)),
         tracker_(tracker),
-        identity_(std::move(identity)),
-        source_(std::move(source)) {}
+        ids_(std::move(identity), std::move(source)) {}
 
   absl::Status Write(const std::vector<OutputRow>& rows) override;
   absl::Status Flush() override { return absl::OkStatus(); }  // the worker waits on the tracker
-
-  // The identity `row` gets (without the "#n" of repeats).
-  std::string RowIdentity(const OutputRow& row) const;
 
  private:
   KafkaProducer* producer_;
   std::string topic_;
   DeliveryTracker* tracker_;
-  std::string identity_;
-  std::string source_;
+  RowIdentifier ids_;
 };
 
 }  // namespace sluice

@@ -160,6 +160,14 @@ absl::Status KafkaTopicReader::Poll(int timeout_ms, size_t max_messages,
     if (const std::string* key = message->key()) m.key = *key;
     m.has_value = message->payload() != nullptr;
     if (m.has_value) m.value.assign(static_cast<const char*>(message->payload()), message->len());
+    if (RdKafka::Headers* headers = message->headers()) {
+      for (const RdKafka::Headers::Header& h : headers->get_all()) {
+        m.headers.emplace_back(
+            h.key(), h.value() == nullptr
+                         ? std::string()
+                         : std::string(static_cast<const char*>(h.value()), h.value_size()));
+      }
+    }
     out->push_back(std::move(m));
   }
   return status;

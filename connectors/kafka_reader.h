@@ -13,6 +13,8 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <string_view>
+#include <utility>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -32,6 +34,14 @@ struct KafkaMessage {
   std::string key;
   std::string value;
   bool has_value = true;  // false for a tombstone (null value)
+  std::vector<std::pair<std::string, std::string>> headers;
+  // The value of header `name`, or "" when absent.
+  std::string Header(std::string_view name) const {
+    for (const auto& [n, v] : headers) {
+      if (n == name) return v;
+    }
+    return "";
+  }
 };
 
 class KafkaTopicReader {

@@ -41,7 +41,34 @@ void ExchangeReceiver::SetWatermark(int upstream, int64_t watermark) {
   int64_t& w = upstream_watermarks_[upstream];
   if (watermark <= w) return;
   w = watermark;
-  watermark_ = *std::min_element(upstream_watermarks_.begin(), upstream_watermarks_.end());
+  Recompute();
+}
+
+void ExchangeReceiver::Recompute() {
+  int64_t low = kEndOfTime;
+  bool any = false;
+  for (size_t u = 0; u < upstream_watermarks_.size(); ++u) {
+    const bool silent = upstream_watermarks_[u] == kBeginningOfTime && last_seq_[u] < 0;
+    if (silent && ignore_silent_) continue;
+    low = std::min(low, upstream_watermarks_[u]);
+    any = true;
+  }
+  // Never backwards: an upstream that speaks up late does not undo what
+  // was released.
+  if (any) watermark_ = std::max(watermark_, low);
+}
+
+void ExchangeReceiver::IgnoreSilentUpstreams() {
+  ignore_silent_ = true;
+  Recompute();
+}
+
+int ExchangeReceiver::silent_upstreams() const {
+  int n = 0;
+  for (size_t u = 0; u < upstream_watermarks_.size(); ++u) {
+    n += upstream_watermarks_[u] == kBeginningOfTime && last_seq_[u] < 0 ? 1 : 0;
+  }
+  return n;
 }
 
 int64_t ExchangeReceiver::OldestBufferedPosition() const {

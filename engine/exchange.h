@@ -65,6 +65,15 @@ class ExchangeReceiver {
   // Upstream task `upstream` reached `watermark`.
   void SetWatermark(int upstream, int64_t watermark);
 
+  // Upstream tasks that have sent nothing at all (an input partition that
+  // never had an event) stop holding the watermark back: it becomes the
+  // minimum over the others. Such an upstream counts again from its first
+  // message; rows it sends behind the watermark are late downstream. A
+  // driver calls this once upstreams have had time to speak (their tasks
+  // tick their watermarks forward even without events, once they saw one).
+  void IgnoreSilentUpstreams();
+  int silent_upstreams() const;
+
   // The minimum of the upstream watermarks.
   int64_t watermark() const { return watermark_; }
   // The watermark last released with TakeReady.
@@ -96,6 +105,8 @@ class ExchangeReceiver {
   std::vector<Row> rows_;
   size_t bytes_ = 0;
   std::vector<int64_t> last_seq_;  // by upstream; -1 before the first row
+  bool ignore_silent_ = false;
+  void Recompute();
   int64_t duplicates_ = 0;
 };
 

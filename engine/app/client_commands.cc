@@ -582,9 +582,12 @@ int TailCommand(const std::vector<std::string>& args) {
   if (!ParseOrHelp(
           "tail", "NAME [OUTPUT] [flags]",
           "Prints a job's output rows as they are produced (every Kafka output, or OUTPUT), "
-          "until Ctrl-C.",
+          "until Ctrl-C. Copies of a row that a replay after a crash produced again (same "
+          "sluice.id) are dropped.",
           WithClientFlags(
               {{"from-beginning", false, false, "start with the rows already in the output"},
+               {"keep-duplicates", false, false,
+                "also print the copies a replay produced (same sluice.id as a row printed)"},
                {"limit", true, false, "stop after N rows", "N"}}),
           args, &cl, &exit)) {
     return exit;
@@ -597,6 +600,7 @@ int TailCommand(const std::vector<std::string>& args) {
   request.set_job(cl.positional()[0]);
   if (cl.positional().size() == 2) request.set_output(cl.positional()[1]);
   request.set_from_beginning(cl.Has("from-beginning"));
+  request.set_keep_duplicates(cl.Has("keep-duplicates"));
   if (auto v = cl.Get("limit")) {
     int64_t limit = 0;
     if (!absl::SimpleAtoi(*v, &limit) || limit < 1) {

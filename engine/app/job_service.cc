@@ -1,8 +1,10 @@
 #include "engine/app/job_service.h"
 
 #include <chrono>
+#include <deque>
 #include <thread>
 
+#include "absl/container/flat_hash_set.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -304,6 +306,11 @@ grpc::Status JobServiceImpl::TailOutput(grpc::ServerContext* context,
   }
   int64_t sent = 0;
   int64_t last_attempt = 0;
+  // Identities already sent, oldest first; a replay's copies come soon
+  // after their originals, so a bounded memory of them is enough.
+  constexpr size_t kRemembered = 1'000'000;
+  absl::flat_hash_set<std::string> seen;
+  std::deque<std::string> seen_order;
   std::vector<KafkaMessage> messages;
   while (!context->IsCancelled()) {
     const int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -326,7 +333,17 @@ grpc::Status JobServiceImpl::TailOutput(grpc::ServerContext* context,
     messages.clear();
     (*reader)->Poll(200, 1000, &messages).IgnoreError();
     for (KafkaMessage& m : messages) {
+      std::string id = m.Header("sluice.id");
+      if (!id.empty() && !request->keep_duplicates()) {
+        if (!seen.insert(id).second) continue;
+        seen_order.push_back(id);
+        if (seen_order.size() > kRemembered) {
+          seen.erase(seen_order.front());
+          seen_order.pop_front();
+        }
+      }
       v1::TailOutputResponse row;
+      row.set_id(std::move(id));
       row.set_output(topics[m.topic]);
       row.set_topic(m.topic);
       row.set_partition(m.partition);

@@ -1,12 +1,16 @@
 #include "engine/app/worker.h"
 
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
 #include <cstdio>
+#include <cstring>
 #include <deque>
+#include <fstream>
 #include <map>
 #include <set>
 
+#include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "connectors/file_sink.h"
@@ -115,32 +119,99 @@ std::string Describe(const std::vector<TopicPartition>& partitions) {
   return parts.empty() ? std::string("none") : absl::StrJoin(parts, " ");
 }
 
-// An output several tasks write (a file, standard output): serialized.
+// An output several tasks write (a file, standard output): serialized, and
+// rows a replay produced again (an identity already written; see
+// RowIdentifier) are dropped. A file remembers the identities it holds in
+// "<file>.ids", one per line, so that a restarted worker still knows them;
+// the rows are written before their identities, so a crash between the two
+// can repeat a row but never lose one.
 class SharedSink {
  public:
-  explicit SharedSink(std::unique_ptr<JsonLinesSink> sink) : sink_(std::move(sink)) {}
-  absl::Status Write(const std::vector<OutputRow>& rows) {
+  static constexpr size_t kRemembered = 1'000'000;
+
+  static absl::StatusOr<std::unique_ptr<SharedSink>> Create(std::unique_ptr<JsonLinesSink> sink,
+                                                            const std::string& ids_path) {
+    std::unique_ptr<SharedSink> shared(new SharedSink(std::move(sink)));
+    if (ids_path.empty()) return shared;
+    {
+      std::ifstream in(ids_path);
+      std::string line;
+      while (std::getline(in, line)) shared->Remember(line);
+    }
+    shared->ids_ = std::fopen(ids_path.c_str(), "ab");
+    if (shared->ids_ == nullptr) {
+      return absl::UnavailableError(
+          absl::StrCat("cannot open ", ids_path, ": ", std::strerror(errno)));
+    }
+    return shared;
+  }
+  ~SharedSink() {
+    Flush().IgnoreError();
+    if (ids_ != nullptr) std::fclose(ids_);
+  }
+
+  absl::Status Write(const std::vector<OutputRow>& rows, const std::vector<std::string>& ids) {
     absl::MutexLock lock(&mu_);
-    return sink_->Write(rows);
+    kept_.clear();
+    for (size_t i = 0; i < rows.size(); ++i) {
+      if (!Remember(ids[i])) continue;
+      kept_.push_back(rows[i]);
+      if (ids_ != nullptr) absl::StrAppend(&pending_ids_, ids[i], "\n");
+    }
+    return sink_->Write(kept_);
   }
   absl::Status Flush() {
     absl::MutexLock lock(&mu_);
-    return sink_->Flush();
+    if (absl::Status s = sink_->Flush(); !s.ok()) return s;
+    if (ids_ == nullptr || pending_ids_.empty()) return absl::OkStatus();
+    if (std::fwrite(pending_ids_.data(), 1, pending_ids_.size(), ids_) != pending_ids_.size() ||
+        std::fflush(ids_) != 0) {
+      return absl::UnavailableError(
+          absl::StrCat("cannot write the row identities: ", std::strerror(errno)));
+    }
+    pending_ids_.clear();
+    return absl::OkStatus();
   }
 
  private:
+  explicit SharedSink(std::unique_ptr<JsonLinesSink> sink) : sink_(std::move(sink)) {}
+  // False when `id` was seen already.
+  bool Remember(const std::string& id) ABSL_NO_THREAD_SAFETY_ANALYSIS {
+    if (!seen_.insert(id).second) return false;
+    order_.push_back(id);
+    if (order_.size() > kRemembered) {
+      seen_.erase(order_.front());
+      order_.pop_front();
+    }
+    return true;
+  }
+
   absl::Mutex mu_;
   std::unique_ptr<JsonLinesSink> sink_ ABSL_GUARDED_BY(mu_);
+  std::FILE* ids_ = nullptr;
+  std::string pending_ids_ ABSL_GUARDED_BY(mu_);
+  std::vector<OutputRow> kept_ ABSL_GUARDED_BY(mu_);
+  absl::flat_hash_set<std::string> seen_;
+  std::deque<std::string> order_;
 };
 
+// A task's handle on a shared output: names its rows.
 class SharedSinkRef final : public Sink {
  public:
-  explicit SharedSinkRef(SharedSink* shared) : shared_(shared) {}
-  absl::Status Write(const std::vector<OutputRow>& rows) override { return shared_->Write(rows); }
+  SharedSinkRef(SharedSink* shared, std::string identity, std::string source)
+      : shared_(shared), identifier_(std::move(identity), std::move(source)) {}
+  absl::Status Write(const std::vector<OutputRow>& rows) override {
+    identifier_.Reset();
+    ids_.clear();
+    for (const OutputRow& row : rows) ids_.push_back(identifier_.Next(row));
+    return shared_->Write(rows, ids_);
+  }
   absl::Status Flush() override { return shared_->Flush(); }
 
  private:
   SharedSink* shared_;
+  RowIdentifier identifier_;
+  std::vector<std::string> ids_;
 };
 
 // Repartition records: a row or a watermark of one sending task.
@@ -307,6 +378,7 @@ class Worker::PartitionTask {
   void Run();
   void Process(const RecordBatch& batch);
   void ProcessExchange(const RecordBatch& batch);
+  void ReleaseExchange();
   void AddCandidate(int64_t next, int64_t oldest);
   void Fail(const absl::Status& status);
   absl::Status DeadLetter(std::string_view reason, int64_t offset, std::string_view data);
@@ -336,6 +408,9 @@ class Worker::PartitionTask {
   // Checkpoints (task thread): the last one's number, the next input
   // position to read, where the consumer starts.
   int64_t checkpoint_number_ = 0;
+  // How long a later stage waits for an upstream task that sends nothing.
+  static constexpr int64_t kSilentUpstreamMs = 10'000;
+  bool ignoring_silent_ = false;
   int64_t position_ = -1;
   int64_t start_offset_ = -1;
   std::string prefix_;  // the task's state key prefix
@@ -375,7 +450,7 @@ class Worker::JobRunner {
   const std::string& label() const { return label_; }
   // A snapshot of the job's tasks here (any thread).
   void FillStatus(v1::JobOnWorker* status);
-  Sink* shared_sink(int output) { return shared_[output] ? shared_refs_[output].get() : nullptr; }
+  SharedSink* shared_sink(int output) { return shared_[output].get(); }
 
  private:
   void Loop();
@@ -410,7 +485,6 @@ class Worker::JobRunner {
   int64_t last_status_ms_ = 0;
   // Outputs tasks share (files, standard output), by plan output.
   std::vector<std::unique_ptr<SharedSink>> shared_;
-  std::vector<std::unique_ptr<SharedSinkRef>> shared_refs_;
 };
 
 const std::string& Worker::PartitionTask::job_name() const { return job_->label(); }
@@ -429,17 +503,20 @@ absl::Status Worker::PartitionTask::Init() {
   }
   std::vector<Sink*> sinks;
   for (int o = 0; o < job.plan.outputs_size(); ++o) {
-    if (Sink* shared = job_->shared_sink(o)) {
-      sinks.push_back(shared);
-      continue;
-    }
     // Rows are named the same however often they are produced (sluice.id),
-    // so that readers can drop the copies a replay makes.
-    sinks_.push_back(std::make_unique<KafkaSink>(
-        worker_->producer_.get(), job.outputs[o].name, &tracker_,
-        absl::StrCat(job.spec.name(), "/", job.plan.outputs(o).name()),
-        stage_ == 0 ? absl::StrCat(tp_.topic, ":", tp_.partition)
-                    : absl::StrCat("stage", stage_, ":", tp_.partition)));
+    // so that readers (and the file outputs themselves) can drop the copies
+    // a replay makes.
+    std::string identity = absl::StrCat(job.spec.name(), "/", job.plan.outputs(o).name());
+    std::string source = stage_ == 0 ? absl::StrCat(tp_.topic, ":", tp_.partition)
+                                     : absl::StrCat("stage", stage_, ":", tp_.partition);
+    if (SharedSink* shared = job_->shared_sink(o)) {
+      sinks_.push_back(
+          std::make_unique<SharedSinkRef>(shared, std::move(identity), std::move(source)));
+    } else {
+      sinks_.push_back(std::make_unique<KafkaSink>(worker_->producer_.get(), job.outputs[o].name,
+                                                   &tracker_, std::move(identity),
+                                                   std::move(source)));
+    }
     sinks.push_back(sinks_.back().get());
   }
   TaskEnvironment env;
@@ -561,6 +638,18 @@ void Worker::PartitionTask::Run() {
     }
     if (tick) {
       if (absl::Status s = task_->Tick(WallTicks()); !s.ok()) Fail(s);
+      // An upstream partition that has never had an event must not stall
+      // this stage forever (see ExchangeReceiver::IgnoreSilentUpstreams).
+      if (receiver_ && !ignoring_silent_ &&
+          WallTicks() / kTicksPerMillisecond - started_at_ms_ >= kSilentUpstreamMs &&
+          receiver_->silent_upstreams() > 0) {
+        ignoring_silent_ = true;
+        Log(absl::StrCat(job_name(), " | ", tp_.topic, "[", tp_.partition, "] | ",
+                         receiver_->silent_upstreams(), " upstream task(s) sent nothing in ",
+                         kSilentUpstreamMs / 1000, " s; the watermark no longer waits for them"));
+        receiver_->IgnoreSilentUpstreams();
+        ReleaseExchange();
+      }
     }
     if (checkpoint) {
       if (absl::Status s = Checkpoint(); !s.ok()) Fail(s);
@@ -868,6 +957,15 @@ void Worker::PartitionTask::Process(const RecordBatch& batch) {
   next_offset_.store(position_);
 }
 
+void Worker::PartitionTask::ReleaseExchange() {
+  if (receiver_->watermark() <= receiver_->released()) return;
+  Batch ready = receiver_->TakeReady();
+  TaskMetrics::Add(task_->metrics().events_in, ready.num_rows);
+  absl::Status s = task_->PushExchange(entry_, ready);
+  if (s.ok()) s = task_->AdvanceExchange(entry_, receiver_->released());
+  if (!s.ok()) Fail(s);
+}
+
 void Worker::PartitionTask::AddCandidate(int64_t next, int64_t oldest) {
   const int64_t offset = oldest >= 0 ? std::min(oldest, next) : next;
   absl::MutexLock lock(&commit_mu_);
@@ -901,17 +999,8 @@ void Worker::PartitionTask::ProcessExchange(const RecordBatch& batch) {
       }
     }
   }
-  if (receiver_->watermark() > receiver_->released()) {
-    Batch ready = receiver_->TakeReady();
-    TaskMetrics::Add(task_->metrics().events_in, ready.num_rows);
-    absl::Status s = task_->PushExchange(entry_, ready);
-    if (s.ok()) s = task_->AdvanceExchange(entry_, receiver_->released());
-    if (!s.ok()) {
-      Fail(s);
-      return;
-    }
-  }
-  if (batch.records.empty()) return;
+  ReleaseExchange();
+  if (failed_.load() || batch.records.empty()) return;
   position_ = batch.records.back().offset + 1;
   next_offset_.store(position_);
 }
@@ -944,18 +1033,21 @@ absl::Status Worker::PartitionTask::DeadLetter(std::string_view reason, int64_t 
 absl::Status Worker::JobRunner::Start() {
   const int outputs = job_.plan.outputs_size();
   shared_.resize(outputs);
-  shared_refs_.resize(outputs);
   for (int o = 0; o < outputs; ++o) {
     const OutputTarget& target = job_.outputs[o];
+    absl::StatusOr<std::unique_ptr<SharedSink>> shared;
     if (target.kind == OutputTarget::Kind::kFile) {
       auto sink = JsonLinesSink::Create(target.name, /*append=*/true);
       if (!sink.ok()) return sink.status();
-      shared_[o] = std::make_unique<SharedSink>(*std::move(sink));
+      shared = SharedSink::Create(*std::move(sink), target.name + ".ids");
     } else if (target.kind == OutputTarget::Kind::kStdout) {
-      shared_[o] = std::make_unique<SharedSink>(
-          JsonLinesSink::Stdout(absl::StrCat(job_.spec.name(), " | ", target.name, " | ")));
+      shared = SharedSink::Create(
+          JsonLinesSink::Stdout(absl::StrCat(job_.spec.name(), " | ", target.name, " | ")), "");
+    } else {
+      continue;
     }
-    if (shared_[o]) shared_refs_[o] = std::make_unique<SharedSinkRef>(shared_[o].get());
+    if (!shared.ok()) return shared.status();
+    shared_[o] = *std::move(shared);
   }
   std::set<std::string> topics;
   if (stage_ == 0) {
