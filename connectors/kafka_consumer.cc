@@ -75,6 +75,9 @@ absl::StatusOr<std::unique_ptr<KafkaGroupConsumer>> KafkaGroupConsumer::Create(
       // as soon as a byte arrives, but the embedded (mock) broker holds an
       // empty fetch for the whole wait, so this bounds the added latency.
       {"fetch.wait.max.ms", "10"},
+      // Only committed messages: the outputs, exchanges and changelogs of
+      // exactly_once jobs are transactional (no effect on other topics).
+      {"isolation.level", "read_committed"},
       {"log_level", "3"},
   };
   all.insert(all.end(), properties.begin(), properties.end());

@@ -82,6 +82,12 @@ class KafkaGroupConsumer {
   // Leaves the group (revoking everything through the callback).
   void Close();
 
+  // The group's current generation and member, for committing offsets in a
+  // producer's transaction (KafkaProducer::CommitTransaction).
+  std::unique_ptr<RdKafka::ConsumerGroupMetadata> GroupMetadata() {
+    return std::unique_ptr<RdKafka::ConsumerGroupMetadata>(consumer_->groupMetadata());
+  }
+
   // The partition's end offset (high watermark) as of the latest fetch, or
   // -1 when not known yet. Any thread.
   int64_t CachedEndOffset(const TopicPartition& tp);

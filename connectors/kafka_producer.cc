@@ -125,6 +125,53 @@ absl::StatusOr<KafkaProducer::Written> KafkaProducer::ProduceAndWait(const std::
   return tracker.Wait();
 }
 
+namespace {
+
+absl::Status FromTxnError(RdKafka::Error* error, const std::string& what) {
+  if (error == nullptr) return absl::OkStatus();
+  std::string message = absl::StrCat("Kafka transaction: ", what, ": ", error->str());
+  absl::Status status;
+  if (error->txn_requires_abort()) {
+    status = absl::AbortedError(message);
+  } else if (error->is_fatal() || error->code() == RdKafka::ERR__FENCED ||
+             error->code() == RdKafka::ERR_PRODUCER_FENCED) {
+    status = absl::FailedPreconditionError(message);
+  } else {
+    status = absl::UnavailableError(message);
+  }
+  delete error;
+  return status;
+}
+
+}  // namespace
+
+absl::Status KafkaProducer::InitTransactions(int timeout_ms) {
+  return FromTxnError(producer_->init_transactions(timeout_ms), "init");
+}
+
+absl::Status KafkaProducer::BeginTransaction() {
+  return FromTxnError(producer_->begin_transaction(), "begin");
+}
+
+absl::Status KafkaProducer::CommitTransaction(
+    const std::vector<std::pair<TopicPartition, int64_t>>& offsets,
+    RdKafka::ConsumerGroupMetadata* group, int timeout_ms) {
+  if (!offsets.empty() && group != nullptr) {
+    std::vector<RdKafka::TopicPartition*> list;
+    for (const auto& [tp, offset] : offsets) {
+      list.push_back(RdKafka::TopicPartition::create(tp.topic, tp.partition, offset));
+    }
+    RdKafka::Error* error = producer_->send_offsets_to_transaction(list, group, timeout_ms);
+    RdKafka::TopicPartition::destroy(list);
+    if (absl::Status s = FromTxnError(error, "send offsets"); !s.ok()) return s;
+  }
+  return FromTxnError(producer_->commit_transaction(timeout_ms), "commit");
+}
+
+absl::Status KafkaProducer::AbortTransaction(int timeout_ms) {
+  return FromTxnError(producer_->abort_transaction(timeout_ms), "abort");
+}
+
 absl::Status KafkaProducer::Flush(int timeout_ms) {
   return FromKafkaError(producer_->flush(timeout_ms), "flush the producer");
 }

@@ -18,6 +18,7 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "connectors/kafka_client.h"
+#include "connectors/kafka_consumer.h"
 #include "engine/operator.h"
 #include "librdkafka/rdkafkacpp.h"
 
@@ -92,6 +93,19 @@ class KafkaProducer {
 
   // Waits for every queued message to be delivered (or to fail).
   absl::Status Flush(int timeout_ms);
+
+  // Transactions, for a producer created with a "transactional.id"
+  // property (librdkafka's transactional API). A failed call's status is
+  // Aborted when aborting the transaction and going on is the remedy, and
+  // FailedPrecondition when the producer cannot go on (fenced by a newer
+  // instance with the same id, or a fatal error).
+  absl::Status InitTransactions(int timeout_ms);
+  absl::Status BeginTransaction();
+  // Adds `offsets` (next offsets to read) of the group described by
+  // `group` to the open transaction and commits it.
+  absl::Status CommitTransaction(const std::vector<std::pair<TopicPartition, int64_t>>& offsets,
+                                 RdKafka::ConsumerGroupMetadata* group, int timeout_ms);
+  absl::Status AbortTransaction(int timeout_ms);
 
   RdKafka::Producer* handle() { return producer_.get(); }
 

@@ -32,6 +32,9 @@ absl::StatusOr<std::unique_ptr<KafkaTopicReader>> KafkaTopicReader::Create(
       // as soon as a byte arrives, but the embedded (mock) broker holds an
       // empty fetch for the whole wait, so this bounds the added latency.
       {"fetch.wait.max.ms", "10"},
+      // Only committed messages: the outputs, exchanges and changelogs of
+      // exactly_once jobs are transactional (no effect on other topics).
+      {"isolation.level", "read_committed"},
       {"log_level", "3"},
   };
   all.insert(all.end(), properties.begin(), properties.end());
@@ -137,6 +140,16 @@ absl::StatusOr<int64_t> KafkaTopicReader::AddPartition(const std::string& topic,
   }
   assigned_.emplace_back(topic, partition);
   return high;
+}
+
+int64_t KafkaTopicReader::Position(const std::string& topic, int32_t partition) {
+  std::vector<RdKafka::TopicPartition*> list = {RdKafka::TopicPartition::create(topic, partition)};
+  int64_t offset = -1;
+  if (consumer_->position(list) == RdKafka::ERR_NO_ERROR && list[0]->offset() >= 0) {
+    offset = list[0]->offset();
+  }
+  RdKafka::TopicPartition::destroy(list);
+  return offset;
 }
 
 absl::Status KafkaTopicReader::Poll(int timeout_ms, size_t max_messages,

@@ -68,6 +68,9 @@ class KafkaTopicReader {
   // Starts reading one partition from its first record; returns its end
   // offset (NotFound when the topic or partition does not exist).
   absl::StatusOr<int64_t> AddPartition(const std::string& topic, int32_t partition, int timeout_ms);
+  // The next offset the reader will return for a partition it reads (past
+  // transaction markers, which are never returned), or -1 when unknown.
+  int64_t Position(const std::string& topic, int32_t partition);
 
   // Waits up to `timeout_ms` for messages, then takes what is there (at
   // most `max_messages`). Errors of the connection come back as a status

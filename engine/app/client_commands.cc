@@ -245,6 +245,10 @@ const std::vector<FlagSpec>& SpecFlags() {
       {"start-from", true, false,
        "where a new job starts reading: earliest (default) or latest (only new events)",
        "earliest|latest"},
+      {"guarantee", true, false,
+       "at_least_once (default: replays repeat rows, same sluice.id) or exactly_once (Kafka "
+       "transactions; needs a real Kafka)",
+       "at_least_once|exactly_once"},
       {"dead-letter-topic", true, false, "where rejected events go (default NAME.errors)", "TOPIC"},
       {"X", true, true, "a librdkafka property for the job's consumers and producers", "KEY=VALUE"},
   };
@@ -317,6 +321,7 @@ bool BuildSpec(const char* command, const CommandLine& cl, const std::string& pa
   if (auto v = cl.Get("late-policy")) policy->set_late_policy(*v);
   if (auto v = cl.Get("dead-letter-topic")) spec->set_dead_letter_topic(*v);
   if (auto v = cl.Get("start-from")) spec->set_start_from(*v);
+  if (auto v = cl.Get("guarantee")) spec->set_guarantee(*v);
   for (const std::string& text : cl.GetAll("X")) {
     auto kv = ParseKafkaProperty(text);
     if (!kv.ok()) {

@@ -181,6 +181,12 @@ absl::StatusOr<LoadedJob> BindJob(const v1::JobSpec& spec, v1::Plan plan) {
   }
   job.dead_letter_topic = spec.dead_letter_topic().empty() ? absl::StrCat(spec.name(), ".errors")
                                                            : spec.dead_letter_topic();
+  if (!spec.guarantee().empty() && spec.guarantee() != "at_least_once" &&
+      spec.guarantee() != "exactly_once") {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "guarantee must be at_least_once or exactly_once, not '", spec.guarantee(), "'"));
+  }
+  job.exactly_once = spec.guarantee() == "exactly_once";
   if (!spec.start_from().empty()) {
     if (spec.start_from() != "earliest" && spec.start_from() != "latest") {
       return absl::InvalidArgumentError(

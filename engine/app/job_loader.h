@@ -27,7 +27,8 @@ struct LoadedJob {
   std::vector<OutputTarget> outputs;      // by plan output
   std::string dead_letter_topic;
   KafkaProperties kafka;
-  int64_t version = 0;  // the catalog's version of the job (0: not from the catalog)
+  bool exactly_once = false;  // spec.guarantee
+  int64_t version = 0;        // the catalog's version of the job (0: not from the catalog)
 };
 
 // Reads a job file (JSON in protobuf's mapping of JobSpec). `query_file`

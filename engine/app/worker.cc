@@ -367,6 +367,9 @@ class Worker::PartitionTask {
   };
 
   absl::Status Restore(const TaskEnvironment& env, bool* restored);
+  // Where the task's messages go: its own transactional producer under
+  // exactly_once, else the worker's.
+  KafkaProducer* producer() { return txn_ ? txn_.get() : worker_->producer_.get(); }
   absl::Status WaitAcknowledged(int timeout_ms);
   std::string MetaKey(std::string_view what) const { return absl::StrCat("w.", std::string(what)); }
 
@@ -416,6 +419,7 @@ class Worker::PartitionTask {
   std::string prefix_;  // the task's state key prefix
   std::map<uint32_t, const JobTopology::Changelog*> family_changelog_;  // by RocksDB family id
   std::map<uint32_t, std::string> family_names_;
+  std::unique_ptr<KafkaProducer> txn_;  // exactly_once only
 
   absl::Mutex mu_;
   std::deque<RecordBatch> inbox_ ABSL_GUARDED_BY(mu_);
@@ -501,6 +505,19 @@ absl::Status Worker::PartitionTask::Init() {
     options.needs_record = job.plan.inputs(i).needs_record();
     decoders_.push_back(std::make_unique<JsonDecoder>(std::move(options)));
   }
+  if (job.exactly_once) {
+    // One transactional producer per task. Its id names the task, so a new
+    // owner of the partition fences an old one that is still around.
+    KafkaProperties properties = worker_->options_.kafka;
+    properties.insert(properties.end(), job.kafka.begin(), job.kafka.end());
+    properties.emplace_back("transactional.id", absl::StrCat("sluice.", job_name(), ".", tp_.topic,
+                                                             ".", tp_.partition));
+    auto txn = KafkaProducer::Create(worker_->options_.bootstrap, properties);
+    if (!txn.ok()) return txn.status();
+    txn_ = *std::move(txn);
+    if (absl::Status s = txn_->InitTransactions(30'000); !s.ok()) return s;
+    if (absl::Status s = txn_->BeginTransaction(); !s.ok()) return s;
+  }
   std::vector<Sink*> sinks;
   for (int o = 0; o < job.plan.outputs_size(); ++o) {
     // Rows are named the same however often they are produced (sluice.id),
@@ -513,9 +530,8 @@ absl::Status Worker::PartitionTask::Init() {
       sinks_.push_back(
           std::make_unique<SharedSinkRef>(shared, std::move(identity), std::move(source)));
     } else {
-      sinks_.push_back(std::make_unique<KafkaSink>(worker_->producer_.get(), job.outputs[o].name,
-                                                   &tracker_, std::move(identity),
-                                                   std::move(source)));
+      sinks_.push_back(std::make_unique<KafkaSink>(producer(), job.outputs[o].name, &tracker_,
+                                                   std::move(identity), std::move(source)));
     }
     sinks.push_back(sinks_.back().get());
   }
@@ -529,8 +545,7 @@ absl::Status Worker::PartitionTask::Init() {
     env.stage = stage_;
     const int sender =
         stage_ == 0 ? topology->topic_base.at(tp_.topic) + tp_.partition : tp_.partition;
-    sender_ = std::make_unique<KafkaExchangeSender>(worker_->producer_.get(), &tracker_, topology,
-                                                    sender);
+    sender_ = std::make_unique<KafkaExchangeSender>(producer(), &tracker_, topology, sender);
     env.exchange_sender = sender_.get();
   }
   env.reject = [this](const RejectedRow& row) {
@@ -690,7 +705,9 @@ absl::Status Worker::PartitionTask::Restore(const TaskEnvironment& env, bool* re
     std::vector<Change> changes;
   };
   std::map<std::string, Read> logs;
+  std::map<std::string, int> partitions;
   for (const JobTopology::Changelog* c : topology->StageChangelogs(stage_)) {
+    partitions[c->topic] = c->partitions;
     auto end = (*reader)->AddPartition(c->topic, tp_.partition % c->partitions, 10'000);
     if (absl::IsNotFound(end.status())) {
       logs[c->topic];
@@ -702,7 +719,11 @@ absl::Status Worker::PartitionTask::Restore(const TaskEnvironment& env, bool* re
   std::vector<KafkaMessage> messages;
   const auto deadline = started + std::chrono::seconds(120);
   auto behind = [&] {
-    for (const auto& [topic, log] : logs) {
+    for (auto& [topic, log] : logs) {
+      if (log.next >= log.end) continue;
+      // Transaction markers take offsets but are never returned: the
+      // reader's position tells when it is past them.
+      log.next = std::max(log.next, (*reader)->Position(topic, tp_.partition % partitions[topic]));
       if (log.next < log.end) return true;
     }
     return false;
@@ -855,8 +876,8 @@ absl::Status Worker::PartitionTask::Checkpoint() {
         value.assign(1, kind);
         value.append(number_bytes);
         value.append(v);
-        produced = worker_->producer_->Produce(c->topic, key, value, now_ms, &tracker_, {},
-                                               tp_.partition % c->partitions);
+        produced = producer()->Produce(c->topic, key, value, now_ms, &tracker_, {},
+                                       tp_.partition % c->partitions);
       });
   if (!each.ok()) return each;
   if (!produced.ok()) return produced;
@@ -867,15 +888,26 @@ absl::Status Worker::PartitionTask::Checkpoint() {
   value.assign(1, kChangelogMarker);
   value.append(number_bytes);
   for (const JobTopology::Changelog* c : topology->StageChangelogs(stage_)) {
-    if (absl::Status s = worker_->producer_->Produce(c->topic, key, value, now_ms, &tracker_, {},
-                                                     tp_.partition % c->partitions);
+    if (absl::Status s = producer()->Produce(c->topic, key, value, now_ms, &tracker_, {},
+                                             tp_.partition % c->partitions);
         !s.ok()) {
       return s;
     }
   }
+  if (txn_) {
+    // Outputs, exchange rows, changelog and the input position in one
+    // transaction: all visible to read_committed readers, or none.
+    auto group = job_->consumer()->GroupMetadata();
+    absl::Status s = txn_->CommitTransaction({{tp_, position_}}, group.get(), 60'000);
+    if (absl::IsAborted(s)) txn_->AbortTransaction(30'000).IgnoreError();
+    if (!s.ok()) return s;
+    if (absl::Status b = txn_->BeginTransaction(); !b.ok()) return b;
+  }
   if (absl::Status s = worker_->store_->Commit(batch); !s.ok()) return s;
   checkpoint_number_ = number;
-  AddCandidate(position_, -1);
+  // The group's offset: committed in the transaction under exactly_once,
+  // else by the consumer once the checkpoint's messages are acknowledged.
+  if (!txn_) AddCandidate(position_, -1);
   return absl::OkStatus();
 }
 
@@ -1027,7 +1059,7 @@ absl::Status Worker::PartitionTask::DeadLetter(std::string_view reason, int64_t 
       {"sluice.source.offset", absl::StrCat(offset)},
   };
   const int64_t now_ms = WallTicks() / kTicksPerMillisecond;
-  return worker_->producer_->Produce(job.dead_letter_topic, "", value, now_ms, &tracker_, headers);
+  return producer()->Produce(job.dead_letter_topic, "", value, now_ms, &tracker_, headers);
 }
 
 absl::Status Worker::JobRunner::Start() {
