@@ -214,13 +214,16 @@ def read_pid(directory, name):
 
 
 def alive(pid):
+    """Whether `pid` is a running sluice process (so a PID reused by some
+    other process after ours exited is never taken for it)."""
     try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            argv = f.read().split(b"\0")
+        with open(f"/proc/{pid}/stat") as f:
+            state = f.read().rsplit(")", 1)[1].split()[0]
+    except OSError:
         return False
-    except PermissionError:
-        return True
-    return True
+    return state != "Z" and bool(argv) and os.path.basename(argv[0]) == b"sluice"
 
 
 def check_local_cluster():
