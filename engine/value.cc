@@ -190,11 +190,52 @@ void AppendJsonString(std::string_view s, std::string* out) {
   out->push_back('"');
 }
 
+namespace {
+
+// The common case fast: a reading like 59.66 is the double nearest some
+// integer m over 10^k with k <= 6. The smallest such k gives exactly the
+// digits the shortest round-trip printing gives in fixed notation, so the
+// output is identical to to_chars's, at a fraction of its cost. False when
+// the value is not of that form (to_chars then prints it).
+bool AppendShortDecimal(double d, std::string* out) {
+  static constexpr double kPow10[] = {1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6};
+  const double magnitude = std::fabs(d);
+  if (!(magnitude >= 1e-6 && magnitude < 1e12)) return false;  // zeros (and -0) too
+  for (int k = 0; k <= 6; ++k) {
+    const double scaled = d * kPow10[k];
+    if (std::fabs(scaled) >= 1e15) return false;
+    const int64_t m = std::llround(scaled);
+    if (static_cast<double>(m) / kPow10[k] != d) continue;
+    char digits[24];
+    auto [end, ec] = std::to_chars(digits, digits + sizeof(digits), m < 0 ? -m : m);
+    (void)ec;
+    const int n = static_cast<int>(end - digits);
+    if (m < 0) out->push_back('-');
+    if (k == 0) {
+      out->append(digits, n);
+      out->append(".0");
+    } else if (n <= k) {
+      out->append("0.");
+      out->append(static_cast<size_t>(k - n), '0');
+      out->append(digits, n);
+    } else {
+      out->append(digits, n - k);
+      out->push_back('.');
+      out->append(digits + (n - k), k);
+    }
+    return true;
+  }
+  return false;
+}
+
+}  // namespace
+
 void AppendJsonFloat(double d, std::string* out) {
   if (!std::isfinite(d)) {
     out->append("null");
     return;
   }
+  if (AppendShortDecimal(d, out)) return;
   // JavaScript's rule (what JSON readers print back): plain decimals from
   // 1e-6 up to 1e21, exponents outside; always the shortest round-trip digits.
   char buf[400];

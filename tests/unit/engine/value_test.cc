@@ -2,8 +2,12 @@
 
 #include <gtest/gtest.h>
 
+#include <charconv>
 #include <cmath>
+#include <cstring>
 #include <limits>
+#include <random>
+#include <string>
 
 #include "engine/value_codec.h"
 
@@ -38,6 +42,61 @@ TEST(ValueTest, JsonOutputFollowsAsa) {
   RecordField fields[] = {{"x", Value::Bigint(1)}, {"y", Value::String("z")}};
   Value items[] = {Value::Bigint(1), Value::Record(fields, 2), Value::Null()};
   EXPECT_EQ(Json(Value::Array(items, 3)), "[1,{\"x\":1,\"y\":\"z\"},null]");
+}
+
+// The printing AppendJsonFloat must match: shortest round-trip digits,
+// fixed from 1e-6 up to 1e21, ".0" after integers (to_chars alone, no fast
+// path).
+std::string ReferenceFloat(double d) {
+  char buf[400];
+  const double magnitude = std::fabs(d);
+  const auto format = (magnitude != 0 && (magnitude < 1e-6 || magnitude >= 1e21))
+                          ? std::chars_format::scientific
+                          : std::chars_format::fixed;
+  auto [end, ec] = std::to_chars(buf, buf + sizeof(buf), d, format);
+  (void)ec;
+  std::string text(buf, end);
+  if (text.find_first_of(".eEn") == std::string::npos) text += ".0";
+  return text;
+}
+
+TEST(ValueTest, FloatsPrintAsTheShortestRoundTripDigits) {
+  std::mt19937_64 rng(42);
+  std::vector<double> values = {0.0,
+                                -0.0,
+                                1.0,
+                                -1.0,
+                                59.66,
+                                0.1,
+                                0.2 + 0.1,
+                                1e-6,
+                                1e-7,
+                                9.99e-7,
+                                0.0015,
+                                1e12,
+                                1e15,
+                                123456.789,
+                                1e21,
+                                -0.5,
+                                2.5e-5,
+                                1e20,
+                                33.333333333333336};
+  for (int i = 0; i < 200000; ++i) {
+    const int places = static_cast<int>(rng() % 8);
+    const double scale = std::pow(10.0, places);
+    const int64_t m = static_cast<int64_t>(rng() % 2'000'000'000) - 1'000'000'000;
+    values.push_back(static_cast<double>(m) / scale);        // decimals like readings
+    values.push_back(static_cast<double>(m) / scale / 3.0);  // and not
+    uint64_t bits = rng();
+    double any;
+    std::memcpy(&any, &bits, sizeof(any));
+    if (std::isfinite(any)) values.push_back(any);
+  }
+  for (double d : values) {
+    std::string out;
+    AppendJsonFloat(d, &out);
+    ASSERT_EQ(out, ReferenceFloat(d)) << "for " << d;
+  }
 }
 
 TEST(ValueTest, RecordFieldsMatchCaseInsensitivelyPreferringExactCase) {
