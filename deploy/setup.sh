@@ -18,6 +18,9 @@ SLUICE_PACKAGES=(
   python3-grpcio python3-protobuf grpc-proto
   # Charts of `sluice bench`.
   gnuplot-nox
+  # Checks deploy/docker-compose.yml (`docker-compose config`; no Docker
+  # daemon needed).
+  docker-compose
 )
 
 sluice_install_packages() {

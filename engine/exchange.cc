@@ -87,6 +87,7 @@ void ExchangeReceiver::Serialize(std::string* out) const {
   }
   EncodeFixed64(static_cast<uint64_t>(watermark_), out);
   EncodeFixed64(static_cast<uint64_t>(released_), out);
+  out->push_back(ignore_silent_ ? 1 : 0);
   EncodeVarint(rows_.size(), out);
   for (const Row& r : rows_) {
     EncodeFixed64(static_cast<uint64_t>(r.timestamp), out);
@@ -106,7 +107,10 @@ bool ExchangeReceiver::Restore(std::string_view in) {
     upstream_watermarks_[u] = static_cast<int64_t>(a);
     last_seq_[u] = static_cast<int64_t>(b);
   }
-  if (!DecodeFixed64(&in, &a) || !DecodeFixed64(&in, &b) || !DecodeVarint(&in, &n)) return false;
+  if (!DecodeFixed64(&in, &a) || !DecodeFixed64(&in, &b) || in.empty()) return false;
+  ignore_silent_ = in[0] != 0;
+  in.remove_prefix(1);
+  if (!DecodeVarint(&in, &n)) return false;
   watermark_ = static_cast<int64_t>(a);
   released_ = static_cast<int64_t>(b);
   rows_.clear();

@@ -73,6 +73,7 @@ class ExchangeReceiver {
   // tick their watermarks forward even without events, once they saw one).
   void IgnoreSilentUpstreams();
   int silent_upstreams() const;
+  bool ignoring_silent() const { return ignore_silent_; }
 
   // The minimum of the upstream watermarks.
   int64_t watermark() const { return watermark_; }

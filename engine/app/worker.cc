@@ -7,7 +7,9 @@
 #include <cstring>
 #include <deque>
 #include <fstream>
+#include <iterator>
 #include <map>
+#include <random>
 #include <set>
 
 #include "absl/container/flat_hash_set.h"
@@ -411,8 +413,12 @@ class Worker::PartitionTask {
   // Checkpoints (task thread): the last one's number, the next input
   // position to read, where the consumer starts.
   int64_t checkpoint_number_ = 0;
+  // This instance of the task, among all that ever ran it (random).
+  const uint64_t incarnation_ = std::random_device{}() * 0x100000000ull ^ std::random_device{}();
   // How long a later stage waits for an upstream task that sends nothing.
-  static constexpr int64_t kSilentUpstreamMs = 10'000;
+  // Long enough that tasks being moved or restored at the start of a run do
+  // not count as silent: ignoring an upstream makes its first rows late.
+  static constexpr int64_t kSilentUpstreamMs = 30'000;
   bool ignoring_silent_ = false;
   int64_t position_ = -1;
   int64_t start_offset_ = -1;
@@ -655,7 +661,7 @@ void Worker::PartitionTask::Run() {
       if (absl::Status s = task_->Tick(WallTicks()); !s.ok()) Fail(s);
       // An upstream partition that has never had an event must not stall
       // this stage forever (see ExchangeReceiver::IgnoreSilentUpstreams).
-      if (receiver_ && !ignoring_silent_ &&
+      if (receiver_ && !ignoring_silent_ && !receiver_->ignoring_silent() &&
           WallTicks() / kTicksPerMillisecond - started_at_ms_ >= kSilentUpstreamMs &&
           receiver_->silent_upstreams() > 0) {
         ignoring_silent_ = true;
@@ -675,8 +681,9 @@ void Worker::PartitionTask::Run() {
 }
 
 // Changelog records. Key: the state family, a zero byte, the full RocksDB
-// key (the task's prefix first). Value: the kind, the checkpoint number
-// (fixed64), then the value of a put or the end of a deleted range. A
+// key (the task's prefix first). Value: the kind, the checkpoint number and
+// the incarnation of the task that took it (fixed64 each), then the value
+// of a put or the end of a deleted range. A
 // checkpoint's records count only once its marker, kind 'C' with the task's
 // prefix as key, is in every changelog of the task: the marker goes out
 // after everything the checkpoint covers (its state changes and every
@@ -693,6 +700,7 @@ absl::Status Worker::PartitionTask::Restore(const TaskEnvironment& env, bool* re
   if (!reader.ok()) return reader.status();
   struct Change {
     int64_t checkpoint;
+    uint64_t incarnation;
     char kind;
     std::string family;
     std::string key;
@@ -701,7 +709,7 @@ absl::Status Worker::PartitionTask::Restore(const TaskEnvironment& env, bool* re
   struct Read {
     int64_t end = 0;
     int64_t next = 0;
-    int64_t last_marker = 0;
+    std::set<std::pair<int64_t, uint64_t>> markers;  // (number, incarnation)
     std::vector<Change> changes;
   };
   std::map<std::string, Read> logs;
@@ -740,29 +748,41 @@ absl::Status Worker::PartitionTask::Restore(const TaskEnvironment& env, bool* re
       log.next = std::max(log.next, m.offset + 1);
       const size_t zero = m.key.find('\0');
       std::string_view value = m.value;
-      uint64_t checkpoint = 0;
+      uint64_t checkpoint = 0, incarnation = 0;
       if (zero == std::string::npos || value.empty()) continue;
       const char kind = value[0];
       value.remove_prefix(1);
-      if (!DecodeFixed64(&value, &checkpoint)) continue;
+      if (!DecodeFixed64(&value, &checkpoint) || !DecodeFixed64(&value, &incarnation)) continue;
       std::string_view key = std::string_view(m.key).substr(zero + 1);
       if (kind == kChangelogMarker) {
-        if (key == prefix_) {
-          log.last_marker = std::max(log.last_marker, static_cast<int64_t>(checkpoint));
-        }
+        if (key == prefix_) log.markers.emplace(static_cast<int64_t>(checkpoint), incarnation);
         continue;
       }
       if (key.substr(0, prefix_.size()) != prefix_) continue;  // another task's
-      log.changes.push_back(Change{static_cast<int64_t>(checkpoint), kind, m.key.substr(0, zero),
-                                   std::string(key), std::string(value)});
+      log.changes.push_back(Change{static_cast<int64_t>(checkpoint), incarnation, kind,
+                                   m.key.substr(0, zero), std::string(key), std::string(value)});
     }
   }
-  // The last checkpoint complete in every changelog.
-  int64_t complete = -1;
+  // The checkpoints complete in every changelog, and the last of them. A
+  // checkpoint is named by its number and the incarnation of the task that
+  // took it: a task that died between its changes and its markers left
+  // changes under a number that the next owner takes again.
+  std::set<std::pair<int64_t, uint64_t>> valid;
+  bool first = true;
   for (const auto& [topic, log] : logs) {
-    complete = complete < 0 ? log.last_marker : std::min(complete, log.last_marker);
+    if (first) {
+      valid = log.markers;
+      first = false;
+      continue;
+    }
+    std::set<std::pair<int64_t, uint64_t>> both;
+    std::set_intersection(valid.begin(), valid.end(), log.markers.begin(), log.markers.end(),
+                          std::inserter(both, both.begin()));
+    valid = std::move(both);
   }
-  if (complete <= 0) return absl::OkStatus();  // never checkpointed: start fresh
+  if (valid.empty()) return absl::OkStatus();  // never checkpointed: start fresh
+  const int64_t complete = valid.rbegin()->first;
+  const uint64_t complete_incarnation = valid.rbegin()->second;
   *restored = true;
   auto meta = worker_->store_->OpenTable(absl::StrCat(job_->job().spec.name(), "/task"), prefix_);
   if (!meta.ok()) return meta.status();
@@ -770,9 +790,10 @@ absl::Status Worker::PartitionTask::Restore(const TaskEnvironment& env, bool* re
   auto found = meta->Get(MetaKey("checkpoint"), &local);
   if (!found.ok()) return found.status();
   std::string_view in = local;
-  uint64_t local_checkpoint = 0;
-  if (*found && DecodeFixed64(&in, &local_checkpoint) &&
-      static_cast<int64_t>(local_checkpoint) == complete) {
+  uint64_t local_checkpoint = 0, local_incarnation = 0;
+  if (*found && DecodeFixed64(&in, &local_checkpoint) && DecodeFixed64(&in, &local_incarnation) &&
+      static_cast<int64_t>(local_checkpoint) == complete &&
+      local_incarnation == complete_incarnation) {
     Log(absl::StrCat(job_name(), " | ", tp_.topic, "[", tp_.partition, "] | state of checkpoint ",
                      complete, " is here already"));
     return absl::OkStatus();
@@ -789,7 +810,7 @@ absl::Status Worker::PartitionTask::Restore(const TaskEnvironment& env, bool* re
   int64_t applied = 0;
   for (const auto& [topic, log] : logs) {
     for (const Change& c : log.changes) {
-      if (c.checkpoint > complete) continue;
+      if (c.checkpoint > complete || !valid.contains({c.checkpoint, c.incarnation})) continue;
       auto it = tables.find(c.family);
       if (it == tables.end()) {
         auto table = worker_->store_->OpenTable(c.family, "");
@@ -843,7 +864,12 @@ absl::Status Worker::PartitionTask::Checkpoint() {
     EncodeFixed64(static_cast<uint64_t>(v), &value);
     batch.Put(task_->meta_table(), MetaKey(what), value);
   };
-  put("checkpoint", number);
+  {
+    std::string value;
+    EncodeFixed64(static_cast<uint64_t>(number), &value);
+    EncodeFixed64(incarnation_, &value);
+    batch.Put(task_->meta_table(), MetaKey("checkpoint"), value);
+  }
   put("position", position_);
   if (sender_) {
     for (const auto& [node, seq] : sender_->seqs()) put(absl::StrCat("seq.", node), seq);
@@ -856,6 +882,7 @@ absl::Status Worker::PartitionTask::Checkpoint() {
   // The changes, to their operators' changelogs.
   std::string number_bytes;
   EncodeFixed64(static_cast<uint64_t>(number), &number_bytes);
+  EncodeFixed64(incarnation_, &number_bytes);
   const int64_t now_ms = WallTicks() / kTicksPerMillisecond;
   absl::Status produced;
   std::string key, value;

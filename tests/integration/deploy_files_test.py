@@ -7,7 +7,7 @@
     names only packages that exist in Debian 12;
 (c) deploy/local-cluster.sh, the process-based twin of the Compose file,
     starts 3 workers that split telemetry's 8 partitions; one is killed with
-    SIGKILL and the other two own all 8 partitions within 30 s; on SIGTERM
+    SIGKILL and the other two own all 8 partitions within 45 s; on SIGTERM
     (what Ctrl-C does) the script stops every process it started and exits 0.
 
 Docker itself is not needed: CI machines have none.
@@ -31,15 +31,19 @@ SLUICE = os.path.abspath(os.environ.get("SLUICE_BINARY", os.path.join(REPO, "bui
 PARTITIONS = set(range(8))
 WORKERS = 3
 # Only a safety net: the test stops the script with SIGTERM once the
-# partitions have moved. On the embedded broker the first split takes 10-20 s
-# and the move after a SIGKILL 16-27 s (librdkafka's mock group coordinator
-# waits out a 5 s timer per cooperative rebalance round), so --duration 40
-# could end the run before the move.
-DURATION_S = 75
+# partitions have moved, and --duration 40 could end the run before that.
+DURATION_S = 85
 # How long the ownership must stay unchanged before the kill: a group still
 # in its second cooperative round would make the measurement include it.
 SETTLE_S = 3
-TAKEOVER_S = 30
+# How long the survivors may take to own all 8 partitions. The worker's
+# session timeout is 6 s, but on the embedded broker (librdkafka 2.0.2's mock
+# group coordinator) a cooperative rebalance waits out a fixed 5 s timer per
+# round, and a survivor whose own client-side session runs out meanwhile
+# loses its partitions and forces another round: measured 16-17 s in most
+# runs, 26-28 s in about one in five, over 30 s once in about thirty. A real
+# Kafka moves them about a session timeout after the kill.
+TAKEOVER_S = 45
 # worker-2 | hot-devices | assigned telemetry[1,4], now owns telemetry[1,4,7]
 OWNS = re.compile(r"^(worker-\d+) \| hot-devices \| .*now owns (none|telemetry\[([0-9,]*)\])\s*$")
 
@@ -248,7 +252,7 @@ def check_local_cluster():
                     and time.monotonic() - max(at for _, at in workers) >= SETTLE_S):
                 return owned
             return None
-        owned = wait_for(split, 35, "3 workers owning telemetry's 8 partitions", script, output)
+        owned = wait_for(split, 30, "3 workers owning telemetry's 8 partitions", script, output)
         print(f"(c) {time.monotonic() - started:.1f} s after the start: " + ", ".join(
             f"{name} owns {sorted(owned[name][0])}" for name in sorted(owned)))
 
@@ -293,7 +297,8 @@ def check_local_cluster():
         output.thread.join(timeout=10)
         assert code == 0, f"local-cluster.sh exited {code}:\n{output.text(last=40)}"
         text = output.text()
-        assert "local-cluster | stopped;" in text, f"no clean stop:\n{output.text(last=40)}"
+        assert "local-cluster | got SIGTERM" in text and "local-cluster | stopped;" in text, (
+            f"no clean stop:\n{output.text(last=40)}")
         left = [f"{name} ({read_pid(directory, name)})" for name in names
                 if read_pid(directory, name) and alive(read_pid(directory, name))]
         assert not left, f"still running after local-cluster.sh exited: {left}"
