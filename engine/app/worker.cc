@@ -1029,6 +1029,8 @@ void Worker::PartitionTask::AddCandidate(int64_t next, int64_t oldest) {
   const int64_t offset = oldest >= 0 ? std::min(oldest, next) : next;
   absl::MutexLock lock(&commit_mu_);
   candidates_.push_back(Candidate{offset, tracker_.produced()});
+  // Only the latest acknowledged one matters; keep a bounded tail.
+  while (candidates_.size() > 64) candidates_.pop_front();
 }
 
 // A later stage: repartition records from the tasks of the stage before,
@@ -1167,8 +1169,12 @@ void Worker::JobRunner::Loop() {
     }
     if (now - last_commit >= worker_->options_.commit_interval_ms) {
       last_commit = now;
+      // Only checkpoints here. The group's offsets are committed when
+      // partitions leave (OnRevoked) and when the job stops: tasks resume
+      // from their checkpointed positions, and librdkafka 2.0.2 loses the
+      // whole assignment when a commit meets a rebalance (librdkafka #4059),
+      // which periodic commits kept doing.
       for (auto& [key, task] : tasks_) task->RequestCheckpoint();
-      CommitReady(false);
     }
     if (worker_->options_.status_interval_ms > 0 &&
         now - last_status_ms_ >= worker_->options_.status_interval_ms) {
@@ -1424,7 +1430,12 @@ absl::StatusOr<std::shared_ptr<const JobTopology>> Worker::BuildTopology(const L
   missing.push_back({topology->task_changelog.topic, most_tasks, compact});
   // On a real cluster this creates them with the right partition count; the
   // embedded broker has no Admin API and auto-creates them below.
-  CreateTopicsIfMissing(options_.bootstrap, options_.kafka, missing, 5000).IgnoreError();
+  if (!no_admin_api_.load()) {
+    absl::Status created = CreateTopicsIfMissing(options_.bootstrap, options_.kafka, missing, 5000);
+    if (absl::IsDeadlineExceeded(created) || absl::IsUnimplemented(created)) {
+      no_admin_api_.store(true);
+    }
+  }
   // What the topics really have (an auto-created one has the broker's
   // default): a task writes partition (its own mod that).
   std::vector<JobTopology::Changelog*> changelogs = {&topology->task_changelog};

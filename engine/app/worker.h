@@ -82,6 +82,9 @@ class Worker {
   OperatorRegistry registry_;
   std::unique_ptr<StateStore> store_;
   std::unique_ptr<KafkaProducer> producer_;
+  // Set once creating topics got no answer (the embedded broker has no
+  // Admin API): later jobs do not wait for it again.
+  std::atomic<bool> no_admin_api_{false};
   std::unique_ptr<ThreadPool> pool_;
   absl::Mutex mu_;
   // A runner per stage of each job, the last stage first.

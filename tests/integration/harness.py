@@ -272,15 +272,19 @@ class Cluster:
             return f.read()
 
     def stop(self):
-        for p in reversed(self.processes):
-            if p.poll() is None:
-                p.send_signal(signal.SIGTERM)
-        for p in reversed(self.processes):
-            try:
-                p.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                p.kill()
-                p.wait()
+        # Everything but the broker first, so that workers leave their groups
+        # and flush while Kafka is still there; then the broker.
+        others = [p for p in reversed(self.processes) if p is not self.broker]
+        for group in (others, [self.broker]):
+            for p in group:
+                if p.poll() is None:
+                    p.send_signal(signal.SIGTERM)
+            for p in group:
+                try:
+                    p.wait(timeout=15)
+                except subprocess.TimeoutExpired:
+                    p.kill()
+                    p.wait()
 
     def cleanup(self, keep):
         if keep:
