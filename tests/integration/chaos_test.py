@@ -102,7 +102,7 @@ def body(cluster):
         expected = sorted(read_lines(f"{out}/{name}.jsonl"))
         assert len(expected) > 10, f"{name}: the reference produced only {len(expected)} rows"
         try:
-            cluster.wait_for_rows(name, len(expected), settle_seconds=5, timeout=90)
+            cluster.wait_for_rows(name, len(expected), settle_seconds=5, timeout=150)
         except AssertionError as e:
             print(f"{name}: {str(e).splitlines()[0]}")  # the comparison below says what differs
         by_id = {}
