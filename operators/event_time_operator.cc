@@ -143,13 +143,16 @@ absl::Status EventTimeOperator::Open(OperatorContext& ctx) {
   watermark_ = static_cast<int64_t>(watermark);
   emitted_watermark_ = watermark_;
   next_seq_ = seq;
-  // The latest arrival time (older checkpoints lack it). A restored task
-  // counts idle time from its restore, so that its watermark moves with the
-  // clock even when no event comes after it.
-  uint64_t last_arrival = 0;
+  // The latest arrival time and the wall-clock time it was seen at, so that
+  // a restored task's watermark keeps moving with the clock from where the
+  // last owner saw the last event: a partition that changes hands more
+  // often than the late-arrival tolerance still closes its last windows.
+  uint64_t last_arrival = 0, last_arrival_wall = 0;
   if (DecodeFixed64(&in, &last_arrival)) {
     last_arrival_ = static_cast<int64_t>(last_arrival);
-    last_arrival_wall_ = WallClockTicks();
+    last_arrival_wall_ = DecodeFixed64(&in, &last_arrival_wall)
+                             ? std::min(static_cast<int64_t>(last_arrival_wall), WallClockTicks())
+                             : WallClockTicks();
   }
   BatchBuilder builder(num_columns_);
   std::vector<Pending> restored;
@@ -410,6 +413,7 @@ absl::Status EventTimeOperator::Checkpoint(StateWriteBatch& batch) {
   EncodeFixed64(static_cast<uint64_t>(watermark_), &meta);
   EncodeFixed64(next_seq_, &meta);
   EncodeFixed64(static_cast<uint64_t>(last_arrival_), &meta);
+  EncodeFixed64(static_cast<uint64_t>(last_arrival_wall_), &meta);
   batch.Put(table, "m", meta);
   batch.DeletePrefix(table, "r");
   std::string key;

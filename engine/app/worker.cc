@@ -369,6 +369,8 @@ class Worker::PartitionTask {
   };
 
   absl::Status Restore(const TaskEnvironment& env, bool* restored);
+  // Read to the end of its partition, as far as the last fetch tells.
+  bool CaughtUp();
   // Where the task's messages go: its own transactional producer under
   // exactly_once, else the worker's.
   KafkaProducer* producer() { return txn_ ? txn_.get() : worker_->producer_.get(); }
@@ -498,6 +500,11 @@ class Worker::JobRunner {
 };
 
 const std::string& Worker::PartitionTask::job_name() const { return job_->label(); }
+
+bool Worker::PartitionTask::CaughtUp() {
+  const int64_t end = job_->consumer()->CachedEndOffset(tp_);
+  return end >= 0 && position_ >= end;
+}
 
 absl::Status Worker::PartitionTask::Init() {
   const LoadedJob& job = job_->job();
@@ -657,7 +664,11 @@ void Worker::PartitionTask::Run() {
         Process(batch);
       }
     }
-    if (tick) {
+    // The clock moves an idle input's watermark only when the partition is
+    // read to its end: a task with a backlog (just restored, or behind) is
+    // not idle, and moving its watermark by the clock would make the
+    // backlog late and the result differ from a run without the pause.
+    if (tick && (stage_ > 0 || CaughtUp())) {
       if (absl::Status s = task_->Tick(WallTicks()); !s.ok()) Fail(s);
       // An upstream partition that has never had an event must not stall
       // this stage forever (see ExchangeReceiver::IgnoreSilentUpstreams).
