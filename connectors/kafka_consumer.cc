@@ -166,6 +166,15 @@ absl::Status KafkaGroupConsumer::Commit(
   return FromKafkaError(err, "commit offsets");
 }
 
+int64_t KafkaGroupConsumer::QueryEndOffset(const TopicPartition& tp, int timeout_ms) {
+  int64_t low = -1, high = -1;
+  if (consumer_->query_watermark_offsets(tp.topic, tp.partition, &low, &high, timeout_ms) !=
+      RdKafka::ERR_NO_ERROR) {
+    return -1;
+  }
+  return high;
+}
+
 int64_t KafkaGroupConsumer::CachedEndOffset(const TopicPartition& tp) {
   int64_t low = -1, high = -1;
   if (consumer_->get_watermark_offsets(tp.topic, tp.partition, &low, &high) !=

@@ -91,6 +91,8 @@ class KafkaGroupConsumer {
   // The partition's end offset (high watermark) as of the latest fetch, or
   // -1 when not known yet. Any thread.
   int64_t CachedEndOffset(const TopicPartition& tp);
+  // The partition's end offset asked of the broker now (-1 on failure).
+  int64_t QueryEndOffset(const TopicPartition& tp, int timeout_ms);
 
  private:
   class Rebalance;

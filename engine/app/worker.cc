@@ -415,6 +415,7 @@ class Worker::PartitionTask {
   // Checkpoints (task thread): the last one's number, the next input
   // position to read, where the consumer starts.
   int64_t checkpoint_number_ = 0;
+  bool end_checked_ = false;  // CaughtUp asked the broker once
   // This instance of the task, among all that ever ran it (random).
   const uint64_t incarnation_ = std::random_device{}() * 0x100000000ull ^ std::random_device{}();
   // How long a later stage waits for an upstream task that sends nothing.
@@ -502,7 +503,12 @@ class Worker::JobRunner {
 const std::string& Worker::PartitionTask::job_name() const { return job_->label(); }
 
 bool Worker::PartitionTask::CaughtUp() {
-  const int64_t end = job_->consumer()->CachedEndOffset(tp_);
+  // The cached end can be stale right after an assignment (librdkafka keeps
+  // it from when this consumer last had the partition): ask the broker the
+  // first time.
+  const int64_t end = end_checked_ ? job_->consumer()->CachedEndOffset(tp_)
+                                   : job_->consumer()->QueryEndOffset(tp_, 2000);
+  if (end >= 0) end_checked_ = true;
   return end >= 0 && position_ >= end;
 }
 
