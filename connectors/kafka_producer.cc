@@ -176,28 +176,35 @@ absl::Status KafkaProducer::Flush(int timeout_ms) {
   return FromKafkaError(producer_->flush(timeout_ms), "flush the producer");
 }
 
-std::string RowIdentifier::Next(const OutputRow& row) {
-  std::string id = row.position >= 0
-                       ? absl::StrCat(identity_, "/", source_, "@", row.position)
-                       : absl::StrCat(identity_, "/", std::string(row.key), "/", row.timestamp);
-  if (id == previous_) {
+const std::string& RowIdentifier::Next(const OutputRow& row) {
+  id_.assign(identity_);
+  id_.push_back('/');
+  if (row.position >= 0) {
+    id_.append(source_);
+    id_.push_back('@');
+    absl::StrAppend(&id_, row.position);
+  } else {
+    id_.append(row.key);
+    id_.push_back('/');
+    absl::StrAppend(&id_, row.timestamp);
+  }
+  if (id_ == previous_) {
     ++repeat_;
   } else {
-    previous_ = id;
+    previous_.assign(id_);
     repeat_ = 0;
   }
-  if (repeat_ > 0) absl::StrAppend(&id, "#", repeat_);
-  return id;
+  if (repeat_ > 0) absl::StrAppend(&id_, "#", repeat_);
+  return id_;
 }
 
 absl::Status KafkaSink::Write(const std::vector<OutputRow>& rows) {
-  std::vector<KafkaHeader> headers;
   ids_.Reset();
+  if (ids_.enabled() && headers_.empty()) headers_.push_back(KafkaHeader{"sluice.id", ""});
   for (const OutputRow& row : rows) {
     const int64_t ms = FloorDiv(row.timestamp, kTicksPerMillisecond);
-    headers.clear();
-    if (ids_.enabled()) headers.push_back(KafkaHeader{"sluice.id", ids_.Next(row)});
-    if (absl::Status s = producer_->Produce(topic_, row.key, row.json, ms, tracker_, headers);
+    if (ids_.enabled()) headers_[0].value.assign(ids_.Next(row));
+    if (absl::Status s = producer_->Produce(topic_, row.key, row.json, ms, tracker_, headers_);
         !s.ok()) {
       return s;
     }

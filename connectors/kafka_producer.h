@@ -131,8 +131,9 @@ class RowIdentifier {
   RowIdentifier(std::string identity, std::string source)
       : identity_(std::move(identity)), source_(std::move(source)) {}
   bool enabled() const { return !identity_.empty(); }
-  // The identity of the next row of the current batch.
-  std::string Next(const OutputRow& row);
+  // The identity of the next row of the current batch (valid until the
+  // next call; built in place, no allocation once warm).
+  const std::string& Next(const OutputRow& row);
   // A new batch starts.
   void Reset() {
     previous_.clear();
@@ -142,6 +143,7 @@ class RowIdentifier {
  private:
   std::string identity_;
   std::string source_;
+  std::string id_;
   std::string previous_;
   int repeat_ = 0;
 };
@@ -166,6 +168,7 @@ class KafkaSink final : public Sink {
   std::string topic_;
   DeliveryTracker* tracker_;
   RowIdentifier ids_;
+  std::vector<KafkaHeader> headers_;  // reused: {sluice.id}
 };
 
 }  // namespace sluice

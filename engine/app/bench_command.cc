@@ -692,17 +692,15 @@ int StateScale(const CommandLine& cl, const CoreSettings& base, const std::strin
 int CoreMode(const std::vector<std::string>& args) {
   std::vector<FlagSpec> flags = CoreFlags();
   flags.push_back({"state-scale-point", false, false, "(internal)"});
-  auto parsed = CommandLine::Parse(flags, args);
-  if (!parsed.ok() || parsed->Has("help")) {
-    std::fprintf(parsed.ok() ? stdout : stderr,
-                 "%s%susage: sluice bench core [flags]\n\nThe engine alone: the simulator's "
-                 "events as Kafka would deliver them, through decode and the compiled plan, a "
-                 "task per core. Baseline: simdjson over the same bytes.\n\n%s",
-                 parsed.ok() ? "" : std::string(parsed.status().message()).c_str(),
-                 parsed.ok() ? "" : "\n\n", CommandLine::Help(CoreFlags()).c_str());
-    return parsed.ok() ? 0 : 2;
+  CommandLine cl;
+  int exit = 0;
+  if (!CommandLine::ParseOrHelp("bench core", "[flags]",
+                                "The engine alone: the simulator's events as Kafka would deliver "
+                                "them, through decode and the compiled plan, a task per core. "
+                                "Baseline: simdjson over the same bytes.",
+                                flags, args, &cl, &exit, &CoreFlags())) {
+    return exit;
   }
-  const CommandLine& cl = *parsed;
   CoreSettings settings;
   if (!ParseCoreSettings(cl, &settings)) return 2;
   const std::string root = RepoRoot();

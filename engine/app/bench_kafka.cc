@@ -481,18 +481,16 @@ std::string RepoDir() {
 }  // namespace
 
 int KafkaBenchMode(const std::vector<std::string>& args) {
-  auto parsed = CommandLine::Parse(KafkaFlags(), args);
-  if (!parsed.ok() || parsed->Has("help")) {
-    std::fprintf(parsed.ok() ? stdout : stderr,
-                 "%s%susage: sluice bench kafka [flags]\n\nThe workloads on Kafka: capacity from "
-                 "a preloaded topic, a live check of the sustained rate, and latency "
-                 "percentiles at a fraction of it. Baseline: a bare librdkafka consumer on the "
-                 "same topic.\n\n%s",
-                 parsed.ok() ? "" : std::string(parsed.status().message()).c_str(),
-                 parsed.ok() ? "" : "\n\n", CommandLine::Help(KafkaFlags()).c_str());
-    return parsed.ok() ? 0 : 2;
+  CommandLine cl;
+  int exit = 0;
+  if (!CommandLine::ParseOrHelp("bench kafka", "[flags]",
+                                "The workloads on Kafka: capacity from a preloaded topic, a live "
+                                "check of the sustained rate, and latency percentiles at a "
+                                "fraction of it. Baseline: a bare librdkafka consumer on the same "
+                                "topic.",
+                                KafkaFlags(), args, &cl, &exit)) {
+    return exit;
   }
-  const CommandLine& cl = *parsed;
   KafkaSettings s;
   auto number = [&](const char* flag, auto* target) {
     if (auto v = cl.Get(flag)) return absl::SimpleAtoi(*v, target) && *target > 0;

@@ -42,22 +42,10 @@ std::vector<FlagSpec> WithClientFlags(std::vector<FlagSpec> flags) {
   return flags;
 }
 
-// Parses the flags, printing help or the error. Returns false when the
-// command should end with `*exit`.
 bool ParseOrHelp(const char* command, const char* synopsis, const char* about,
                  const std::vector<FlagSpec>& flags, const std::vector<std::string>& args,
                  CommandLine* out, int* exit) {
-  auto parsed = CommandLine::Parse(flags, args);
-  if (!parsed.ok() || parsed->Has("help")) {
-    std::fprintf(parsed.ok() ? stdout : stderr, "%s%susage: sluice %s %s\n\n%s\n\n%s",
-                 parsed.ok() ? "" : std::string(parsed.status().message()).c_str(),
-                 parsed.ok() ? "" : "\n\n", command, synopsis, about,
-                 CommandLine::Help(flags).c_str());
-    *exit = parsed.ok() ? 0 : kUsage;
-    return false;
-  }
-  *out = *std::move(parsed);
-  return true;
+  return CommandLine::ParseOrHelp(command, synopsis, about, flags, args, out, exit);
 }
 
 std::string ServerAddress(const CommandLine& cl) {

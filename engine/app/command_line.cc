@@ -2,6 +2,7 @@
 
 #include <charconv>
 #include <cmath>
+#include <cstdio>
 
 #include "absl/strings/str_cat.h"
 
@@ -122,6 +123,23 @@ std::string FormatDurationTicks(int64_t ticks) {
   if (ticks % 10'000'000 == 0) return absl::StrCat(ticks / 10'000'000, "s");
   if (ticks % 10'000 == 0) return absl::StrCat(ticks / 10'000, "ms");
   return absl::StrCat(static_cast<double>(ticks) / 1e7, "s");
+}
+
+bool CommandLine::ParseOrHelp(const char* command, const char* synopsis, const char* about,
+                              const std::vector<FlagSpec>& flags,
+                              const std::vector<std::string>& args, CommandLine* out, int* exit,
+                              const std::vector<FlagSpec>* shown) {
+  auto parsed = Parse(flags, args);
+  if (!parsed.ok() || parsed->Has("help")) {
+    std::fprintf(parsed.ok() ? stdout : stderr, "%s%susage: sluice %s %s\n\n%s\n\n%s",
+                 parsed.ok() ? "" : std::string(parsed.status().message()).c_str(),
+                 parsed.ok() ? "" : "\n\n", command, synopsis, about,
+                 Help(shown != nullptr ? *shown : flags).c_str());
+    *exit = parsed.ok() ? 0 : 2;
+    return false;
+  }
+  *out = *std::move(parsed);
+  return true;
 }
 
 }  // namespace sluice

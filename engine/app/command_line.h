@@ -38,6 +38,15 @@ class CommandLine {
   // Formats the flag list for --help.
   static std::string Help(const std::vector<FlagSpec>& specs);
 
+  // Parses `args` for `sluice COMMAND`. On --help, prints the usage line
+  // (with `synopsis`), `about` and the flags (`shown`, default `flags`) to
+  // standard output; on an error, the error and the same to standard error.
+  // Returns false then, with `*exit` 0 or 2.
+  static bool ParseOrHelp(const char* command, const char* synopsis, const char* about,
+                          const std::vector<FlagSpec>& flags, const std::vector<std::string>& args,
+                          CommandLine* out, int* exit,
+                          const std::vector<FlagSpec>* shown = nullptr);
+
  private:
   std::map<std::string, std::vector<std::string>> values_;
   std::vector<std::string> positional_;

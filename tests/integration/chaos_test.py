@@ -11,7 +11,7 @@ import signal
 import threading
 import time
 
-from harness import SLUICE, read_lines, run_test, wait_until
+from harness import SLUICE, assert_same_rows, read_lines, run_test, wait_until
 
 QUERIES = {
     "tumbling": """
@@ -50,17 +50,6 @@ def worker_args(cluster, name, jobs):
     for job in jobs:
         args += ["--job", job]
     return args
-
-
-def read_with_ids(cluster, topic):
-    """(id, row) for every message of `topic`; the id is the sluice.id header."""
-    out = []
-    for line in cluster.read_topic(topic, fmt="%h\\t%s\\n"):
-        headers, _, row = line.partition("\t")
-        found = re.search(r"sluice\.id=([^,]*)", headers)
-        assert found, f"{topic}: a row without a sluice.id header: {line}"
-        out.append((found.group(1), row))
-    return out
 
 
 def body(cluster):
@@ -105,22 +94,8 @@ def body(cluster):
             cluster.wait_for_rows(name, len(expected), settle_seconds=5, timeout=150)
         except AssertionError as e:
             print(f"{name}: {str(e).splitlines()[0]}")  # the comparison below says what differs
-        by_id = {}
-        duplicates = 0
-        for identity, row in read_with_ids(cluster, name):
-            if identity in by_id:
-                assert by_id[identity] == row, (
-                    f"{name}: replayed row {identity} differs:\n  {by_id[identity]}\n  {row}")
-                duplicates += 1
-            else:
-                by_id[identity] = row
-        actual = sorted(by_id.values())
-        missing = sorted(set(expected) - set(actual))
-        extra = sorted(set(actual) - set(expected))
-        assert actual == expected, (
-            f"{name}: after {KILLS} kills the deduplicated output differs from sluice run: "
-            f"{len(actual)} vs {len(expected)} rows, {len(missing)} missing (e.g. {missing[:2]}), "
-            f"{len(extra)} extra (e.g. {extra[:2]})")
+        actual, duplicates = cluster.deduplicated_rows(name)
+        assert_same_rows(f"{name}, after {KILLS} kills", actual, expected)
         total_duplicates += duplicates
         print(f"{name}: {len(actual)} rows identical to sluice run; {duplicates} byte-identical "
               f"copies dropped by sluice.id")

@@ -13,7 +13,7 @@ import subprocess
 import threading
 import time
 
-from harness import SLUICE, read_lines, run_test, wait_until
+from harness import SLUICE, assert_same_rows, read_lines, run_test, wait_until
 
 QUERIES = {
     "counts": """
@@ -67,22 +67,8 @@ def body(cluster):
             cluster.wait_for_rows(name, len(expected), settle_seconds=4, timeout=90)
         except AssertionError as e:
             print(f"{name}: {str(e).splitlines()[0]}")
-        lines = subprocess.run(
-            ["kcat", "-b", cluster.bootstrap, "-C", "-t", name, "-o", "beginning", "-e", "-q",
-             "-X", "isolation.level=read_committed", "-f", "%h\\t%s\\n"],
-            capture_output=True, text=True, timeout=60).stdout.split("\n")
-        by_id, copies = {}, 0
-        for line in filter(None, lines):
-            headers, _, row = line.partition("\t")
-            identity = re.search(r"sluice\.id=([^,]*)", headers).group(1)
-            if identity in by_id:
-                assert by_id[identity] == row, f"{name}: copy differs: {by_id[identity]} / {row}"
-                copies += 1
-            by_id[identity] = row
-        actual = sorted(by_id.values())
-        assert actual == expected, (
-            f"{name}: {len(actual)} rows vs {len(expected)} from sluice run; missing "
-            f"{sorted(set(expected) - set(actual))[:2]}, extra {sorted(set(actual) - set(expected))[:2]}")
+        actual, copies = cluster.deduplicated_rows(name, read_committed=True)
+        assert_same_rows(name, actual, expected)
         print(f"{name}: {len(actual)} rows identical to sluice run ({copies} copies readable on "
               f"the embedded broker, which does not enforce transactions)")
     log = cluster.log_of(a)

@@ -8,7 +8,7 @@ import signal
 import threading
 import time
 
-from harness import read_lines, run_test
+from harness import assert_same_rows, read_lines, run_test
 
 QUERY = """
     SELECT deviceId, COUNT(*) AS n, AVG(temperature) AS avgTemp, System.Timestamp() AS windowEnd
@@ -64,23 +64,10 @@ def body(cluster):
     cluster.wait_for_rows("counts", len(expected), settle_seconds=4, timeout=90)
     # The moved partitions resumed from their last checkpoint: rows after it
     # were produced again, byte-identical and under the same sluice.id.
-    by_id, duplicates = {}, 0
-    for line in cluster.read_topic("counts", fmt="%h\\t%s\\n"):
-        headers, _, row = line.partition("\t")
-        found = re.search(r"sluice\.id=([^,]*)", headers)
-        assert found, f"a row without a sluice.id header: {line}"
-        if found.group(1) in by_id:
-            assert by_id[found.group(1)] == row, f"replayed row differs: {by_id[found.group(1)]} / {row}"
-            duplicates += 1
-        else:
-            by_id[found.group(1)] = row
-    actual = sorted(by_id.values())
-    missing = sorted(set(expected) - set(actual))
-    extra = sorted(set(actual) - set(expected))
-    assert actual == expected, (
-        f"after the kill the output differs from sluice run: {len(missing)} missing "
-        f"(e.g. {missing[:2]}), {len(extra)} extra (e.g. {extra[:2]})")
+    actual, duplicates = cluster.deduplicated_rows("counts")
+    assert_same_rows("after the kill", actual, expected)
     print(f"{len(expected)} window results, identical to sluice run; {duplicates} byte-identical "
           f"copies dropped by sluice.id")
+
 
 run_test("failover", {"telemetry": 4, "counts": 4}, body)

@@ -9,6 +9,7 @@ import errno
 import importlib
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -220,16 +221,36 @@ class Cluster:
         assert result.returncode == 0, result.stderr
         return result.stderr
 
-    def read_topic(self, topic, fmt="%s\\n"):
-        """Every message of a topic, from the beginning, read with kcat."""
+    def read_topic(self, topic, fmt="%s\\n", extra=()):
+        """Every message of a topic, from the beginning, read with kcat
+        (`extra`: more kcat arguments, e.g. -X properties)."""
         result = subprocess.run(
             ["kcat", "-b", self.bootstrap, "-C", "-t", topic, "-o", "beginning", "-e", "-q",
-             "-f", fmt],
+             "-f", fmt] + list(extra),
             capture_output=True, text=True, timeout=60)
         if result.returncode != 0 and "Unknown topic" in result.stderr:
             return []
         assert result.returncode == 0, result.stderr
         return [line for line in result.stdout.split("\n") if line]
+
+    def deduplicated_rows(self, topic, read_committed=False):
+        """The rows of `topic` with the copies a replay produced dropped by
+        their sluice.id header, each copy checked byte-identical to its
+        original: (sorted rows, number of copies)."""
+        extra = ["-X", "isolation.level=read_committed"] if read_committed else []
+        by_id, copies = {}, 0
+        for line in self.read_topic(topic, fmt="%h\\t%s\\n", extra=extra):
+            headers, _, row = line.partition("\t")
+            found = re.search(r"sluice\.id=([^,]*)", headers)
+            assert found, f"{topic}: a row without a sluice.id header: {line}"
+            identity = found.group(1)
+            if identity in by_id:
+                assert by_id[identity] == row, (
+                    f"{topic}: replayed row {identity} differs:\n  {by_id[identity]}\n  {row}")
+                copies += 1
+            else:
+                by_id[identity] = row
+        return sorted(by_id.values()), copies
 
     def wait_for_rows(self, topic, at_least, settle_seconds=3, timeout=60):
         """Waits until `topic` holds at least `at_least` messages and stops
@@ -291,6 +312,15 @@ class Cluster:
             print(f"scratch directory kept: {self.dir}", file=sys.stderr)
         else:
             shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def assert_same_rows(what, actual, expected):
+    """Sorted row lists `actual` == `expected`, or a message saying how they differ."""
+    missing = sorted(set(expected) - set(actual))
+    extra = sorted(set(actual) - set(expected))
+    assert actual == expected, (
+        f"{what}: the output differs from sluice run: {len(actual)} vs {len(expected)} rows, "
+        f"{len(missing)} missing (e.g. {missing[:2]}), {len(extra)} extra (e.g. {extra[:2]})")
 
 
 def read_lines(path):

@@ -11,7 +11,7 @@ import signal
 import threading
 import time
 
-from harness import read_lines, run_test, wait_until
+from harness import assert_same_rows, read_lines, run_test, wait_until
 
 QUERIES = {
     "tumbling": """
@@ -80,17 +80,6 @@ def wait_for_each(jobs, predicate, since, timeout, what):
 def event_counts(text, job):
     """The total event count of every status line of `job` in `text`."""
     return [int(n) for n in re.findall(rf"\| {job} \| owns .* \| (\d+) events, \d+ rows", text)]
-
-
-def read_with_ids(cluster, topic):
-    """(id, row) for every message of `topic`; the id is the sluice.id header."""
-    out = []
-    for line in cluster.read_topic(topic, fmt="%h\\t%s\\n"):
-        headers, _, row = line.partition("\t")
-        found = re.search(r"sluice\.id=([^,]*)", headers)
-        assert found, f"{topic}: a row without a sluice.id header: {line}"
-        out.append((found.group(1), row))
-    return out
 
 
 def body(cluster):
@@ -195,22 +184,8 @@ def body(cluster):
 
     total_duplicates = 0
     for name in QUERIES:
-        by_id = {}
-        duplicates = 0
-        for identity, row in read_with_ids(cluster, name):
-            if identity in by_id:
-                assert by_id[identity] == row, (
-                    f"{name}: replayed row {identity} differs:\n  {by_id[identity]}\n  {row}")
-                duplicates += 1
-            else:
-                by_id[identity] = row
-        actual = sorted(by_id.values())
-        missing = sorted(set(expected[name]) - set(actual))
-        extra = sorted(set(actual) - set(expected[name]))
-        assert actual == expected[name], (
-            f"{name}: after scaling 1 -> 3 -> 1 the deduplicated output differs from sluice run: "
-            f"{len(actual)} vs {len(expected[name])} rows, {len(missing)} missing "
-            f"(e.g. {missing[:2]}), {len(extra)} extra (e.g. {extra[:2]})")
+        actual, duplicates = cluster.deduplicated_rows(name)
+        assert_same_rows(f"{name}, after scaling 1 -> 3 -> 1", actual, expected[name])
         total_duplicates += duplicates
         print(f"{name}: {len(actual)} rows identical to sluice run; {duplicates} byte-identical "
               f"copies dropped by sluice.id")

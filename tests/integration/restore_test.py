@@ -20,7 +20,7 @@ import signal
 import subprocess
 import time
 
-from harness import SLUICE, read_lines, run_test, wait_until
+from harness import SLUICE, assert_same_rows, read_lines, run_test, wait_until
 
 JOB = "longwindow"
 QUERY = """
@@ -63,17 +63,6 @@ def restores(cluster, worker):
     from the changelog: C changes in M ms` line of `worker`."""
     return re.findall(rf"^{JOB} \| (telemetry\[\d+\]) \| restored checkpoint (\d+) from the "
                       rf"changelog: (\d+) changes in (\d+) ms", cluster.log_of(worker), re.M)
-
-
-def read_with_ids(cluster, topic):
-    """(id, row) for every message of `topic`; the id is the sluice.id header."""
-    out = []
-    for line in cluster.read_topic(topic, fmt="%h\\t%s\\n"):
-        headers, _, row = line.partition("\t")
-        found = re.search(r"sluice\.id=([^,]*)", headers)
-        assert found, f"{topic}: a row without a sluice.id header: {line}"
-        out.append((found.group(1), row))
-    return out
 
 
 def changelog_topics(cluster):
@@ -206,22 +195,8 @@ def body(cluster):
         cluster.wait_for_rows("windows", len(expected), settle_seconds=4, timeout=60)
     except AssertionError as e:
         print(str(e).splitlines()[0])  # the comparison below says what differs
-    by_id = {}
-    duplicates = 0
-    for identity, row in read_with_ids(cluster, "windows"):
-        if identity in by_id:
-            assert by_id[identity] == row, (
-                f"replayed row {identity} differs:\n  {by_id[identity]}\n  {row}")
-            duplicates += 1
-        else:
-            by_id[identity] = row
-    actual = sorted(by_id.values())
-    missing = sorted(set(expected) - set(actual))
-    extra = sorted(set(actual) - set(expected))
-    assert actual == expected, (
-        f"after the restore the deduplicated output differs from sluice run: {len(actual)} vs "
-        f"{len(expected)} rows, {len(missing)} missing (e.g. {missing[:2]}), {len(extra)} extra "
-        f"(e.g. {extra[:2]})")
+    actual, duplicates = cluster.deduplicated_rows("windows")
+    assert_same_rows("after the restore", actual, expected)
     # The worker leaves cleanly (before the harness stops the broker).
     worker.send_signal(signal.SIGTERM)
     worker.wait(timeout=30)
