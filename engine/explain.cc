@@ -17,7 +17,10 @@ std::string Ticks(int64_t ticks) {
   if (ticks % kTicksPerMillisecond == 0) {
     return absl::StrCat(ticks / kTicksPerMillisecond, "ms");
   }
-  return absl::StrCat(ticks / kTicksPerMicrosecond, "us");
+  if (ticks % kTicksPerMicrosecond == 0) {
+    return absl::StrCat(ticks / kTicksPerMicrosecond, "us");
+  }
+  return absl::StrCat(ticks * 100, "ns");
 }
 
 bool IsInfix(const std::string& f) {
@@ -66,73 +69,128 @@ std::string ColumnNames(const v1::Schema& schema) {
 
 }  // namespace
 
-std::string RenderExpr(const v1::Expr& e, const v1::Schema& input) {
-  switch (e.kind_case()) {
-    case v1::Expr::kLiteral: {
-      const v1::Literal& l = e.literal();
-      switch (l.value_case()) {
-        case v1::Literal::kBigintValue:
-          return absl::StrCat(l.bigint_value());
-        case v1::Literal::kFloatValue: {
-          std::string s;
-          AppendJsonFloat(l.float_value(), &s);
-          return s;
+std::string RenderExpr(const v1::Expr& root, const v1::Schema& input) {
+  // Pending work on an explicit stack, so that a plan of any depth renders
+  // without recursion: an expression to render, or text to append.
+  struct Work {
+    const v1::Expr* expr = nullptr;
+    std::string text;
+  };
+  std::string out;
+  std::vector<Work> stack;
+  stack.push_back(Work{&root, {}});
+  std::vector<Work> parts;  // one node's pieces, in reading order
+  auto text = [&](std::string t) { parts.push_back(Work{nullptr, std::move(t)}); };
+  auto expr = [&](const v1::Expr& x) { parts.push_back(Work{&x, {}}); };
+  while (!stack.empty()) {
+    Work work = std::move(stack.back());
+    stack.pop_back();
+    if (work.expr == nullptr) {
+      out += work.text;
+      continue;
+    }
+    const v1::Expr& e = *work.expr;
+    parts.clear();
+    switch (e.kind_case()) {
+      case v1::Expr::kLiteral: {
+        const v1::Literal& l = e.literal();
+        switch (l.value_case()) {
+          case v1::Literal::kBigintValue:
+            absl::StrAppend(&out, l.bigint_value());
+            break;
+          case v1::Literal::kFloatValue:
+            AppendJsonFloat(l.float_value(), &out);
+            break;
+          case v1::Literal::kStringValue:
+            absl::StrAppend(&out, "'", l.string_value(), "'");
+            break;
+          case v1::Literal::kBitValue:
+            out += l.bit_value() ? "1" : "0";
+            break;
+          case v1::Literal::kDatetimeTicks:
+            out += FormatDatetime(l.datetime_ticks());
+            break;
+          default:
+            out += "NULL";
         }
-        case v1::Literal::kStringValue:
-          return absl::StrCat("'", l.string_value(), "'");
-        case v1::Literal::kBitValue:
-          return l.bit_value() ? "1" : "0";
-        case v1::Literal::kDatetimeTicks:
-          return FormatDatetime(l.datetime_ticks());
-        default:
-          return "NULL";
+        break;
       }
+      case v1::Expr::kColumn:
+        if (e.column() >= 0 && e.column() < input.columns_size()) {
+          out += input.columns(e.column()).name();
+        } else {
+          absl::StrAppend(&out, "#", e.column());
+        }
+        break;
+      case v1::Expr::kField:
+        expr(e.field().record());
+        text(absl::StrCat(".", e.field().name()));
+        break;
+      case v1::Expr::kCall: {
+        const v1::Call& c = e.call();
+        const std::string& f = c.function();
+        const bool n_ary = f == "and" || f == "or";
+        if (IsInfix(f) && (c.args_size() == 2 || (n_ary && c.args_size() > 2))) {
+          const std::string op =
+              absl::StrCat(" ", f == "and" ? "AND" : (f == "or" ? "OR" : f), " ");
+          text("(");
+          for (int i = 0; i < c.args_size(); ++i) {
+            if (i > 0) text(op);
+            expr(c.args(i));
+          }
+          text(")");
+        } else if ((f == "neg" || f == "not") && c.args_size() == 1) {
+          text(f == "neg" ? "-" : "NOT ");
+          expr(c.args(0));
+        } else if ((f == "is_null" || f == "is_not_null") && c.args_size() == 1) {
+          expr(c.args(0));
+          text(f == "is_null" ? " IS NULL" : " IS NOT NULL");
+        } else {
+          text(absl::StrCat(f, "("));
+          for (int i = 0; i < c.args_size(); ++i) {
+            if (i > 0) text(", ");
+            expr(c.args(i));
+          }
+          text(")");
+        }
+        break;
+      }
+      case v1::Expr::kCaseExpr: {
+        const v1::CaseExpr& c = e.case_expr();
+        text("CASE");
+        for (int i = 0; i < c.when_size(); ++i) {
+          text(" WHEN ");
+          expr(c.when(i));
+          if (i < c.then_size()) {
+            text(" THEN ");
+            expr(c.then(i));
+          }
+        }
+        if (c.has_else_value()) {
+          text(" ELSE ");
+          expr(c.else_value());
+        }
+        text(" END");
+        break;
+      }
+      case v1::Expr::kCast:
+        text(e.cast().try_cast() ? "TRY_CAST(" : "CAST(");
+        expr(e.cast().arg());
+        {
+          // VALUE_TYPE_BIGINT -> BIGINT; a value this build does not know -> ?
+          const std::string& type = v1::ValueType_Name(e.cast().type());
+          text(absl::StrCat(" AS ", type.size() > 11 ? type.substr(11) : "?", ")"));
+        }
+        break;
+      case v1::Expr::kSystemTimestamp:
+        out += "System.Timestamp()";
+        break;
+      default:
+        out += "?";
     }
-    case v1::Expr::kColumn:
-      if (e.column() >= 0 && e.column() < input.columns_size()) {
-        return input.columns(e.column()).name();
-      }
-      return absl::StrCat("#", e.column());
-    case v1::Expr::kField:
-      return absl::StrCat(RenderExpr(e.field().record(), input), ".", e.field().name());
-    case v1::Expr::kCall: {
-      const v1::Call& c = e.call();
-      const std::string& f = c.function();
-      if (IsInfix(f) && c.args_size() == 2) {
-        std::string op = f == "and" ? "AND" : (f == "or" ? "OR" : f);
-        return absl::StrCat("(", RenderExpr(c.args(0), input), " ", op, " ",
-                            RenderExpr(c.args(1), input), ")");
-      }
-      if (f == "neg") return absl::StrCat("-", RenderExpr(c.args(0), input));
-      if (f == "not") return absl::StrCat("NOT ", RenderExpr(c.args(0), input));
-      if (f == "is_null" || f == "is_not_null") {
-        return absl::StrCat(RenderExpr(c.args(0), input),
-                            f == "is_null" ? " IS NULL" : " IS NOT NULL");
-      }
-      std::vector<std::string> args;
-      for (const v1::Expr& a : c.args()) args.push_back(RenderExpr(a, input));
-      return absl::StrCat(f, "(", absl::StrJoin(args, ", "), ")");
-    }
-    case v1::Expr::kCaseExpr: {
-      std::string s = "CASE";
-      for (int i = 0; i < e.case_expr().when_size(); ++i) {
-        absl::StrAppend(&s, " WHEN ", RenderExpr(e.case_expr().when(i), input), " THEN ",
-                        RenderExpr(e.case_expr().then(i), input));
-      }
-      if (e.case_expr().has_else_value()) {
-        absl::StrAppend(&s, " ELSE ", RenderExpr(e.case_expr().else_value(), input));
-      }
-      return s + " END";
-    }
-    case v1::Expr::kCast:
-      return absl::StrCat(e.cast().try_cast() ? "TRY_CAST(" : "CAST(",
-                          RenderExpr(e.cast().arg(), input), " AS ",
-                          v1::ValueType_Name(e.cast().type()).substr(11), ")");
-    case v1::Expr::kSystemTimestamp:
-      return "System.Timestamp()";
-    default:
-      return "?";
+    for (auto it = parts.rbegin(); it != parts.rend(); ++it) stack.push_back(std::move(*it));
   }
+  return out;
 }
 
 absl::StatusOr<std::string> ExplainPlan(const v1::Plan& plan, const OperatorRegistry& registry,

@@ -479,60 +479,56 @@ class CompareExpr final : public Expression {
   OutputBuffer out_;
 };
 
-// AND / OR with three-valued logic; the right side is evaluated only on the
-// rows whose result the left side does not already decide.
+// AND / OR over any number of operands, with three-valued logic, as the
+// chain (((a AND b) AND c) AND ...) would compute it: each operand is
+// evaluated only on the rows the ones before it leave undecided (for AND,
+// not yet false; for OR, not yet true). A row whose operand is not a truth
+// value becomes NULL with an error and is decided: the operator rejects it
+// with that first error, so later operands are not evaluated for it.
 class LogicalExpr final : public Expression {
  public:
-  LogicalExpr(bool is_and, std::unique_ptr<Expression> left, std::unique_ptr<Expression> right)
-      : is_and_(is_and), left_(std::move(left)), right_(std::move(right)) {}
+  LogicalExpr(bool is_and, std::vector<std::unique_ptr<Expression>> args)
+      : is_and_(is_and), args_(std::move(args)) {}
 
   ValueSpan Evaluate(const Batch& batch, RowSet rows, EvalContext& ctx) override {
-    ValueSpan a = left_->Evaluate(batch, rows, ctx);
     Value* out = out_.Prepare(batch);
-    pending_.clear();
-    for (uint32_t r : rows) {
-      const int t = TruthValue(a[r]);
-      if (t == -2) {
-        out[r] = Value::Null();
-        ctx.AddError(
-            r, absl::StrCat(is_and_ ? "AND" : "OR", " needs boolean operands: ", Describe(a[r])));
-        continue;
+    // The first operand sees every row; each later one the rows still
+    // undecided.
+    RowSet sub = rows;
+    for (size_t k = 0; k < args_.size() && sub.count > 0; ++k) {
+      ValueSpan b = args_[k]->Evaluate(batch, sub, ctx);
+      next_.clear();
+      for (uint32_t r : sub) {
+        const int u = TruthValue(b[r]);
+        if (u == -2) {
+          out[r] = Value::Null();
+          ctx.AddError(
+              r, absl::StrCat(is_and_ ? "AND" : "OR", " needs boolean operands: ", Describe(b[r])));
+          continue;
+        }
+        // t: the value so far (k == 0: the identity, true for AND, false
+        // for OR).
+        const int t = k == 0 ? (is_and_ ? 1 : 0) : (out[r].is_null() ? -1 : (out[r].bit() ? 1 : 0));
+        int result;
+        if (is_and_) {
+          result = (u == 0 || t == 0) ? 0 : ((t == -1 || u == -1) ? -1 : 1);
+        } else {
+          result = (u == 1 || t == 1) ? 1 : ((t == -1 || u == -1) ? -1 : 0);
+        }
+        out[r] = result == -1 ? Value::Null() : Value::Bit(result == 1);
+        if (is_and_ ? result != 0 : result != 1) next_.push_back(r);
       }
-      if (is_and_ ? t == 0 : t == 1) {
-        out[r] = Value::Bit(t == 1);
-      } else {
-        out[r] = t == -1 ? Value::Null() : Value::Bit(t == 1);
-        pending_.push_back(r);
-      }
-    }
-    if (pending_.empty()) return out_.span();
-    RowSet sub{pending_.data(), static_cast<uint32_t>(pending_.size())};
-    ValueSpan b = right_->Evaluate(batch, sub, ctx);
-    for (uint32_t r : sub) {
-      const int u = TruthValue(b[r]);
-      if (u == -2) {
-        out[r] = Value::Null();
-        ctx.AddError(
-            r, absl::StrCat(is_and_ ? "AND" : "OR", " needs boolean operands: ", Describe(b[r])));
-        continue;
-      }
-      const int t = out[r].is_null() ? -1 : (out[r].bit() ? 1 : 0);
-      int result;
-      if (is_and_) {
-        result = (u == 0) ? 0 : ((t == -1 || u == -1) ? -1 : 1);
-      } else {
-        result = (u == 1) ? 1 : ((t == -1 || u == -1) ? -1 : 0);
-      }
-      out[r] = result == -1 ? Value::Null() : Value::Bit(result == 1);
+      pending_.swap(next_);
+      sub = RowSet{pending_.data(), static_cast<uint32_t>(pending_.size())};
     }
     return out_.span();
   }
 
  private:
   bool is_and_;
-  std::unique_ptr<Expression> left_;
-  std::unique_ptr<Expression> right_;
+  std::vector<std::unique_ptr<Expression>> args_;
   std::vector<uint32_t> pending_;
+  std::vector<uint32_t> next_;
   OutputBuffer out_;
 };
 
@@ -886,10 +882,12 @@ class CastExpr final : public Expression {
 
 using Args = std::vector<std::unique_ptr<Expression>>;
 
-absl::StatusOr<Args> CompileArgs(const v1::Call& call) {
+absl::StatusOr<std::unique_ptr<Expression>> CompileNested(const v1::Expr& expr, int depth);
+
+absl::StatusOr<Args> CompileArgs(const v1::Call& call, int depth) {
   Args args;
   for (const v1::Expr& e : call.args()) {
-    auto compiled = CompileExpression(e);
+    auto compiled = CompileNested(e, depth);
     if (!compiled.ok()) return compiled.status();
     args.push_back(*std::move(compiled));
   }
@@ -904,8 +902,8 @@ absl::Status ArgCount(const v1::Call& call, size_t n) {
   return absl::OkStatus();
 }
 
-absl::StatusOr<std::unique_ptr<Expression>> CompileCall(const v1::Call& call) {
-  auto args_or = CompileArgs(call);
+absl::StatusOr<std::unique_ptr<Expression>> CompileCall(const v1::Call& call, int depth) {
+  auto args_or = CompileArgs(call, depth);
   if (!args_or.ok()) return args_or.status();
   Args args = *std::move(args_or);
   const std::string& f = call.function();
@@ -941,8 +939,11 @@ absl::StatusOr<std::unique_ptr<Expression>> CompileCall(const v1::Call& call) {
     return std::make_unique<BitwiseNotExpr>(std::move(args[0]));
   }
   if (f == "and" || f == "or") {
-    if (auto s = ArgCount(call, 2); !s.ok()) return s;
-    return std::make_unique<LogicalExpr>(f == "and", std::move(args[0]), std::move(args[1]));
+    if (args.size() < 2) {
+      return absl::InternalError(
+          absl::StrCat("plan calls ", f, " with ", args.size(), " arguments, expected at least 2"));
+    }
+    return std::make_unique<LogicalExpr>(f == "and", std::move(args));
   }
   if (f == "not") {
     if (auto s = ArgCount(call, 1); !s.ok()) return s;
@@ -1062,18 +1063,30 @@ bool CompareForPredicate(const Value& a, const Value& b, bool equality_only, int
 }
 
 absl::StatusOr<std::unique_ptr<Expression>> CompileExpression(const v1::Expr& expr) {
+  return CompileNested(expr, 1);
+}
+
+namespace {
+
+// `depth`: the expression's level in the tree, the root's being 1.
+absl::StatusOr<std::unique_ptr<Expression>> CompileNested(const v1::Expr& expr, int depth) {
+  if (depth > kMaxCompiledExpressionDepth) {
+    return absl::InternalError(
+        absl::StrCat("plan expression nests deeper than ", kMaxCompiledExpressionDepth, " levels"));
+  }
+  ++depth;  // for the children
   switch (expr.kind_case()) {
     case v1::Expr::kLiteral:
       return std::make_unique<ConstantExpr>(expr.literal());
     case v1::Expr::kColumn:
       return std::make_unique<ColumnExpr>(expr.column());
     case v1::Expr::kField: {
-      auto record = CompileExpression(expr.field().record());
+      auto record = CompileNested(expr.field().record(), depth);
       if (!record.ok()) return record.status();
       return std::make_unique<FieldLookupExpr>(*std::move(record), expr.field().name());
     }
     case v1::Expr::kCall:
-      return CompileCall(expr.call());
+      return CompileCall(expr.call(), depth);
     case v1::Expr::kCaseExpr: {
       const v1::CaseExpr& c = expr.case_expr();
       if (c.when_size() != c.then_size()) {
@@ -1082,23 +1095,23 @@ absl::StatusOr<std::unique_ptr<Expression>> CompileExpression(const v1::Expr& ex
       Args when;
       Args then;
       for (int i = 0; i < c.when_size(); ++i) {
-        auto w = CompileExpression(c.when(i));
+        auto w = CompileNested(c.when(i), depth);
         if (!w.ok()) return w.status();
-        auto t = CompileExpression(c.then(i));
+        auto t = CompileNested(c.then(i), depth);
         if (!t.ok()) return t.status();
         when.push_back(*std::move(w));
         then.push_back(*std::move(t));
       }
       std::unique_ptr<Expression> else_value;
       if (c.has_else_value()) {
-        auto e = CompileExpression(c.else_value());
+        auto e = CompileNested(c.else_value(), depth);
         if (!e.ok()) return e.status();
         else_value = *std::move(e);
       }
       return std::make_unique<CaseExpr>(std::move(when), std::move(then), std::move(else_value));
     }
     case v1::Expr::kCast: {
-      auto arg = CompileExpression(expr.cast().arg());
+      auto arg = CompileNested(expr.cast().arg(), depth);
       if (!arg.ok()) return arg.status();
       const ValueType type = FromProtoType(expr.cast().type());
       if (type == ValueType::kNull) {
@@ -1113,5 +1126,7 @@ absl::StatusOr<std::unique_ptr<Expression>> CompileExpression(const v1::Expr& ex
   }
   return absl::InternalError("plan has an empty expression");
 }
+
+}  // namespace
 
 }  // namespace sluice

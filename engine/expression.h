@@ -93,8 +93,14 @@ class Expression {
   virtual bool is_constant() const { return false; }
 };
 
+// Evaluation recurses once per level of the tree. The compiler accepts far
+// less (sql/limits.h); a plan decoded with protobuf's default limits holds
+// at most 50 levels; this bounds whatever else may come.
+inline constexpr int kMaxCompiledExpressionDepth = 64;
+
 // Fails only on a malformed plan (an internal error): the compiler has
-// already rejected unknown functions and wrong argument counts.
+// already rejected unknown functions, wrong argument counts and expressions
+// nested deeper than kMaxCompiledExpressionDepth.
 absl::StatusOr<std::unique_ptr<Expression>> CompileExpression(const v1::Expr& expr);
 
 // The three-valued truth of a predicate result: 1 true, 0 false, -1 NULL.

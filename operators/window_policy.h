@@ -23,6 +23,12 @@
 
 namespace sluice {
 
+// The most windows a hopping window may put one event in (ceil(size /
+// hop)): the operator updates each of them per event. The compiler refuses
+// more (sql/limits.h, the same value; a unit test checks that they agree);
+// the operator refuses a plan that asks for more.
+inline constexpr int64_t kMaxWindowsPerEvent = 1000;
+
 class FixedWindowPolicy {
  public:
   virtual ~FixedWindowPolicy() = default;
@@ -84,6 +90,16 @@ struct SessionPolicy {
   }
   bool ClosesAtCheckPoint(int64_t start, int64_t last) const {
     return CheckPoint(start) < last + timeout;
+  }
+  // A session that reopened at a check point and has had no event since
+  // closes again at every later check point before `limit` (assumed to be
+  // at or before last + timeout) and reopens there, emitting nothing: the
+  // start it reaches, computed at once instead of one max duration at a
+  // time (a 1 ms max duration and a 7-day gap would be 600 million steps).
+  int64_t StartAfterEmptyCheckPoints(int64_t start, int64_t limit) const {
+    const int64_t first = CheckPoint(start);
+    if (first >= limit) return start;
+    return first + FloorDiv(limit - first - 1, max_duration) * max_duration;
   }
 };
 

@@ -26,7 +26,8 @@ struct Expr {
     kName,     // path: a, a.b, input.a.b, [x] (System.Timestamp without ())
     kCall,     // name (possibly dotted: System.Timestamp, UDF.x) + args
     kUnary,    // op: "-", "+", "~", "not"
-    kBinary,   // op: arithmetic, comparison, "and", "or", bitwise
+    kBinary,   // op: arithmetic, comparison, bitwise (two args); "and", "or"
+               // (two or more: a flat chain is one node)
     kBetween,  // args: value, low, high; negated
     kIn,       // args: value, list...; negated
     kLike,     // args: value, pattern; negated
@@ -37,6 +38,10 @@ struct Expr {
 
   Kind kind;
   SourceLocation location;
+  // Levels from this node to its deepest leaf, 1 for a leaf, as the parser
+  // counts them against kMaxExpressionDepth (sql/limits.h): parentheses
+  // count, and a dotted name counts one level per part.
+  int height = 1;
   std::string op;                 // operator for unary/binary
   std::vector<std::string> path;  // kName parts; kCall function name parts
   int64_t int_value = 0;

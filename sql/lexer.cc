@@ -6,6 +6,7 @@
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 
 namespace sluice::sql {
 namespace {
@@ -17,6 +18,64 @@ bool IsIdentChar(unsigned char c) {
   return IsIdentStart(c) || (c >= '0' && c <= '9') || c == '@' || c == '$' || c == '#';
 }
 bool IsDigit(char c) { return c >= '0' && c <= '9'; }
+
+// The length of the well-formed UTF-8 character (RFC 3629: no overlong
+// forms, no surrogates, nothing past U+10FFFF) at the start of `s`, or 0.
+size_t Utf8CharLength(std::string_view s) {
+  const auto byte = [&](size_t i) { return static_cast<unsigned char>(s[i]); };
+  const auto in = [&](size_t i, unsigned char lo, unsigned char hi) {
+    return i < s.size() && byte(i) >= lo && byte(i) <= hi;
+  };
+  const unsigned char c = byte(0);
+  if (c < 0x80) return 1;
+  if (c >= 0xC2 && c <= 0xDF) return in(1, 0x80, 0xBF) ? 2 : 0;
+  if (c >= 0xE0 && c <= 0xEF) {
+    const unsigned char lo = c == 0xE0 ? 0xA0 : 0x80;
+    const unsigned char hi = c == 0xED ? 0x9F : 0xBF;
+    return in(1, lo, hi) && in(2, 0x80, 0xBF) ? 3 : 0;
+  }
+  if (c >= 0xF0 && c <= 0xF4) {
+    const unsigned char lo = c == 0xF0 ? 0x90 : 0x80;
+    const unsigned char hi = c == 0xF4 ? 0x8F : 0xBF;
+    return in(1, lo, hi) && in(2, 0x80, 0xBF) && in(3, 0x80, 0xBF) ? 4 : 0;
+  }
+  return 0;
+}
+
+// Query text must be UTF-8 without NUL bytes: string literals and names
+// are copied into plans and output rows, which hold UTF-8 text, and error
+// messages quote them. Fails at the first offending byte.
+bool CheckEncoding(std::string_view text, QueryError* error) {
+  SourceLocation at;
+  for (size_t i = 0; i < text.size();) {
+    const unsigned char c = static_cast<unsigned char>(text[i]);
+    const size_t n = c == 0 ? 0 : Utf8CharLength(text.substr(i));
+    if (n == 0) {
+      error->location = at;
+      error->message =
+          c == 0 ? "a query cannot contain a NUL byte"
+                 : absl::StrFormat("the query must be UTF-8 text; invalid byte: 0x%02X", c);
+      return false;
+    }
+    if (c == '\n') {
+      ++at.line;
+      at.column = 1;
+    } else {
+      ++at.column;
+    }
+    i += n;
+  }
+  return true;
+}
+
+// A character as an error message shows it: printable ASCII in quotes,
+// anything else as its code point (a control character would garble the
+// message, a NUL cut it short).
+std::string DescribeCharacter(std::string_view text) {
+  const unsigned char c = static_cast<unsigned char>(text[0]);
+  if (c >= 0x20 && c < 0x7F) return absl::StrCat("'", std::string(text.substr(0, 1)), "'");
+  return absl::StrFormat("U+%04X", c);
+}
 
 class Scanner {
  public:
@@ -58,8 +117,9 @@ bool IsReservedWord(std::string_view word) {
 }
 
 bool Tokenize(std::string_view text, std::vector<Token>* tokens, QueryError* error) {
-  Scanner s(text);
   tokens->clear();
+  if (!CheckEncoding(text, error)) return false;
+  Scanner s(text);
   auto fail = [&](SourceLocation at, std::string message) {
     error->location = at;
     error->message = std::move(message);
@@ -169,8 +229,11 @@ bool Tokenize(std::string_view text, std::vector<Token>* tokens, QueryError* err
         while (IsDigit(s.Peek())) s.Advance();
       }
       if (IsIdentStart(static_cast<unsigned char>(s.Peek()))) {
-        return fail(t.location, absl::StrCat("malformed number: ", std::string(s.Slice(start)),
-                                             std::string(1, s.Peek())));
+        const std::string_view number = s.Slice(start);
+        s.Advance();
+        while (!s.AtEnd() && (static_cast<unsigned char>(s.Peek()) & 0xC0) == 0x80) s.Advance();
+        return fail(t.location, absl::StrCat("malformed number: ", std::string(number),
+                                             std::string(s.Slice(start + number.size()))));
       }
       t.text = std::string(s.Slice(start));
       if (!is_float) {
@@ -208,7 +271,8 @@ bool Tokenize(std::string_view text, std::vector<Token>* tokens, QueryError* err
       if (!matched) {
         static constexpr std::string_view kSingle = "(),.;+-*/%=<>&|^~";
         if (kSingle.find(c) == std::string_view::npos) {
-          return fail(t.location, absl::StrCat("unexpected character '", std::string(1, c), "'"));
+          return fail(t.location, absl::StrCat("unexpected character ",
+                                               DescribeCharacter(text.substr(s.pos()))));
         }
         s.Advance();
         t.text = std::string(1, c);

@@ -155,10 +155,20 @@ void MergeAdjacentFilters(v1::Plan* plan) {
     if (!node.has_filter() || node.inputs_size() != 1) continue;
     const int up = node.inputs(0);
     if (!plan->nodes(up).has_filter() || ConsumerCount(*plan, up) != 1) continue;
+    // AND is n-ary: predicates that are already ANDs contribute their
+    // terms, so merging adds at most one level of nesting.
     v1::Expr merged;
     merged.mutable_call()->set_function("and");
-    *merged.mutable_call()->add_args() = plan->nodes(up).filter().predicate();
-    *merged.mutable_call()->add_args() = node.filter().predicate();
+    for (const v1::Expr* predicate :
+         {&plan->nodes(up).filter().predicate(), &node.filter().predicate()}) {
+      if (predicate->has_call() && predicate->call().function() == "and") {
+        for (const v1::Expr& term : predicate->call().args()) {
+          *merged.mutable_call()->add_args() = term;
+        }
+      } else {
+        *merged.mutable_call()->add_args() = *predicate;
+      }
+    }
     v1::Node* down = plan->mutable_nodes(n);
     *down->mutable_filter()->mutable_predicate() = std::move(merged);
     down->set_inputs(0, plan->nodes(up).inputs(0));
@@ -218,11 +228,10 @@ void InsertNode(v1::Plan* plan, int at, v1::Node node) {
   }
 }
 
-// Where a step groups by something its input is not partitioned by (the
-// inputs are partitioned by their partition key, normally the device), an
-// exchange moves the rows to a new stage partitioned by the group key. Then
-// numbers the stages.
-void InsertExchanges(v1::Plan* plan) {
+// Finds how every node's output is partitioned; where a step groups by
+// something its input is not partitioned by, inserts an exchange before it
+// and returns false (ids moved: the caller starts over).
+bool PartitionNodes(v1::Plan* plan) {
   std::vector<Partitioning> parts;
   for (int i = 0; i < plan->nodes_size(); ++i) {
     v1::Node* node = plan->mutable_nodes(i);
@@ -287,9 +296,7 @@ void InsertExchanges(v1::Plan* plan) {
           InsertNode(plan, i, std::move(exchange));
           // The aggregate (now node i + 1) reads the exchange (node i).
           plan->mutable_nodes(i + 1)->set_inputs(0, i);
-          // Start over: ids moved.
-          InsertExchanges(plan);
-          return;
+          return false;
         }
         // Output columns: the keys first, then the aggregates.
         const Partitioning& in = input_part(0);
@@ -338,6 +345,17 @@ void InsertExchanges(v1::Plan* plan) {
         break;
     }
     parts.push_back(out);
+  }
+  return true;
+}
+
+// Where a step groups by something its input is not partitioned by (the
+// inputs are partitioned by their partition key, normally the device), an
+// exchange moves the rows to a new stage partitioned by the group key. Then
+// numbers the stages.
+void InsertExchanges(v1::Plan* plan) {
+  // One pass per exchange inserted (at most one per SELECT).
+  while (!PartitionNodes(plan)) {
   }
   // Stages: an exchange feeds a new one; everything else runs in its
   // inputs' stage.

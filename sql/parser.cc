@@ -1,8 +1,11 @@
 #include "sql/parser.h"
 
+#include <algorithm>
+
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "sql/lexer.h"
+#include "sql/limits.h"
 
 namespace sluice::sql {
 namespace {
@@ -107,11 +110,39 @@ class Parser {
   bool ParseSelectItem(SelectItem* item);
   bool ParseFrom(FromClause* from);
 
+  // Expression depth (kMaxExpressionDepth): `depth_` counts the levels
+  // above the expression being parsed, and every node records its height,
+  // so a node sits at depth_ + height. Callers check that a node fits
+  // before parsing below it, so the parser recurses at most the limit deep.
+  bool Fits(const Token& at, int height) {
+    if (depth_ + height <= kMaxExpressionDepth) return true;
+    return Fail(at,
+                absl::StrCat("expression is nested too deeply (limit ", kMaxExpressionDepth, ")"));
+  }
+  // Parses the children of a node `levels` deeper while it lives.
+  class Nested {
+   public:
+    Nested(Parser* parser, int levels) : parser_(parser), levels_(levels) {
+      parser_->depth_ += levels_;
+    }
+    ~Nested() { parser_->depth_ -= levels_; }
+    Nested(const Nested&) = delete;
+    Nested& operator=(const Nested&) = delete;
+
+   private:
+    Parser* parser_;
+    int levels_;
+  };
+
   ExprPtr ParseExpr() { return ParseOr(); }
+  ExprPtr ParseLogicalChain(std::string_view keyword, ExprPtr (Parser::*term)());
   ExprPtr ParseOr();
   ExprPtr ParseAnd();
   ExprPtr ParseNot();
   ExprPtr ParsePredicate();
+  // Parses the right operand of `left <op> right` a level down.
+  ExprPtr ParseBinaryRight(ExprPtr left, Expr::Kind kind, SourceLocation at,
+                           ExprPtr (Parser::*right)());
   ExprPtr ParseAdditive();
   ExprPtr ParseMultiplicative();
   ExprPtr ParseUnary();
@@ -120,12 +151,15 @@ class Parser {
   ExprPtr ParseCase();
   ExprPtr ParseCast();
   ExprPtr ParseNameOrCall();
-  bool ParseExprList(std::vector<ExprPtr>* list);
+  // Parses `expr {, expr}`; raises *height to the tallest one's.
+  bool ParseExprList(std::vector<ExprPtr>* list, int* height = nullptr);
 
   std::vector<Token> tokens_;
   size_t pos_ = 0;
   QueryError* error_;
   bool failed_ = false;
+  int depth_ = 0;
+  int selects_ = 0;  // SELECT clauses so far (kMaxSelects)
 };
 
 bool Parser::ParseScript(Script* script) {
@@ -185,6 +219,11 @@ bool Parser::ParseQuery(Query* query) {
 std::unique_ptr<Select> Parser::ParseSelect() {
   auto select = std::make_unique<Select>();
   select->location = Peek().location;
+  if (AtKeyword("SELECT") && ++selects_ > kMaxSelects) {
+    Fail(Peek(), absl::StrCat("too many SELECT clauses (limit ", kMaxSelects,
+                              ", counting WITH steps, statements and UNION parts)"));
+    return nullptr;
+  }
   if (!ExpectKeyword("SELECT")) return nullptr;
   if (AtKeyword("DISTINCT")) {
     Fail(Peek(), "SELECT DISTINCT is not supported; use GROUP BY with a window");
@@ -192,6 +231,10 @@ std::unique_ptr<Select> Parser::ParseSelect() {
   }
   AcceptKeyword("ALL");
   do {
+    if (select->items.size() == static_cast<size_t>(kMaxSelectColumns)) {
+      Fail(Peek(), absl::StrCat("too many columns in one SELECT (limit ", kMaxSelectColumns, ")"));
+      return nullptr;
+    }
     SelectItem item;
     if (!ParseSelectItem(&item)) return nullptr;
     select->items.push_back(std::move(item));
@@ -226,7 +269,15 @@ std::unique_ptr<Select> Parser::ParseSelect() {
     Next();
     if (!ExpectKeyword("BY")) return nullptr;
     select->has_group_by = true;
-    if (!ParseExprList(&select->group_by)) return nullptr;
+    do {
+      if (select->group_by.size() == static_cast<size_t>(kMaxGroupByItems)) {
+        Fail(Peek(), absl::StrCat("too many GROUP BY items (limit ", kMaxGroupByItems, ")"));
+        return nullptr;
+      }
+      ExprPtr item = ParseExpr();
+      if (!item) return nullptr;
+      select->group_by.push_back(std::move(item));
+    } while (AcceptSymbol(","));
   }
   if (AcceptKeyword("HAVING")) {
     select->having = ParseExpr();
@@ -313,56 +364,72 @@ bool Parser::ParseFrom(FromClause* from) {
   return true;
 }
 
-bool Parser::ParseExprList(std::vector<ExprPtr>* list) {
+bool Parser::ParseExprList(std::vector<ExprPtr>* list, int* height) {
   do {
     ExprPtr e = ParseExpr();
     if (!e) return false;
+    if (height != nullptr) *height = std::max(*height, e->height);
     list->push_back(std::move(e));
   } while (AcceptSymbol(","));
   return true;
 }
 
-ExprPtr Parser::ParseOr() {
-  ExprPtr left = ParseAnd();
-  while (left && AtKeyword("OR")) {
-    auto e = std::make_unique<Expr>(Expr::Kind::kBinary, Peek().location);
-    Next();
-    e->op = "or";
-    ExprPtr right = ParseAnd();
-    if (!right) return nullptr;
-    e->args.push_back(std::move(left));
-    e->args.push_back(std::move(right));
-    left = std::move(e);
+// AND and OR chains become one node whose terms sit one level down, built
+// in a loop: a long chain costs no depth.
+ExprPtr Parser::ParseLogicalChain(std::string_view keyword, ExprPtr (Parser::*term)()) {
+  ExprPtr first = (this->*term)();
+  if (!first || !AtKeyword(keyword)) return first;
+  if (!Fits(Peek(), first->height + 1)) return nullptr;
+  auto chain = std::make_unique<Expr>(Expr::Kind::kBinary, Peek().location);
+  chain->op = keyword == "AND" ? "and" : "or";
+  chain->height = first->height + 1;
+  chain->args.push_back(std::move(first));
+  Nested nested(this, 1);
+  while (AcceptKeyword(keyword)) {
+    ExprPtr next = (this->*term)();
+    if (!next) return nullptr;
+    chain->height = std::max(chain->height, next->height + 1);
+    chain->args.push_back(std::move(next));
   }
-  return left;
+  return chain;
 }
 
-ExprPtr Parser::ParseAnd() {
-  ExprPtr left = ParseNot();
-  while (left && AtKeyword("AND")) {
-    auto e = std::make_unique<Expr>(Expr::Kind::kBinary, Peek().location);
-    Next();
-    e->op = "and";
-    ExprPtr right = ParseNot();
-    if (!right) return nullptr;
-    e->args.push_back(std::move(left));
-    e->args.push_back(std::move(right));
-    left = std::move(e);
-  }
-  return left;
-}
+ExprPtr Parser::ParseOr() { return ParseLogicalChain("OR", &Parser::ParseAnd); }
+
+ExprPtr Parser::ParseAnd() { return ParseLogicalChain("AND", &Parser::ParseNot); }
 
 ExprPtr Parser::ParseNot() {
   if (AtKeyword("NOT")) {
+    if (!Fits(Peek(), 2)) return nullptr;
     auto e = std::make_unique<Expr>(Expr::Kind::kUnary, Peek().location);
     Next();
     e->op = "not";
-    ExprPtr arg = ParseNot();
+    ExprPtr arg;
+    {
+      Nested nested(this, 1);
+      arg = ParseNot();
+    }
     if (!arg) return nullptr;
+    e->height = arg->height + 1;
     e->args.push_back(std::move(arg));
     return e;
   }
   return ParsePredicate();
+}
+
+ExprPtr Parser::ParseBinaryRight(ExprPtr left, Expr::Kind kind, SourceLocation at,
+                                 ExprPtr (Parser::*right)()) {
+  auto e = std::make_unique<Expr>(kind, at);
+  ExprPtr r;
+  {
+    Nested nested(this, 1);
+    r = (this->*right)();
+  }
+  if (!r) return nullptr;
+  e->height = std::max(left->height, r->height) + 1;
+  e->args.push_back(std::move(left));
+  e->args.push_back(std::move(r));
+  return e;
 }
 
 ExprPtr Parser::ParsePredicate() {
@@ -372,27 +439,31 @@ ExprPtr Parser::ParsePredicate() {
       "=", "<>", "!=", "<", "<=", ">", ">=", "!<", "!>"};
   for (std::string_view op : kComparisons) {
     if (AtSymbol(op)) {
-      auto e = std::make_unique<Expr>(Expr::Kind::kBinary, Peek().location);
-      Next();
-      e->op = op == "!=" ? "<>" : (op == "!<" ? ">=" : (op == "!>" ? "<=" : std::string(op)));
-      ExprPtr right = ParseAdditive();
-      if (!right) return nullptr;
-      e->args.push_back(std::move(left));
-      e->args.push_back(std::move(right));
+      if (!Fits(Peek(), left->height + 1)) return nullptr;
+      const SourceLocation at = Next().location;
+      ExprPtr e =
+          ParseBinaryRight(std::move(left), Expr::Kind::kBinary, at, &Parser::ParseAdditive);
+      if (e) {
+        e->op = op == "!=" ? "<>" : (op == "!<" ? ">=" : (op == "!>" ? "<=" : std::string(op)));
+      }
       return e;
     }
   }
   const SourceLocation at = Peek().location;
-  bool negated = false;
-  if (AtKeyword("NOT") && (AtKeyword("LIKE", 1) || AtKeyword("BETWEEN", 1) || AtKeyword("IN", 1))) {
-    Next();
-    negated = true;
-  }
+  const bool negated =
+      AtKeyword("NOT") && (AtKeyword("LIKE", 1) || AtKeyword("BETWEEN", 1) || AtKeyword("IN", 1));
+  const bool predicate =
+      negated || AtKeyword("LIKE") || AtKeyword("BETWEEN") || AtKeyword("IN") || AtKeyword("IS");
+  if (!predicate) return left;
+  if (!Fits(Peek(), left->height + 1)) return nullptr;
+  if (negated) Next();
+  Nested nested(this, 1);  // the operands below the predicate's node
   if (AcceptKeyword("LIKE")) {
     auto e = std::make_unique<Expr>(Expr::Kind::kLike, at);
     e->negated = negated;
     ExprPtr pattern = ParseAdditive();
     if (!pattern) return nullptr;
+    e->height = std::max(left->height, pattern->height) + 1;
     e->args.push_back(std::move(left));
     e->args.push_back(std::move(pattern));
     return e;
@@ -405,6 +476,7 @@ ExprPtr Parser::ParsePredicate() {
     if (!ExpectKeyword("AND")) return nullptr;
     ExprPtr high = ParseAdditive();
     if (!high) return nullptr;
+    e->height = std::max({left->height, low->height, high->height}) + 1;
     e->args.push_back(std::move(left));
     e->args.push_back(std::move(low));
     e->args.push_back(std::move(high));
@@ -418,15 +490,18 @@ ExprPtr Parser::ParsePredicate() {
       Fail(Peek(), "subqueries in IN are not supported");
       return nullptr;
     }
+    int height = left->height;
     e->args.push_back(std::move(left));
-    if (!ParseExprList(&e->args)) return nullptr;
+    if (!ParseExprList(&e->args, &height)) return nullptr;
     if (!ExpectSymbol(")")) return nullptr;
+    e->height = height + 1;
     return e;
   }
   if (AcceptKeyword("IS")) {
     auto e = std::make_unique<Expr>(Expr::Kind::kIsNull, at);
     e->negated = AcceptKeyword("NOT");
     if (!ExpectKeyword("NULL")) return nullptr;
+    e->height = left->height + 1;
     e->args.push_back(std::move(left));
     return e;
   }
@@ -437,13 +512,12 @@ ExprPtr Parser::ParseAdditive() {
   ExprPtr left = ParseMultiplicative();
   while (left &&
          (AtSymbol("+") || AtSymbol("-") || AtSymbol("&") || AtSymbol("|") || AtSymbol("^"))) {
-    auto e = std::make_unique<Expr>(Expr::Kind::kBinary, Peek().location);
-    e->op = Next().text;
-    ExprPtr right = ParseMultiplicative();
-    if (!right) return nullptr;
-    e->args.push_back(std::move(left));
-    e->args.push_back(std::move(right));
-    left = std::move(e);
+    // Each term of the chain puts the ones before it a level deeper.
+    if (!Fits(Peek(), left->height + 1)) return nullptr;
+    const Token& op = Next();
+    left = ParseBinaryRight(std::move(left), Expr::Kind::kBinary, op.location,
+                            &Parser::ParseMultiplicative);
+    if (left) left->op = op.text;
   }
   return left;
 }
@@ -451,13 +525,10 @@ ExprPtr Parser::ParseAdditive() {
 ExprPtr Parser::ParseMultiplicative() {
   ExprPtr left = ParseUnary();
   while (left && (AtSymbol("*") || AtSymbol("/") || AtSymbol("%"))) {
-    auto e = std::make_unique<Expr>(Expr::Kind::kBinary, Peek().location);
-    e->op = Next().text;
-    ExprPtr right = ParseUnary();
-    if (!right) return nullptr;
-    e->args.push_back(std::move(left));
-    e->args.push_back(std::move(right));
-    left = std::move(e);
+    if (!Fits(Peek(), left->height + 1)) return nullptr;
+    const Token& op = Next();
+    left = ParseBinaryRight(std::move(left), Expr::Kind::kBinary, op.location, &Parser::ParseUnary);
+    if (left) left->op = op.text;
   }
   return left;
 }
@@ -477,10 +548,16 @@ ExprPtr Parser::ParseUnary() {
       e->float_value = -n.float_value;
       return e;
     }
+    if (!Fits(t, 2)) return nullptr;
     auto e = std::make_unique<Expr>(Expr::Kind::kUnary, t.location);
     e->op = t.text;
-    ExprPtr arg = ParseUnary();
+    ExprPtr arg;
+    {
+      Nested nested(this, 1);
+      arg = ParseUnary();
+    }
     if (!arg) return nullptr;
+    e->height = arg->height + 1;
     e->args.push_back(std::move(arg));
     return e;
   }
@@ -491,10 +568,12 @@ ExprPtr Parser::ParsePostfix() {
   ExprPtr e = ParsePrimary();
   // Field access on a call or parenthesized expression: f(x).field
   while (e && e->kind != Expr::Kind::kName && AtSymbol(".") && IsName(Peek(1))) {
+    if (!Fits(Peek(), e->height + 1)) return nullptr;
     Next();
     const Token& name = Next();
     auto access = std::make_unique<Expr>(Expr::Kind::kCall, name.location);
     access->path = {"$field"};
+    access->height = e->height + 1;
     auto literal = std::make_unique<Expr>(Expr::Kind::kString, name.location);
     literal->string_value = name.text;
     access->args.push_back(std::move(e));
@@ -534,13 +613,19 @@ ExprPtr Parser::ParsePrimary() {
       return ParseNameOrCall();
     case TokenKind::kSymbol:
       if (t.text == "(") {
+        if (!Fits(t, 2)) return nullptr;
         Next();
         if (AtKeyword("SELECT")) {
           Fail(Peek(), "subqueries are not supported; define a WITH step");
           return nullptr;
         }
-        ExprPtr e = ParseExpr();
+        ExprPtr e;
+        {
+          Nested nested(this, 1);
+          e = ParseExpr();
+        }
         if (!e || !ExpectSymbol(")")) return nullptr;
+        ++e->height;  // parentheses count as a level
         return e;
       }
       break;
@@ -564,21 +649,30 @@ ExprPtr Parser::ParsePrimary() {
 }
 
 ExprPtr Parser::ParseNameOrCall() {
-  const SourceLocation at = Peek().location;
+  const Token& first = Peek();
+  const SourceLocation at = first.location;
   std::vector<std::string> path;
   path.push_back(Next().text);
+  if (!Fits(first, 1)) return nullptr;
   while (AtSymbol(".") && (IsName(Peek(1)) || Peek(1).kind == TokenKind::kKeyword)) {
+    // Each part of a.b.c looks a field up in the part before it.
+    if (!Fits(Peek(1), static_cast<int>(path.size()) + 1)) return nullptr;
     Next();
     path.push_back(Next().text);
   }
   if (!AtSymbol("(")) {
     auto e = std::make_unique<Expr>(Expr::Kind::kName, at);
+    e->height = static_cast<int>(path.size());
     e->path = std::move(path);
     return e;
   }
   Next();
   auto call = std::make_unique<Expr>(Expr::Kind::kCall, at);
   call->path = std::move(path);
+  // Arguments and OVER lists sit a level below the call.
+  if (!Fits(first, 2)) return nullptr;
+  Nested nested(this, 1);
+  int height = 0;
   if (AcceptSymbol("*")) {
     call->star_arg = true;
   } else if (!AtSymbol(")")) {
@@ -587,7 +681,7 @@ ExprPtr Parser::ParseNameOrCall() {
     } else {
       AcceptKeyword("ALL");
     }
-    if (!ParseExprList(&call->args)) return nullptr;
+    if (!ParseExprList(&call->args, &height)) return nullptr;
   }
   if (!ExpectSymbol(")")) return nullptr;
   if (AtWord("OVER")) {
@@ -597,7 +691,7 @@ ExprPtr Parser::ParseNameOrCall() {
     if (AtWord("PARTITION") && AtKeyword("BY", 1)) {
       Next();
       Next();
-      if (!ParseExprList(&call->over_partition)) return nullptr;
+      if (!ParseExprList(&call->over_partition, &height)) return nullptr;
     }
     if (AtWord("ORDER") && AtKeyword("BY", 1) && call->over_partition.empty()) {
       // TopOne() OVER (ORDER BY a [ASC|DESC], ...)
@@ -606,6 +700,7 @@ ExprPtr Parser::ParseNameOrCall() {
       while (true) {
         ExprPtr e = ParseExpr();
         if (!e) return nullptr;
+        height = std::max(height, e->height);
         bool descending = false;
         if (AtWord("DESC")) {
           descending = true;
@@ -633,15 +728,28 @@ ExprPtr Parser::ParseNameOrCall() {
     }
     if (!ExpectSymbol(")")) return nullptr;
   }
+  call->height = height + 1;
   return call;
 }
 
 ExprPtr Parser::ParseCase() {
-  auto e = std::make_unique<Expr>(Expr::Kind::kCase, Peek().location);
+  const Token& case_token = Peek();
+  auto e = std::make_unique<Expr>(Expr::Kind::kCase, case_token.location);
   Next();
-  if (!AtKeyword("WHEN")) {
-    e->has_operand = true;
-    ExprPtr operand = ParseExpr();
+  // A simple CASE compares its operand with each WHEN value: `operand =
+  // value` puts both a level further down.
+  e->has_operand = !AtKeyword("WHEN");
+  const int compared = e->has_operand ? 2 : 1;
+  if (!Fits(case_token, compared + 1)) return nullptr;
+  int height = 0;
+  auto parse = [&](int levels) -> ExprPtr {
+    Nested nested(this, levels);
+    ExprPtr part = ParseExpr();
+    if (part) height = std::max(height, part->height + levels - 1);
+    return part;
+  };
+  if (e->has_operand) {
+    ExprPtr operand = parse(compared);
     if (!operand) return nullptr;
     e->args.push_back(std::move(operand));
   }
@@ -650,29 +758,37 @@ ExprPtr Parser::ParseCase() {
     return nullptr;
   }
   while (AcceptKeyword("WHEN")) {
-    ExprPtr when = ParseExpr();
+    ExprPtr when = parse(compared);
     if (!when || !ExpectKeyword("THEN")) return nullptr;
-    ExprPtr then = ParseExpr();
+    ExprPtr then = parse(1);
     if (!then) return nullptr;
     e->args.push_back(std::move(when));
     e->args.push_back(std::move(then));
   }
   if (AcceptKeyword("ELSE")) {
     e->has_else = true;
-    ExprPtr value = ParseExpr();
+    ExprPtr value = parse(1);
     if (!value) return nullptr;
     e->args.push_back(std::move(value));
   }
   if (!ExpectKeyword("END")) return nullptr;
+  e->height = height + 1;
   return e;
 }
 
 ExprPtr Parser::ParseCast() {
-  auto e = std::make_unique<Expr>(Expr::Kind::kCast, Peek().location);
+  const Token& cast_token = Peek();
+  auto e = std::make_unique<Expr>(Expr::Kind::kCast, cast_token.location);
   e->try_cast = Next().text == "TRY_CAST";
   if (!ExpectSymbol("(")) return nullptr;
-  ExprPtr value = ParseExpr();
+  if (!Fits(cast_token, 2)) return nullptr;
+  ExprPtr value;
+  {
+    Nested nested(this, 1);
+    value = ParseExpr();
+  }
   if (!value) return nullptr;
+  e->height = value->height + 1;
   e->args.push_back(std::move(value));
   if (!ExpectKeyword("AS")) return nullptr;
   const Token& type = Peek();

@@ -9,7 +9,12 @@
 //
 // Expressions follow T-SQL precedence: unary (- + ~), (* / %),
 // (+ - & | ^), comparisons and predicates (LIKE, BETWEEN, IN, IS NULL), NOT,
-// AND, OR. The first error stops parsing and points at its token.
+// AND, OR. A chain of AND (or of OR) is one node with every term as an
+// argument. Expressions nest at most kMaxExpressionDepth levels and a query
+// has at most kMaxSelects SELECTs, kMaxSelectColumns columns in each and
+// kMaxGroupByItems GROUP BY items (sql/limits.h), so the parser's recursion
+// and everything after it stay bounded. The first error stops parsing and
+// points at its token.
 #ifndef SLUICE_SQL_PARSER_H_
 #define SLUICE_SQL_PARSER_H_
 

@@ -8,11 +8,10 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "sql/function_catalog.h"
+#include "sql/limits.h"
 
 namespace sluice::sql {
 namespace {
-
-constexpr long long kMaxWindowTicks = 7LL * 24 * 3600 * 10'000'000;
 
 std::string Lower(std::string_view s) {
   return absl::AsciiStrToLower(absl::string_view(s.data(), s.size()));
@@ -39,11 +38,33 @@ struct Relation {
   std::vector<std::string> columns;  // steps: output column names
   std::vector<bool> splice;
   std::vector<bool> key;  // the column is a GROUP BY key (passed through)
+  // Lower-case name -> the first non-spliced column of that name.
+  absl::flat_hash_map<std::string, int> column_index;
 
   bool IsQualifier(std::string_view name) const {
     return SameName(name, source) || (!alias.empty() && SameName(name, alias));
   }
+  void IndexColumns() {
+    column_index.clear();
+    for (size_t c = 0; c < columns.size(); ++c) {
+      if (!splice[c]) column_index.try_emplace(Lower(columns[c]), static_cast<int>(c));
+    }
+  }
 };
+
+// Lower-case alias -> the SELECT items that have it, in order: what a name
+// in HAVING may stand for.
+using AliasIndex = absl::flat_hash_map<std::string, std::vector<size_t>>;
+
+AliasIndex IndexAliases(const std::vector<SelectItem>& items) {
+  AliasIndex index;
+  for (size_t i = 0; i < items.size(); ++i) {
+    if (items[i].kind == SelectItem::Kind::kExpr && !items[i].alias.empty()) {
+      index[Lower(items[i].alias)].push_back(i);
+    }
+  }
+  return index;
+}
 
 class Planner;
 
@@ -55,11 +76,14 @@ struct Scope {
   std::string clause;  // "WHERE", "SELECT", ... for messages
   bool allow_system_timestamp = true;
   bool in_aggregate = false;
-  // Grouped mode.
-  std::vector<std::string> key_canon;
+  // Grouped mode: the keys' and aggregates' canonical texts -> their
+  // positions among the aggregate node's columns (keys first).
+  absl::flat_hash_map<std::string, int> key_canon;
   v1::WindowAggregateNode* agg = nullptr;
-  std::vector<std::string>* agg_canon = nullptr;
-  const std::vector<SelectItem>* select_items = nullptr;  // HAVING aliases
+  absl::flat_hash_map<std::string, int>* agg_canon = nullptr;
+  // HAVING: the SELECT items its names may stand for.
+  const std::vector<SelectItem>* select_items = nullptr;
+  const AliasIndex* aliases = nullptr;
   std::vector<bool> alias_busy;
 };
 
@@ -109,10 +133,16 @@ std::string Render(const Expr& e) {
     case Expr::Kind::kUnary:
       return e.op == "not" ? absl::StrCat("NOT ", Render(*e.args[0]))
                            : absl::StrCat(e.op, Render(*e.args[0]));
-    case Expr::Kind::kBinary:
-      return absl::StrCat(Render(*e.args[0]), " ",
-                          e.op == "and" ? "AND" : (e.op == "or" ? "OR" : e.op), " ",
-                          Render(*e.args[1]));
+    case Expr::Kind::kBinary: {
+      const std::string op =
+          absl::StrCat(" ", e.op == "and" ? "AND" : (e.op == "or" ? "OR" : e.op), " ");
+      std::string s;
+      for (size_t i = 0; i < e.args.size(); ++i) {
+        if (i > 0) s += op;
+        s += Render(*e.args[i]);
+      }
+      return s;
+    }
     case Expr::Kind::kBetween:
       return absl::StrCat(Render(*e.args[0]), e.negated ? " NOT" : "", " BETWEEN ",
                           Render(*e.args[1]), " AND ", Render(*e.args[2]));
@@ -157,6 +187,7 @@ class Planner {
  private:
   struct InputState {
     int source_node = -1;
+    absl::flat_hash_map<std::string, int> field_index;       // lower-case name -> column
     absl::flat_hash_map<std::string, int> event_time_nodes;  // by TIMESTAMP BY text
   };
   struct StepState {
@@ -187,10 +218,16 @@ class Planner {
   bool PlanSelect(const Select& select, const std::string& step, Relation* out);
   bool ResolveFrom(const FromClause& from, const std::string& step, Relation* rel);
   int InputIndex(const std::string& name, SourceLocation at);
+  // The column of an input field, added on first use; -1 past
+  // kMaxInputFields.
   int FieldColumn(int input, const std::string& name);
 
   std::string Canonical(const Expr& e, const Relation* rel) const;
+  // Binds one expression node and, through BindExprNode, its children;
+  // counts nesting (HAVING aliases expand in place) and the plan's size.
   bool BindExpr(const Expr& e, Scope& scope, v1::Expr* out);
+  bool BindExprNode(const Expr& e, Scope& scope, v1::Expr* out);
+  bool BindAlias(const Expr& e, Scope& scope, v1::Expr* out, bool* found);
   bool BindName(const Expr& e, Scope& scope, v1::Expr* out);
   bool BindCall(const Expr& e, Scope& scope, v1::Expr* out);
   bool BindAggregate(const Expr& e, Scope& scope, v1::Expr* out);
@@ -205,6 +242,8 @@ class Planner {
   v1::Plan* plan_;
   QueryError* error_;
   bool failed_ = false;
+  int bind_depth_ = 0;   // BindExpr calls in progress
+  int bound_exprs_ = 0;  // BindExpr calls so far (kMaxPlanExpressions)
   std::vector<InputState> inputs_;
   absl::flat_hash_map<std::string, StepState> steps_;  // by lower-case name
   absl::flat_hash_map<std::string, int> outputs_;      // by lower-case name
@@ -300,11 +339,15 @@ int Planner::InputIndex(const std::string& name, SourceLocation at) {
 
 int Planner::FieldColumn(int input, const std::string& name) {
   v1::Input* in = plan_->mutable_inputs(input);
-  for (int i = 0; i < in->fields_size(); ++i) {
-    if (SameName(in->fields(i), name)) return i;
+  auto [it, inserted] = inputs_[input].field_index.try_emplace(Lower(name), in->fields_size());
+  if (inserted) {
+    if (in->fields_size() == kMaxInputFields) {
+      inputs_[input].field_index.erase(it);
+      return -1;
+    }
+    in->add_fields(name);
   }
-  in->add_fields(name);
-  return in->fields_size() - 1;
+  return it->second;
 }
 
 bool Planner::ResolveFrom(const FromClause& from, const std::string& step, Relation* rel) {
@@ -331,6 +374,7 @@ bool Planner::ResolveFrom(const FromClause& from, const std::string& step, Relat
     rel->columns = s.rel.columns;
     rel->splice = s.rel.splice;
     rel->key = s.rel.key;
+    rel->column_index = s.rel.column_index;
     return true;
   }
   if (!from.timestamp_over.empty()) {
@@ -445,7 +489,7 @@ bool Planner::PlanSelect(const Select& select, const std::string& step, Relation
     grouped.mode = Scope::Mode::kGrouped;
     grouped.rel = &rel;
     grouped.agg = agg;
-    std::vector<std::string> agg_canon;
+    absl::flat_hash_map<std::string, int> agg_canon;
     grouped.agg_canon = &agg_canon;
     for (const ExprPtr& item : select.group_by) {
       if (item.get() == window) continue;
@@ -455,15 +499,18 @@ bool Planner::PlanSelect(const Select& select, const std::string& step, Relation
       key_scope.clause = "GROUP BY";
       if (!BindExpr(*item, key_scope, agg->add_keys())) return false;
       agg->add_key_text(Render(*item));
-      grouped.key_canon.push_back(Canonical(*item, &rel));
+      grouped.key_canon.try_emplace(Canonical(*item, &rel), agg->keys_size() - 1);
     }
     v1::Expr predicate;
     if (select.having) {
+      const AliasIndex aliases = IndexAliases(select.items);
       grouped.clause = "HAVING";
       grouped.select_items = &select.items;
+      grouped.aliases = &aliases;
       grouped.alias_busy.assign(select.items.size(), false);
       if (!BindExpr(*select.having, grouped, &predicate)) return false;
       grouped.select_items = nullptr;
+      grouped.aliases = nullptr;
     }
     grouped.clause = "SELECT";
     for (size_t i = 0; i < select.items.size(); ++i) {
@@ -502,10 +549,12 @@ bool Planner::PlanSelect(const Select& select, const std::string& step, Relation
     if (select.having) {
       // Without GROUP BY, HAVING acts like WHERE, and may name SELECT
       // aliases as it does with GROUP BY.
+      const AliasIndex aliases = IndexAliases(select.items);
       Scope scope;
       scope.rel = &rel;
       scope.clause = "HAVING";
       scope.select_items = &select.items;
+      scope.aliases = &aliases;
       scope.alias_busy.assign(select.items.size(), false);
       v1::Node* filter = AddNode({current}, step);
       if (!BindExpr(*select.having, scope, filter->mutable_filter()->mutable_predicate())) {
@@ -519,6 +568,11 @@ bool Planner::PlanSelect(const Select& select, const std::string& step, Relation
     scope.clause = "SELECT";
     for (size_t i = 0; i < select.items.size(); ++i) {
       const SelectItem& item = select.items[i];
+      if (i > 0 && exprs.size() > static_cast<size_t>(kMaxSelectColumns)) {
+        return Fail(select.items[i - 1].location,
+                    absl::StrCat("too many columns in one SELECT once * is expanded (limit ",
+                                 kMaxSelectColumns, ")"));
+      }
       if (item.kind == SelectItem::Kind::kStar) {
         const bool whole = item.star_path.empty() ||
                            (item.star_path.size() == 1 && rel.IsQualifier(item.star_path[0]));
@@ -567,18 +621,23 @@ bool Planner::PlanSelect(const Select& select, const std::string& step, Relation
     }
   }
 
+  if (exprs.size() > static_cast<size_t>(kMaxSelectColumns)) {
+    return Fail(select.items.back().location,
+                absl::StrCat("too many columns in one SELECT once * is expanded (limit ",
+                             kMaxSelectColumns, ")"));
+  }
   // Output names must be unique (the left one of `*` columns wins at run
   // time; explicit names must not clash).
+  absl::flat_hash_map<std::string, size_t> first_of_name;
   for (size_t i = 0; i < names.size(); ++i) {
     if (splices[i]) continue;
-    for (size_t j = 0; j < i; ++j) {
-      if (!splices[j] && SameName(names[i], names[j])) {
-        const SourceLocation at = locations[i];
-        return Fail(
-            at, absl::StrCat(
-                    "output column '", names[i], "' appears twice in this SELECT; ",
-                    aliased[i] && aliased[j] ? "rename one of them" : "give one of them an alias"));
-      }
+    auto [it, inserted] = first_of_name.try_emplace(Lower(names[i]), i);
+    if (!inserted) {
+      const size_t j = it->second;
+      return Fail(locations[i],
+                  absl::StrCat("output column '", names[i], "' appears twice in this SELECT; ",
+                               aliased[i] && aliased[j] ? "rename one of them"
+                                                        : "give one of them an alias"));
     }
   }
 
@@ -594,6 +653,7 @@ bool Planner::PlanSelect(const Select& select, const std::string& step, Relation
   out->source = step;
   out->columns = names;
   out->splice = splices;
+  out->IndexColumns();
   // A column is a key when it passes a GROUP BY key (or a step's key
   // column) through unchanged.
   out->key.assign(exprs.size(), false);
@@ -670,17 +730,16 @@ bool Planner::BindName(const Expr& e, Scope& scope, v1::Expr* out) {
   const std::string& first = e.path[start];
   v1::Expr base;
   if (rel.is_input) {
-    base.set_column(FieldColumn(rel.input, first));
-  } else {
-    int found = -1;
-    for (size_t c = 0; c < rel.columns.size(); ++c) {
-      if (!rel.splice[c] && SameName(rel.columns[c], first)) {
-        found = static_cast<int>(c);
-        break;
-      }
+    const int column = FieldColumn(rel.input, first);
+    if (column < 0) {
+      return Fail(e.location, absl::StrCat("the query reads too many fields of input '", rel.source,
+                                           "' (limit ", kMaxInputFields, ")"));
     }
-    if (found >= 0) {
-      base.set_column(found);
+    base.set_column(column);
+  } else {
+    auto found = rel.column_index.find(Lower(first));
+    if (found != rel.column_index.end()) {
+      base.set_column(found->second);
     } else {
       std::vector<int> splices;
       for (size_t c = 0; c < rel.columns.size(); ++c) {
@@ -722,17 +781,54 @@ bool Planner::BindName(const Expr& e, Scope& scope, v1::Expr* out) {
 }
 
 bool Planner::BindExpr(const Expr& e, Scope& scope, v1::Expr* out) {
+  if (++bound_exprs_ > kMaxPlanExpressions) {
+    return Fail(
+        e.location,
+        absl::StrCat("the query expands to too many expressions (limit ", kMaxPlanExpressions,
+                     "): HAVING repeats the expression of every SELECT alias it names, "
+                     "a simple CASE its operand for every WHEN"));
+  }
+  // The parser bounds nesting; a HAVING alias adds the depth of the
+  // expression it stands for.
+  if (bind_depth_ >= kMaxExpressionDepth) {
+    return Fail(e.location, absl::StrCat("expression is nested too deeply once HAVING aliases "
+                                         "are expanded (limit ",
+                                         kMaxExpressionDepth, ")"));
+  }
+  ++bind_depth_;
+  const bool ok = BindExprNode(e, scope, out);
+  --bind_depth_;
+  return ok;
+}
+
+bool Planner::BindAlias(const Expr& e, Scope& scope, v1::Expr* out, bool* found) {
+  *found = false;
+  if (scope.aliases == nullptr || e.path.size() != 1) return true;
+  auto it = scope.aliases->find(Lower(e.path[0]));
+  if (it == scope.aliases->end()) return true;
+  for (size_t i : it->second) {
+    if (scope.alias_busy[i]) continue;
+    // HAVING may name a SELECT alias (ASA's own examples do, e.g. HAVING
+    // [Count] >= 3); see tests/sql/grouping/having_alias.test.
+    *found = true;
+    scope.alias_busy[i] = true;
+    const bool ok = BindExpr(*(*scope.select_items)[i].expr, scope, out);
+    scope.alias_busy[i] = false;
+    return ok;
+  }
+  return true;
+}
+
+bool Planner::BindExprNode(const Expr& e, Scope& scope, v1::Expr* out) {
   out->mutable_span()->set_line(e.location.line);
   out->mutable_span()->set_column(e.location.column);
   if (scope.mode == Scope::Mode::kGrouped && !scope.in_aggregate && e.kind != Expr::Kind::kNull &&
       e.kind != Expr::Kind::kInteger && e.kind != Expr::Kind::kFloat &&
       e.kind != Expr::Kind::kString) {
-    const std::string canon = Canonical(e, scope.rel);
-    for (size_t k = 0; k < scope.key_canon.size(); ++k) {
-      if (scope.key_canon[k] == canon) {
-        out->set_column(static_cast<int32_t>(k));
-        return true;
-      }
+    auto key = scope.key_canon.find(Canonical(e, scope.rel));
+    if (key != scope.key_canon.end()) {
+      out->set_column(key->second);
+      return true;
     }
   }
   switch (e.kind) {
@@ -754,39 +850,17 @@ bool Planner::BindExpr(const Expr& e, Scope& scope, v1::Expr* out) {
           out->mutable_system_timestamp();
           return true;
         }
-        if (scope.select_items != nullptr && e.path.size() == 1) {
-          for (size_t i = 0; i < scope.select_items->size(); ++i) {
-            const SelectItem& item = (*scope.select_items)[i];
-            if (item.kind != SelectItem::Kind::kExpr || item.alias.empty() ||
-                !SameName(item.alias, e.path[0]) || scope.alias_busy[i]) {
-              continue;
-            }
-            // HAVING may name a SELECT alias (ASA's own examples do, e.g.
-            // HAVING [Count] >= 3); see tests/sql/grouping/having_alias.test.
-            scope.alias_busy[i] = true;
-            const bool ok = BindExpr(*item.expr, scope, out);
-            scope.alias_busy[i] = false;
-            return ok;
-          }
-        }
+        bool found = false;
+        const bool ok = BindAlias(e, scope, out, &found);
+        if (found || !ok) return ok;
         return Fail(e.location,
                     absl::StrCat("'", absl::StrJoin(e.path, "."), "' in ", scope.clause,
                                  " must be a GROUP BY key or inside an aggregate function"));
       }
-      if (scope.select_items != nullptr && e.path.size() == 1) {
-        // HAVING without GROUP BY: a SELECT alias first, then a field.
-        for (size_t i = 0; i < scope.select_items->size(); ++i) {
-          const SelectItem& item = (*scope.select_items)[i];
-          if (item.kind != SelectItem::Kind::kExpr || item.alias.empty() ||
-              !SameName(item.alias, e.path[0]) || scope.alias_busy[i]) {
-            continue;
-          }
-          scope.alias_busy[i] = true;
-          const bool ok = BindExpr(*item.expr, scope, out);
-          scope.alias_busy[i] = false;
-          return ok;
-        }
-      }
+      // HAVING without GROUP BY: a SELECT alias first, then a field.
+      bool found = false;
+      const bool ok = BindAlias(e, scope, out, &found);
+      if (found || !ok) return ok;
       return BindName(e, scope, out);
     }
     case Expr::Kind::kCall:
@@ -801,10 +875,13 @@ bool Planner::BindExpr(const Expr& e, Scope& scope, v1::Expr* out) {
       return BindExpr(*e.args[0], scope, call->add_args());
     }
     case Expr::Kind::kBinary: {
+      // Two arguments, or any number for an AND or OR chain.
       v1::Call* call = out->mutable_call();
       call->set_function(e.op);
-      return BindExpr(*e.args[0], scope, call->add_args()) &&
-             BindExpr(*e.args[1], scope, call->add_args());
+      for (const ExprPtr& a : e.args) {
+        if (!BindExpr(*a, scope, call->add_args())) return false;
+      }
+      return true;
     }
     case Expr::Kind::kBetween:
     case Expr::Kind::kIn:
@@ -979,11 +1056,9 @@ bool Planner::BindAggregate(const Expr& e, Scope& scope, v1::Expr* out) {
     return Fail(e.location, absl::StrCat("aggregate functions are not allowed in ", scope.clause));
   }
   const std::string canon = Canonical(e, scope.rel);
-  for (size_t j = 0; j < scope.agg_canon->size(); ++j) {
-    if ((*scope.agg_canon)[j] == canon) {
-      out->set_column(static_cast<int32_t>(scope.key_canon.size() + j));
-      return true;
-    }
+  if (auto seen = scope.agg_canon->find(canon); seen != scope.agg_canon->end()) {
+    out->set_column(scope.agg->keys_size() + seen->second);
+    return true;
   }
   const std::string name = Lower(e.path[0]);
   v1::Aggregate spec;
@@ -1036,8 +1111,8 @@ bool Planner::BindAggregate(const Expr& e, Scope& scope, v1::Expr* out) {
     spec.set_compare_as_string(arg.kind == Expr::Kind::kCast && arg.type_name == "nvarchar(max)");
   }
   *scope.agg->add_aggregates() = std::move(spec);
-  scope.agg_canon->push_back(canon);
-  out->set_column(static_cast<int32_t>(scope.key_canon.size() + scope.agg_canon->size() - 1));
+  scope.agg_canon->try_emplace(canon, scope.agg->aggregates_size() - 1);
+  out->set_column(scope.agg->keys_size() + scope.agg->aggregates_size() - 1);
   return true;
 }
 
@@ -1082,8 +1157,8 @@ bool Planner::BindTopOne(const Expr& e, Scope& scope, v1::Aggregate spec, const 
     }
   }
   *scope.agg->add_aggregates() = std::move(spec);
-  scope.agg_canon->push_back(canon);
-  out->set_column(static_cast<int32_t>(scope.key_canon.size() + scope.agg_canon->size() - 1));
+  scope.agg_canon->try_emplace(canon, scope.agg->aggregates_size() - 1);
+  out->set_column(scope.agg->keys_size() + scope.agg->aggregates_size() - 1);
   return true;
 }
 
@@ -1116,6 +1191,10 @@ bool Planner::ReadDuration(const Expr& unit, const Expr& size, bool is_offset,
     return Fail(size.location,
                 absl::StrCat("the ", what, " must be a whole number of 100 ns ticks: ",
                              Render(size), " ", unit_name));
+  }
+  if (!is_offset && t < static_cast<double>(kMinWindowTicks)) {
+    return Fail(size.location, absl::StrCat("the ", what, " must be at least 1 millisecond: ",
+                                            Render(size), " ", unit_name));
   }
   if (std::fabs(t) > static_cast<double>(kMaxWindowTicks)) {
     return Fail(size.location, absl::StrCat("the ", what, " must be at most 7 days: ", Render(size),
@@ -1206,6 +1285,12 @@ bool Planner::ReadWindow(const Expr& call, const Relation& rel, v1::WindowSpec* 
       if (args.size() == 4 && !ReadDuration(*args[0], *args[3], true, "offset", &offset)) {
         return false;
       }
+    }
+    // The operator updates every window an event falls in.
+    const int64_t windows_per_event = (size + hop - 1) / hop;
+    if (windows_per_event > kMaxWindowsPerEvent) {
+      return Fail(call.location, absl::StrCat("too many windows per event (size / hop, limit ",
+                                              kMaxWindowsPerEvent, "): ", windows_per_event));
     }
   } else if (name == "slidingwindow" || name == "sliding") {
     spec->set_kind(v1::WindowSpec::KIND_SLIDING);

@@ -102,6 +102,44 @@ TEST(LexerTest, ErrorsPointAtTheProblem) {
   EXPECT_EQ(e.message, "comment is not closed: missing */");
 }
 
+TEST(LexerTest, TextMustBeUtf8WithoutNul) {
+  // Well-formed characters of 2, 3 and 4 bytes, in a string and a name.
+  auto t = Lex("'\xC3\xA9\xE2\x82\xAC\xF0\x9F\x8C\x8A' caf\xC3\xA9");
+  ASSERT_EQ(t.size(), 3u);
+  EXPECT_EQ(t[0].text, "\xC3\xA9\xE2\x82\xAC\xF0\x9F\x8C\x8A");
+  EXPECT_EQ(t[1].text, "caf\xC3\xA9");
+  EXPECT_EQ(t[1].location.column, 7);  // columns count characters
+  struct Case {
+    std::string text;
+    int column;
+    std::string byte;
+  };
+  const Case cases[] = {
+      {"'\xC0\x80'", 2, "0xC0"},          // overlong NUL
+      {"'\xE0\x80\x80'", 2, "0xE0"},      // overlong
+      {"'\xED\xA0\x80'", 2, "0xED"},      // a UTF-16 surrogate
+      {"'\xF4\x90\x80\x80'", 2, "0xF4"},  // past U+10FFFF
+      {"'\xF5\x80\x80\x80'", 2, "0xF5"},  // never a lead byte
+      {"'\x80'", 2, "0x80"},              // a continuation alone
+      {"'\xC3\xA9\xE2\x82'", 3, "0xE2"},  // cut short at the end
+      {"x\xC3\xA9 \xE2\x82\xAC \xFF", 6, "0xFF"},
+  };
+  for (const Case& c : cases) {
+    QueryError e = LexError(c.text);
+    EXPECT_EQ(e.location.line, 1) << c.byte;
+    EXPECT_EQ(e.location.column, c.column) << c.byte;
+    EXPECT_EQ(e.message, "the query must be UTF-8 text; invalid byte: " + c.byte);
+  }
+  QueryError e = LexError(std::string("SELECT\n  -- \0 in a comment", 25));
+  EXPECT_EQ(e.location.line, 2);
+  EXPECT_EQ(e.location.column, 6);
+  EXPECT_EQ(e.message, "a query cannot contain a NUL byte");
+  e = LexError("SELECT \x1B");
+  EXPECT_EQ(e.message, "unexpected character U+001B");
+  e = LexError("SELECT 12\xC3\xA9");
+  EXPECT_EQ(e.message, "malformed number: 12\xC3\xA9");
+}
+
 TEST(LexerTest, FormatQueryError) {
   QueryError e{{3, 14}, "unknown function 'FOO'"};
   EXPECT_EQ(FormatQueryError("job.sql", e), "job.sql:3:14: error: unknown function 'FOO'");
