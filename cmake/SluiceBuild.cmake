@@ -1,11 +1,23 @@
 # Build conventions shared by every Sluice target.
 
-set(SLUICE_WARNINGS -Wall -Wextra -Werror -Wno-restrict)  # -Wrestrict: GCC 12 false positive in std::string
+set(SLUICE_WARNINGS -Wall -Wextra -Werror)
+if(CMAKE_CXX_COMPILER_ID STREQUAL "GNU")
+  list(APPEND SLUICE_WARNINGS -Wno-restrict)  # GCC 12 false positive in std::string
+endif()
 
 # The sanitizer tree (deploy/test.sh builds it as build-asan/) instruments every target.
 if(SLUICE_SANITIZE)
   add_compile_options(-fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer)
   add_link_options(-fsanitize=address,undefined)
+endif()
+
+# Fuzzing (clang only): every target gets libFuzzer's coverage
+# instrumentation; the targets in tests/fuzz/ link libFuzzer's main.
+if(SLUICE_FUZZ)
+  if(NOT CMAKE_CXX_COMPILER_ID STREQUAL "Clang")
+    message(FATAL_ERROR "SLUICE_FUZZ needs clang (CXX=clang++)")
+  endif()
+  add_compile_options(-fsanitize=fuzzer-no-link)
 endif()
 
 # sluice_add_library(NAME SRCS ... DEPS ...): one static library per folder.

@@ -3,24 +3,79 @@
 #include "absl/strings/str_cat.h"
 #include "google/protobuf/io/coded_stream.h"
 #include "google/protobuf/io/zero_copy_stream_impl_lite.h"
+#include "google/protobuf/util/json_util.h"
 
 namespace sluice {
 namespace {
 
-std::string Serialize(const v1::JobSpec& spec) {
+std::string SerializeDeterministic(const google::protobuf::Message& message) {
   std::string out;
   google::protobuf::io::StringOutputStream stream(&out);
   google::protobuf::io::CodedOutputStream coded(&stream);
   coded.SetSerializationDeterministic(true);
-  spec.SerializeToCodedStream(&coded);
+  message.SerializeToCodedStream(&coded);
   coded.Trim();
   return out;
 }
 
 }  // namespace
 
+absl::StatusOr<std::string> EncodeCatalogCommand(v1::CatalogCommand command) {
+  command.set_format(2);
+  if (command.has_plan()) {
+    command.set_plan_bytes(SerializeDeterministic(command.plan()));
+    command.clear_plan();
+  }
+  std::string json;
+  google::protobuf::util::JsonPrintOptions options;
+  if (auto s = google::protobuf::util::MessageToJsonString(command, &json, options); !s.ok()) {
+    return absl::InternalError(absl::StrCat("cannot write a catalog command: ", s.ToString()));
+  }
+  auto decoded = DecodeCatalogCommand(json);
+  if (!decoded.ok() || SerializeDeterministic(decoded->plan()) != command.plan_bytes() ||
+      decoded->name() != command.name() || decoded->kind() != command.kind()) {
+    return absl::InternalError(absl::StrCat(
+        "the job's catalog record would not read back (",
+        decoded.ok() ? "it differs" : decoded.status().message(), "); nothing was written"));
+  }
+  return json;
+}
+
+absl::StatusOr<v1::CatalogCommand> DecodeCatalogCommand(const std::string& record) {
+  v1::CatalogCommand command;
+  google::protobuf::util::JsonParseOptions options;
+  options.ignore_unknown_fields = true;  // records from newer workers
+  if (auto s = google::protobuf::util::JsonStringToMessage(record, &command, options); !s.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat("not a catalog command: ", s.ToString()));
+  }
+  if (!command.plan_bytes().empty()) {
+    google::protobuf::io::CodedInputStream in(
+        reinterpret_cast<const uint8_t*>(command.plan_bytes().data()),
+        static_cast<int>(command.plan_bytes().size()));
+    in.SetRecursionLimit(kPlanRecursionLimit);
+    v1::Plan plan;
+    if (!plan.ParseFromCodedStream(&in) || !in.ConsumedEntireMessage()) {
+      return absl::InvalidArgumentError("the catalog command's plan is not readable");
+    }
+    *command.mutable_plan() = std::move(plan);
+    command.clear_plan_bytes();
+  }
+  return command;
+}
+
+absl::StatusOr<v1::WorkerStatus> DecodeWorkerStatus(const std::string& record) {
+  v1::WorkerStatus status;
+  google::protobuf::util::JsonParseOptions options;
+  options.ignore_unknown_fields = true;  // records from newer workers
+  if (!google::protobuf::util::JsonStringToMessage(record, &status, options).ok() ||
+      status.worker().id().empty()) {
+    return absl::InvalidArgumentError("not a worker status");
+  }
+  return status;
+}
+
 bool Catalog::SameSpec(const v1::JobSpec& a, const v1::JobSpec& b) {
-  return Serialize(a) == Serialize(b);
+  return SerializeDeterministic(a) == SerializeDeterministic(b);
 }
 
 const CatalogEntry* Catalog::Find(const std::string& name) const {
@@ -54,6 +109,11 @@ CommandOutcome Catalog::Check(const v1::CatalogCommand& command) const {
         outcome.status = absl::AlreadyExistsError(
             absl::StrCat("job ", command.name(), " is already running (version ", entry->version,
                          ") with another spec; stop it first or use UpdateJob"));
+      } else if (!running && command.max_running_jobs() > 0 &&
+                 this->running() >= command.max_running_jobs()) {
+        outcome.status = absl::ResourceExhaustedError(
+            absl::StrCat("the cluster runs ", this->running(), " jobs, its limit (",
+                         command.max_running_jobs(), "); stop one first"));
       } else if (!running) {
         outcome.changed = true;
         outcome.version += 1;

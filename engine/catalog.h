@@ -12,6 +12,8 @@
 //           running, other spec     -> rejected (ALREADY_EXISTS)
 //   UPDATE  running                 -> new spec and plan, version + 1
 //           stopped or absent       -> rejected
+//           new or stopped, the limit of running jobs reached
+//                                   -> rejected (RESOURCE_EXHAUSTED)
 //   STOP    running                 -> stopped (the version stays)
 //           stopped                 -> no change, accepted
 //           absent                  -> rejected (NOT_FOUND)
@@ -30,6 +32,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "proto/job_service.pb.h"
 
 namespace sluice {
@@ -50,6 +53,23 @@ struct CommandOutcome {
   bool changed = false;  // the catalog changed
   int64_t version = 0;   // the job's version after the command
 };
+
+// The record format of `_sluice_jobs`: a command as JSON (protobuf's
+// mapping), the plan inside it serialized in plan_bytes (format 2).
+// Encode checks that Decode gives back exactly what it was given before
+// anything is written: the catalog never holds a record its readers reject.
+absl::StatusOr<std::string> EncodeCatalogCommand(v1::CatalogCommand command);
+// InvalidArgument for a record that is not a command (garbage on the topic,
+// a plan nested deeper than any reader takes); never crashes.
+absl::StatusOr<v1::CatalogCommand> DecodeCatalogCommand(const std::string& record);
+
+// A record of `_sluice_status`: a worker's status, JSON. InvalidArgument
+// for anything else (including a status without a worker id).
+absl::StatusOr<v1::WorkerStatus> DecodeWorkerStatus(const std::string& record);
+
+// Protobuf's default nesting limit is 100; a plan is read with this one.
+// The compiler's depth limit keeps plans far below it.
+inline constexpr int kPlanRecursionLimit = 400;
 
 class Catalog {
  public:

@@ -25,8 +25,8 @@ absl::Status FromRocks(const rocksdb::Status& s, std::string_view what) {
 
 rocksdb::Slice ToSlice(std::string_view s) { return rocksdb::Slice(s.data(), s.size()); }
 
-// The smallest key greater than every key starting with `prefix`; empty if
-// there is none (prefix of 0xff bytes).
+}  // namespace
+
 std::string PrefixEnd(std::string prefix) {
   while (!prefix.empty()) {
     unsigned char& c = reinterpret_cast<unsigned char&>(prefix.back());
@@ -38,8 +38,6 @@ std::string PrefixEnd(std::string prefix) {
   }
   return prefix;
 }
-
-}  // namespace
 
 void AppendBigEndian64(int64_t v, std::string* out) {
   uint64_t u = static_cast<uint64_t>(v) ^ (uint64_t{1} << 63);

@@ -37,6 +37,10 @@ namespace sluice {
 class StateTable;
 
 // Changes collected during a checkpoint and applied in one atomic write.
+// The smallest key greater than every key that starts with `prefix`; empty
+// when there is none (a prefix of 0xff bytes only).
+std::string PrefixEnd(std::string prefix);
+
 class StateWriteBatch {
  public:
   StateWriteBatch();

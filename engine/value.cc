@@ -3,6 +3,8 @@
 #include <charconv>
 #include <cmath>
 
+#include "absl/strings/escaping.h"
+#include "absl/strings/str_cat.h"
 #include "engine/datetime.h"
 
 namespace sluice {
@@ -147,6 +149,58 @@ int CompareValues(const Value& a, const Value& b, bool* comparable) {
       *comparable = false;
       return 0;
   }
+}
+
+bool IsValidUtf8(std::string_view s) {
+  const auto* p = reinterpret_cast<const unsigned char*>(s.data());
+  const size_t n = s.size();
+  size_t i = 0;
+  while (i < n) {
+    const unsigned char c = p[i];
+    if (c < 0x80) {
+      ++i;
+      continue;
+    }
+    size_t len = 0;
+    uint32_t cp = 0;
+    if (c >= 0xC2 && c <= 0xDF) {
+      len = 2;
+      cp = c & 0x1F;
+    } else if (c >= 0xE0 && c <= 0xEF) {
+      len = 3;
+      cp = c & 0x0F;
+    } else if (c >= 0xF0 && c <= 0xF4) {
+      len = 4;
+      cp = c & 0x07;
+    } else {
+      return false;  // a continuation byte, an overlong lead (C0, C1) or F5..FF
+    }
+    if (n - i < len) return false;
+    for (size_t k = 1; k < len; ++k) {
+      if ((p[i + k] & 0xC0) != 0x80) return false;
+      cp = (cp << 6) | (p[i + k] & 0x3F);
+    }
+    if ((len == 3 && cp < 0x800) || (len == 4 && (cp < 0x10000 || cp > 0x10FFFF)) ||
+        (cp >= 0xD800 && cp <= 0xDFFF)) {
+      return false;
+    }
+    i += len;
+  }
+  return true;
+}
+
+void AppendRawTextField(std::string_view key, std::string_view s, std::string* out) {
+  out->push_back(',');
+  if (IsValidUtf8(s)) {
+    AppendJsonString(key, out);
+    out->push_back(':');
+    AppendJsonString(s, out);
+    return;
+  }
+  AppendJsonString(absl::StrCat(absl::string_view(key.data(), key.size()), "Base64"), out);
+  out->append(":\"");
+  out->append(absl::Base64Escape(absl::string_view(s.data(), s.size())));
+  out->push_back('"');
 }
 
 void AppendJsonString(std::string_view s, std::string* out) {

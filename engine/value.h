@@ -126,6 +126,15 @@ int CompareValues(const Value& a, const Value& b, bool* comparable);
 // exponent, bits as true/false).
 void AppendJson(const Value& v, std::string* out);
 void AppendJsonString(std::string_view s, std::string* out);
+
+// Whether `s` is well-formed UTF-8 (no overlong forms, surrogates or code
+// points past U+10FFFF).
+bool IsValidUtf8(std::string_view s);
+
+// Appends `,"<key>":"<s>"` when `s` is valid UTF-8, else
+// `,"<key>Base64":"<base64 of s>"`: raw bytes that someone else wrote (a
+// rejected event) are kept losslessly and the line stays valid JSON.
+void AppendRawTextField(std::string_view key, std::string_view s, std::string* out);
 // The JSON text of a float: shortest round-trip form, with ".0" added when it
 // would otherwise read as an integer. Non-finite values print as null.
 void AppendJsonFloat(double d, std::string* out);

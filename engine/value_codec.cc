@@ -122,8 +122,10 @@ void EncodeValue(const Value& v, std::string* out) {
   }
 }
 
-bool DecodeValue(std::string_view* in, Arena* arena, Value* out) {
-  if (in->empty()) return false;
+namespace {
+
+bool DecodeValueAt(std::string_view* in, Arena* arena, Value* out, int depth) {
+  if (in->empty() || depth > kMaxValueDepth) return false;
   const uint8_t tag = static_cast<uint8_t>(in->front());
   in->remove_prefix(1);
   uint64_t u = 0;
@@ -164,7 +166,7 @@ bool DecodeValue(std::string_view* in, Arena* arena, Value* out) {
         std::string_view name;
         if (!DecodeBytes(in, &name)) return false;
         fields[i].name = arena->CopyString(name);
-        if (!DecodeValue(in, arena, &fields[i].value)) return false;
+        if (!DecodeValueAt(in, arena, &fields[i].value, depth + 1)) return false;
       }
       *out = Value::Record(fields, static_cast<uint32_t>(n));
       return true;
@@ -174,7 +176,7 @@ bool DecodeValue(std::string_view* in, Arena* arena, Value* out) {
       if (!DecodeVarint(in, &n) || n > in->size()) return false;
       Value* items = arena->AllocateArray<Value>(n);
       for (uint64_t i = 0; i < n; ++i) {
-        if (!DecodeValue(in, arena, &items[i])) return false;
+        if (!DecodeValueAt(in, arena, &items[i], depth + 1)) return false;
       }
       *out = Value::Array(items, static_cast<uint32_t>(n));
       return true;
@@ -182,6 +184,12 @@ bool DecodeValue(std::string_view* in, Arena* arena, Value* out) {
     default:
       return false;
   }
+}
+
+}  // namespace
+
+bool DecodeValue(std::string_view* in, Arena* arena, Value* out) {
+  return DecodeValueAt(in, arena, out, 0);
 }
 
 }  // namespace sluice

@@ -18,6 +18,11 @@ namespace sluice {
 
 void EncodeValue(const Value& v, std::string* out);
 
+// Records and arrays nest at most this deep (twice the JSON decoder's limit):
+// encoded values come back from Kafka and RocksDB, and a deeper one is
+// malformed, not a reason to recurse until the stack ends.
+inline constexpr int kMaxValueDepth = 128;
+
 // Decodes one value from the front of `*in`, advancing it. Strings, records
 // and arrays are copied into `arena`. Returns false on malformed input.
 bool DecodeValue(std::string_view* in, Arena* arena, Value* out);

@@ -476,8 +476,11 @@ absl::Status WindowAggregateOperator::CloseFixedWindows(int64_t watermark, Emitt
               loaded.emplace(std::move(key), g);
               return true;
             });
-        if (!s.ok()) return s;
-        if (!ok) return absl::DataLossError("window state entry is malformed");
+        if (s.ok() && !ok) s = absl::DataLossError("window state entry is malformed");
+        if (!s.ok()) {
+          FreeGroups(loaded);  // the groups read before the bad entry
+          return s;
+        }
       }
     }
     bool persisted = window.spilled;
@@ -680,6 +683,17 @@ absl::Status WindowAggregateOperator::SweepBuffered(int64_t watermark, Emitter& 
   auto close_until = [&](const std::string& partition, int64_t limit) {
     auto it = sessions_.find(partition);
     while (it != sessions_.end() && session_.CloseTime(it->second.start, it->second.last) < limit) {
+      Session& session = it->second;
+      if (session.groups.empty()) {
+        // Reopened at a check point, no event since: it emits nothing, so
+        // skip to where it stands at `limit` in one step.
+        if (session.last + session_.timeout < limit) {
+          sessions_.erase(it);
+          break;
+        }
+        session.start = session_.StartAfterEmptyCheckPoints(session.start, limit);
+        continue;
+      }
       bool erased = false;
       CloseSession(partition, it->second, &closed, &to_free, &erased);
       if (erased) {
@@ -885,7 +899,11 @@ absl::Status WindowAggregateOperator::RestoreBuffered(const StateTable& table) {
           ok = false;
           return false;
         }
-        session.groups.emplace(std::string(group_key), g);
+        if (!session.groups.emplace(std::string(group_key), g).second) {
+          layout_.Free(g.acc);  // a group twice in one session: not ours
+          ok = false;
+          return false;
+        }
       }
     } else {
       ok = false;
@@ -941,6 +959,11 @@ absl::StatusOr<std::unique_ptr<Operator>> MakeWindowAggregateOperator(const v1::
     case v1::WindowSpec::KIND_HOPPING:
       if (w.size_ticks() <= 0 || w.hop_ticks() <= 0) {
         return absl::InternalError("hopping window size and hop must be positive");
+      }
+      if ((w.size_ticks() - 1) / w.hop_ticks() + 1 > kMaxWindowsPerEvent) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "hopping window puts each event in more windows than ", kMaxWindowsPerEvent,
+            " (size / hop): ", w.size_ticks(), " / ", w.hop_ticks(), " ticks"));
       }
       break;
     case v1::WindowSpec::KIND_SESSION:

@@ -24,11 +24,15 @@
 // (the std::function members of its automaton states) when optimizing. The
 // pragma covers the library headers only, which are included here before any
 // other header can pull them in.
+#if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
 #include <functional>
 #include <regex>
+#if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic pop
+#endif
 
 #include <locale.h>
 #include <wctype.h>

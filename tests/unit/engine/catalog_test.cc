@@ -132,5 +132,106 @@ TEST(CatalogTest, ReplicasOfOneLogAgree) {
   }
 }
 
+// A plan whose filter holds `depth` nested NOTs.
+v1::Plan DeepPlan(int depth) {
+  v1::Plan plan;
+  v1::Expr* e = plan.add_nodes()->mutable_filter()->mutable_predicate();
+  for (int i = 0; i < depth; ++i) {
+    v1::Call* call = e->mutable_call();
+    call->set_function("not");
+    e = call->add_args();
+  }
+  e->mutable_literal()->set_bit_value(true);
+  return plan;
+}
+
+TEST(CatalogTest, RecordsCarryPlansOfAnyAcceptedDepth) {
+  // Format 1 (the plan as JSON) failed past about 30 levels of expression:
+  // protobuf's JSON reader stops at 100 levels of objects and arrays.
+  for (int depth : {1, 30, 60, 150}) {
+    v1::CatalogCommand command = Command(kSubmit, "deep", "q", "r1");
+    *command.mutable_plan() = DeepPlan(depth);
+    auto record = EncodeCatalogCommand(command);
+    ASSERT_TRUE(record.ok()) << depth << ": " << record.status();
+    auto decoded = DecodeCatalogCommand(*record);
+    ASSERT_TRUE(decoded.ok()) << depth << ": " << decoded.status();
+    EXPECT_EQ(decoded->plan().SerializeAsString(), command.plan().SerializeAsString());
+    EXPECT_EQ(decoded->name(), "deep");
+    EXPECT_EQ(decoded->format(), 2);
+  }
+}
+
+TEST(CatalogTest, NothingIsWrittenThatReadersWouldReject) {
+  v1::CatalogCommand command = Command(kSubmit, "deeper", "q");
+  *command.mutable_plan() = DeepPlan(kPlanRecursionLimit);
+  auto record = EncodeCatalogCommand(command);
+  ASSERT_FALSE(record.ok());
+  EXPECT_EQ(record.status().code(), absl::StatusCode::kInternal);
+}
+
+TEST(CatalogTest, ReadsFormatOneRecords) {
+  const std::string record =
+      R"({"kind":"SUBMIT","name":"old","spec":{"name":"old","query":"SELECT 1"},)"
+      R"("plan":{"nodes":[{"filter":{"predicate":{"literal":{"bitValue":true}}}}]},"format":1})";
+  auto decoded = DecodeCatalogCommand(record);
+  ASSERT_TRUE(decoded.ok()) << decoded.status();
+  EXPECT_EQ(decoded->plan().nodes_size(), 1);
+  EXPECT_TRUE(decoded->plan().nodes(0).filter().predicate().literal().bit_value());
+}
+
+TEST(CatalogTest, GarbageRecordsAreRejectedNotFatal) {
+  const std::string nested(100'000, '[');
+  std::string deep_object;
+  for (int i = 0; i < 5000; ++i) deep_object += R"({"plan":)";
+  for (const std::string& record :
+       {std::string(""), std::string("{"), std::string("\xff\xfe garbage"), nested, deep_object,
+        std::string(R"({"planBytes":"////"})"), std::string(R"({"kind":"SUBMIT","name":7})"),
+        std::string(R"({"planBytes":"CgQKAggB)")}) {
+    auto decoded = DecodeCatalogCommand(record);
+    EXPECT_FALSE(decoded.ok()) << record.substr(0, 40);
+  }
+  std::mt19937 random(7);
+  for (int i = 0; i < 2000; ++i) {
+    std::string record(random() % 64, '\0');
+    for (char& c : record) c = static_cast<char>(random());
+    (void)DecodeCatalogCommand(record);  // must not crash; most are rejected
+  }
+}
+
+TEST(CatalogTest, JobLimitHoldsInLogOrder) {
+  // 150 submissions racing through several workers reach the log in some
+  // order; each carries the limit, and the log's order decides.
+  Catalog catalog;
+  int accepted = 0, refused = 0;
+  for (int i = 0; i < 150; ++i) {
+    v1::CatalogCommand command = Command(kSubmit, absl::StrCat("job-", i), "q");
+    command.set_max_running_jobs(100);
+    CommandOutcome outcome = catalog.Apply(command);
+    if (outcome.status.ok()) {
+      ++accepted;
+    } else {
+      EXPECT_EQ(outcome.status.code(), absl::StatusCode::kResourceExhausted);
+      ++refused;
+    }
+  }
+  EXPECT_EQ(accepted, 100);
+  EXPECT_EQ(refused, 50);
+  EXPECT_EQ(catalog.running(), 100);
+  // A resubmission of a running job and an update do not count again.
+  v1::CatalogCommand same = Command(kSubmit, "job-0", "q");
+  same.set_max_running_jobs(100);
+  EXPECT_TRUE(catalog.Apply(same).status.ok());
+  EXPECT_TRUE(catalog.Apply(Command(kUpdate, "job-1", "q2")).status.ok());
+  // A stop makes room for one more.
+  ASSERT_TRUE(catalog.Apply(Command(kStop, "job-2", "")).status.ok());
+  v1::CatalogCommand next = Command(kSubmit, "job-new", "q");
+  next.set_max_running_jobs(100);
+  EXPECT_TRUE(catalog.Apply(next).status.ok());
+  EXPECT_EQ(catalog.running(), 100);
+  next.set_name("job-newer");
+  next.mutable_spec()->set_name("job-newer");
+  EXPECT_EQ(catalog.Apply(next).status.code(), absl::StatusCode::kResourceExhausted);
+}
+
 }  // namespace
 }  // namespace sluice

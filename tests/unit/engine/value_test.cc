@@ -171,5 +171,54 @@ TEST(ValueTest, CopyValueMakesDeepCopies) {
   EXPECT_EQ(Json(copy), "{\"name\":\"value\"}");
 }
 
+TEST(ValueTest, IsValidUtf8) {
+  EXPECT_TRUE(IsValidUtf8(""));
+  EXPECT_TRUE(IsValidUtf8("plain ascii"));
+  EXPECT_TRUE(IsValidUtf8("d\xc3\xa9j\xc3\xa0 \xe2\x82\xac \xf0\x9f\x98\x80"));
+  EXPECT_TRUE(IsValidUtf8("\xf4\x8f\xbf\xbf"));  // U+10FFFF
+  EXPECT_FALSE(IsValidUtf8("\xff"));
+  EXPECT_FALSE(IsValidUtf8("\x80"));              // a lone continuation byte
+  EXPECT_FALSE(IsValidUtf8("\xc0\xaf"));          // overlong '/'
+  EXPECT_FALSE(IsValidUtf8("\xe0\x80\xaf"));      // overlong, 3 bytes
+  EXPECT_FALSE(IsValidUtf8("\xed\xa0\x80"));      // a surrogate
+  EXPECT_FALSE(IsValidUtf8("\xf4\x90\x80\x80"));  // past U+10FFFF
+  EXPECT_FALSE(IsValidUtf8("\xc3"));              // cut short
+  EXPECT_FALSE(IsValidUtf8("ab\xe2\x82"));
+}
+
+TEST(ValueTest, RawTextFieldKeepsBytesThatAreNotUtf8AsBase64) {
+  std::string out;
+  AppendRawTextField("data", "{\"a\":\"\xc3\xa9\"}", &out);
+  EXPECT_EQ(out, ",\"data\":\"{\\\"a\\\":\\\"\xc3\xa9\\\"}\"");
+  out.clear();
+  AppendRawTextField("data", std::string_view("{\"a\":\"\xff\0\"}", 10), &out);
+  // base64 of the 10 raw bytes, NUL included
+  EXPECT_EQ(out, ",\"dataBase64\":\"eyJhIjoi/wAifQ==\"");
+}
+
+TEST(ValueTest, CodecBoundsNesting) {
+  // Arrays of one array, `depth` deep, ending in NULL.
+  auto nested = [](int depth) {
+    std::string out;
+    for (int i = 0; i < depth; ++i) out += "\x07\x01";
+    out.push_back('\0');  // kTagNull
+    return out;
+  };
+  Arena arena;
+  Value v;
+  std::string encoded = nested(kMaxValueDepth);
+  std::string_view in = encoded;
+  ASSERT_TRUE(DecodeValue(&in, &arena, &v));
+  EXPECT_TRUE(in.empty());
+  std::string back;
+  EncodeValue(v, &back);
+  EXPECT_EQ(back, encoded);
+  for (int depth : {kMaxValueDepth + 1, 1'000'000}) {
+    encoded = nested(depth);
+    in = encoded;
+    EXPECT_FALSE(DecodeValue(&in, &arena, &v)) << depth;
+  }
+}
+
 }  // namespace
 }  // namespace sluice
