@@ -1,7 +1,9 @@
 #include "engine/exchange.h"
 
 #include <algorithm>
+#include <cstdint>
 
+#include "absl/strings/str_cat.h"
 #include "engine/operator.h"
 #include "engine/value_codec.h"
 
@@ -19,18 +21,60 @@ ExchangeReceiver::ExchangeReceiver(int upstreams, size_t num_columns)
       released_(kBeginningOfTime),
       last_seq_(upstream_watermarks_.size(), -1) {}
 
+namespace {
+constexpr char kExchangeRow = 'R';
+constexpr char kExchangeWatermark = 'W';
+}  // namespace
+
+void EncodeExchangeRowRecord(int sender, int64_t seq, const Batch& batch, uint32_t row,
+                             std::string* out) {
+  out->push_back(kExchangeRow);
+  EncodeVarint(static_cast<uint64_t>(sender), out);
+  EncodeVarint(static_cast<uint64_t>(seq), out);
+  EncodeExchangeRow(batch, row, out);
+}
+
+void EncodeExchangeWatermarkRecord(int sender, int64_t watermark, std::string* out) {
+  out->push_back(kExchangeWatermark);
+  EncodeVarint(static_cast<uint64_t>(sender), out);
+  EncodeFixed64(static_cast<uint64_t>(watermark), out);
+}
+
+bool DecodeExchangeRecord(std::string_view value, ExchangeRecord* out) {
+  if (value.size() < 2) return false;
+  const char kind = value[0];
+  value.remove_prefix(1);
+  uint64_t sender = 0, n = 0;
+  if (!DecodeVarint(&value, &sender) || sender > static_cast<uint64_t>(INT32_MAX)) return false;
+  out->sender = static_cast<int>(sender);
+  if (kind == kExchangeRow) {
+    if (!DecodeVarint(&value, &n) || n > static_cast<uint64_t>(INT64_MAX)) return false;
+    out->kind = ExchangeRecord::Kind::kRow;
+    out->seq = static_cast<int64_t>(n);
+    out->row = value;
+    return true;
+  }
+  if (kind == kExchangeWatermark) {
+    if (!DecodeFixed64(&value, &n)) return false;
+    out->kind = ExchangeRecord::Kind::kWatermark;
+    out->watermark = static_cast<int64_t>(n);
+    return true;
+  }
+  return false;
+}
+
 bool ExchangeReceiver::AddRow(int upstream, int64_t seq, int64_t position,
                               std::string_view encoded) {
   uint64_t ts = 0;
   if (!DecodeFixed64(&encoded, &ts)) return false;
-  if (upstream >= 0 && upstream < static_cast<int>(last_seq_.size())) {
-    int64_t& last = last_seq_[static_cast<size_t>(upstream)];
-    if (seq <= last) {
-      ++duplicates_;
-      return true;
-    }
-    last = seq;
+  // Rows of no known upstream task are not rows of this exchange.
+  if (upstream < 0 || upstream >= static_cast<int>(last_seq_.size())) return false;
+  int64_t& last = last_seq_[static_cast<size_t>(upstream)];
+  if (seq <= last) {
+    ++duplicates_;
+    return true;
   }
+  last = seq;
   bytes_ += encoded.size();
   rows_.push_back(Row{static_cast<int64_t>(ts), upstream, seq, position, std::string(encoded)});
   return true;
@@ -79,27 +123,73 @@ int64_t ExchangeReceiver::OldestBufferedPosition() const {
   return oldest;
 }
 
-void ExchangeReceiver::Serialize(std::string* out) const {
-  EncodeVarint(upstream_watermarks_.size(), out);
+std::vector<std::string> ExchangeReceiver::Serialize(size_t max_part_bytes) const {
+  std::vector<std::string> parts(1);
+  std::string& header = parts[0];
+  EncodeVarint(upstream_watermarks_.size(), &header);
   for (size_t u = 0; u < upstream_watermarks_.size(); ++u) {
-    EncodeFixed64(static_cast<uint64_t>(upstream_watermarks_[u]), out);
-    EncodeFixed64(static_cast<uint64_t>(last_seq_[u]), out);
+    EncodeFixed64(static_cast<uint64_t>(upstream_watermarks_[u]), &header);
+    EncodeFixed64(static_cast<uint64_t>(last_seq_[u]), &header);
   }
-  EncodeFixed64(static_cast<uint64_t>(watermark_), out);
-  EncodeFixed64(static_cast<uint64_t>(released_), out);
-  out->push_back(ignore_silent_ ? 1 : 0);
-  EncodeVarint(rows_.size(), out);
+  EncodeFixed64(static_cast<uint64_t>(watermark_), &header);
+  EncodeFixed64(static_cast<uint64_t>(released_), &header);
+  header.push_back(ignore_silent_ ? 1 : 0);
+  // Each part: varint(rows in it), then its rows.
+  constexpr size_t kCountBytes = 10;   // a varint's most
+  size_t before_rows = header.size();  // what the current part holds before its rows
+  std::string rows;
+  uint64_t count = 0;
+  std::string row;
   for (const Row& r : rows_) {
-    EncodeFixed64(static_cast<uint64_t>(r.timestamp), out);
-    EncodeVarint(static_cast<uint64_t>(r.upstream), out);
-    EncodeFixed64(static_cast<uint64_t>(r.seq), out);
-    EncodeFixed64(static_cast<uint64_t>(r.position), out);
-    EncodeVarint(r.bytes.size(), out);
-    out->append(r.bytes);
+    row.clear();
+    EncodeFixed64(static_cast<uint64_t>(r.timestamp), &row);
+    EncodeVarint(static_cast<uint64_t>(r.upstream), &row);
+    EncodeFixed64(static_cast<uint64_t>(r.seq), &row);
+    EncodeFixed64(static_cast<uint64_t>(r.position), &row);
+    EncodeVarint(r.bytes.size(), &row);
+    row.append(r.bytes);
+    if ((count > 0 || before_rows > 0) &&
+        before_rows + kCountBytes + rows.size() + row.size() > max_part_bytes) {
+      EncodeVarint(count, &parts.back());
+      parts.back().append(rows);
+      parts.emplace_back();
+      before_rows = 0;
+      rows.clear();
+      count = 0;
+    }
+    rows.append(row);
+    ++count;
   }
+  EncodeVarint(count, &parts.back());
+  parts.back().append(rows);
+  return parts;
 }
 
-bool ExchangeReceiver::Restore(std::string_view in) {
+void ExchangeReceiver::Serialize(std::string* out) const {
+  out->append(Serialize(SIZE_MAX).front());
+}
+
+bool ExchangeReceiver::RestoreRows(std::string_view* in) {
+  uint64_t n = 0;
+  if (!DecodeVarint(in, &n)) return false;
+  for (uint64_t i = 0; i < n; ++i) {
+    uint64_t ts = 0, upstream = 0, seq = 0, position = 0, size = 0;
+    if (!DecodeFixed64(in, &ts) || !DecodeVarint(in, &upstream) || !DecodeFixed64(in, &seq) ||
+        !DecodeFixed64(in, &position) || !DecodeVarint(in, &size) || in->size() < size) {
+      return false;
+    }
+    rows_.push_back(Row{static_cast<int64_t>(ts), static_cast<int>(upstream),
+                        static_cast<int64_t>(seq), static_cast<int64_t>(position),
+                        std::string(in->substr(0, size))});
+    in->remove_prefix(size);
+    bytes_ += size;
+  }
+  return true;
+}
+
+bool ExchangeReceiver::Restore(const std::vector<std::string_view>& parts) {
+  if (parts.empty()) return false;
+  std::string_view in = parts[0];
   uint64_t n = 0, a = 0, b = 0;
   if (!DecodeVarint(&in, &n) || n != upstream_watermarks_.size()) return false;
   for (size_t u = 0; u < n; ++u) {
@@ -110,24 +200,19 @@ bool ExchangeReceiver::Restore(std::string_view in) {
   if (!DecodeFixed64(&in, &a) || !DecodeFixed64(&in, &b) || in.empty()) return false;
   ignore_silent_ = in[0] != 0;
   in.remove_prefix(1);
-  if (!DecodeVarint(&in, &n)) return false;
   watermark_ = static_cast<int64_t>(a);
   released_ = static_cast<int64_t>(b);
   rows_.clear();
   bytes_ = 0;
-  for (uint64_t i = 0; i < n; ++i) {
-    uint64_t ts = 0, upstream = 0, seq = 0, position = 0, size = 0;
-    if (!DecodeFixed64(&in, &ts) || !DecodeVarint(&in, &upstream) || !DecodeFixed64(&in, &seq) ||
-        !DecodeFixed64(&in, &position) || !DecodeVarint(&in, &size) || in.size() < size) {
-      return false;
-    }
-    rows_.push_back(Row{static_cast<int64_t>(ts), static_cast<int>(upstream),
-                        static_cast<int64_t>(seq), static_cast<int64_t>(position),
-                        std::string(in.substr(0, size))});
-    in.remove_prefix(size);
-    bytes_ += size;
+  for (size_t k = 0; k < parts.size(); ++k) {
+    if (k > 0) in = parts[k];
+    if (!RestoreRows(&in) || !in.empty()) return false;
   }
-  return in.empty();
+  return true;
+}
+
+bool ExchangeReceiver::Restore(std::string_view in) {
+  return Restore(std::vector<std::string_view>{in});
 }
 
 Batch ExchangeReceiver::TakeReady() {
@@ -158,6 +243,60 @@ Batch ExchangeReceiver::TakeReady() {
   }
   rows_.erase(rows_.begin(), ready_end);
   return builder.Finish();
+}
+
+absl::Status CheckpointReceiver(const ExchangeReceiver& receiver, const StateTable& table,
+                                const std::string& key, int64_t stored_parts,
+                                StateWriteBatch& batch, int64_t* parts) {
+  const std::vector<std::string> serialized = receiver.Serialize(kMaxReceiverPartBytes);
+  const auto more = static_cast<int64_t>(serialized.size()) - 1;
+  if (more > kMaxReceiverParts) {
+    return absl::ResourceExhaustedError(
+        absl::StrCat("the exchange buffer holds ", receiver.buffered_bytes(),
+                     " bytes, more than a checkpoint can store; an upstream task is far "
+                     "behind the others"));
+  }
+  batch.Put(table, key, serialized[0]);
+  std::string count;
+  EncodeFixed64(static_cast<uint64_t>(more), &count);
+  batch.Put(table, absl::StrCat(key, ".parts"), count);
+  for (int64_t k = 1; k <= more; ++k) {
+    batch.Put(table, absl::StrCat(key, ".", k), serialized[static_cast<size_t>(k)]);
+  }
+  // Parts a larger buffer needed at the last checkpoint.
+  for (int64_t k = more + 1; k <= stored_parts; ++k) batch.Delete(table, absl::StrCat(key, ".", k));
+  *parts = more;
+  return absl::OkStatus();
+}
+
+absl::StatusOr<int64_t> RestoreReceiver(ExchangeReceiver& receiver, const StateTable& table,
+                                        const std::string& key) {
+  std::vector<std::string> parts(1);
+  auto found = table.Get(key, &parts[0]);
+  if (!found.ok()) return found.status();
+  if (!*found) return 0;
+  // Checkpoints from before parts have no count: one part.
+  std::string count;
+  auto counted = table.Get(absl::StrCat(key, ".parts"), &count);
+  if (!counted.ok()) return counted.status();
+  uint64_t more = 0;
+  std::string_view in = count;
+  if (*counted && (!DecodeFixed64(&in, &more) || more > kMaxReceiverParts)) {
+    return absl::DataLossError("the checkpointed exchange state has a bad count of parts");
+  }
+  for (uint64_t k = 1; k <= more; ++k) {
+    parts.emplace_back();
+    auto part = table.Get(absl::StrCat(key, ".", k), &parts.back());
+    if (!part.ok()) return part.status();
+    if (!*part) {
+      return absl::DataLossError(
+          absl::StrCat("part ", k, " of the checkpointed exchange state is missing"));
+    }
+  }
+  if (!receiver.Restore(std::vector<std::string_view>(parts.begin(), parts.end()))) {
+    return absl::DataLossError("the checkpointed exchange state does not decode");
+  }
+  return static_cast<int64_t>(more);
 }
 
 }  // namespace sluice

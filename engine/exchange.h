@@ -22,7 +22,9 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "engine/batch.h"
+#include "engine/state_store.h"
 
 namespace sluice {
 
@@ -45,6 +47,23 @@ inline int ExchangePartition(uint64_t hash, int partitions) {
 // A row as bytes: its event time, then its values (engine/value_codec.h).
 void EncodeExchangeRow(const Batch& batch, uint32_t row, std::string* out);
 
+// A record of a repartition topic: a row or a watermark of one sending task.
+//   'R' varint(sender) varint(seq) row       (EncodeExchangeRow)
+//   'W' varint(sender) fixed64(watermark)
+struct ExchangeRecord {
+  enum class Kind { kRow, kWatermark };
+  Kind kind = Kind::kRow;
+  int sender = 0;
+  int64_t seq = 0;        // kRow
+  int64_t watermark = 0;  // kWatermark
+  std::string_view row;   // kRow: EncodeExchangeRow's bytes
+};
+void EncodeExchangeRowRecord(int sender, int64_t seq, const Batch& batch, uint32_t row,
+                             std::string* out);
+void EncodeExchangeWatermarkRecord(int sender, int64_t watermark, std::string* out);
+// False for bytes that are not such a record (a sender past int range too).
+bool DecodeExchangeRecord(std::string_view value, ExchangeRecord* out);
+
 class ExchangeReceiver {
  public:
   // `upstreams` tasks send to this one; rows have `num_columns` values.
@@ -59,7 +78,15 @@ class ExchangeReceiver {
   // Replayed rows dropped so far.
   int64_t duplicates() const { return duplicates_; }
 
-  // Everything above as bytes, for a checkpoint, and back.
+  // Everything above as bytes, for a checkpoint, and back, in parts of at
+  // most about `max_part_bytes` each (a row that does not fit in one makes
+  // a part of its own), so that a large buffer never becomes one record
+  // larger than Kafka accepts. The first part holds the watermarks and
+  // sequences and the rows that fit; the others hold rows. Restore takes
+  // the parts in the same order.
+  std::vector<std::string> Serialize(size_t max_part_bytes) const;
+  bool Restore(const std::vector<std::string_view>& parts);
+  // All of it as one part.
   void Serialize(std::string* out) const;
   bool Restore(std::string_view in);
   // Upstream task `upstream` reached `watermark`.
@@ -108,8 +135,28 @@ class ExchangeReceiver {
   std::vector<int64_t> last_seq_;  // by upstream; -1 before the first row
   bool ignore_silent_ = false;
   void Recompute();
+  // Reads a part's count of rows and the rows; false when they do not decode.
+  bool RestoreRows(std::string_view* in);
   int64_t duplicates_ = 0;
 };
+
+// A receiver in a state table: its first part under `key`, the others
+// under `key`.1 … `key`.N and N under `key`.parts, each part at most
+// about kMaxReceiverPartBytes (a changelog record well below Kafka's
+// default 1 MB limit on a message). `stored_parts` is the N the table
+// holds now (what RestoreReceiver returned, or the last checkpoint wrote);
+// `*parts` is the N this checkpoint writes, to remember once it commits.
+// A buffer of more than kMaxReceiverParts parts is RESOURCE_EXHAUSTED.
+inline constexpr size_t kMaxReceiverPartBytes = 512 * 1024;
+inline constexpr int64_t kMaxReceiverParts = 10'000;
+absl::Status CheckpointReceiver(const ExchangeReceiver& receiver, const StateTable& table,
+                                const std::string& key, int64_t stored_parts,
+                                StateWriteBatch& batch, int64_t* parts);
+// Restores `receiver` from what CheckpointReceiver wrote: the N read
+// (0 when nothing was stored; then `receiver` is left as it is), or
+// DataLoss when a part is missing or does not decode.
+absl::StatusOr<int64_t> RestoreReceiver(ExchangeReceiver& receiver, const StateTable& table,
+                                        const std::string& key);
 
 }  // namespace sluice
 
