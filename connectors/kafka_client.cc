@@ -1,5 +1,6 @@
 #include "connectors/kafka_client.h"
 
+#include <cctype>
 #include <chrono>
 #include <fstream>
 #include <sstream>
@@ -18,13 +19,24 @@ absl::StatusOr<std::pair<std::string, std::string>> ParseKafkaProperty(const std
   return std::make_pair(text.substr(0, eq), text.substr(eq + 1));
 }
 
+bool IsSecretKafkaProperty(const std::string& key) {
+  std::string lower = key;
+  for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  for (const char* word : {"password", "secret", "token", "credential", "key.pem", "jaas",
+                           "oauthbearer.config", "private"}) {
+    if (lower.find(word) != std::string::npos) return true;
+  }
+  return false;
+}
+
 absl::StatusOr<std::unique_ptr<RdKafka::Conf>> MakeKafkaConf(const KafkaProperties& properties) {
   std::unique_ptr<RdKafka::Conf> conf(RdKafka::Conf::create(RdKafka::Conf::CONF_GLOBAL));
   std::string error;
   for (const auto& [key, value] : properties) {
     if (conf->set(key, value, error) != RdKafka::Conf::CONF_OK) {
       return absl::InvalidArgumentError(
-          absl::StrCat("Kafka property ", key, "=", value, ": ", error));
+          absl::StrCat("Kafka property ", key, "=",
+                       IsSecretKafkaProperty(key) ? "[redacted]" : value, ": ", error));
     }
   }
   return conf;

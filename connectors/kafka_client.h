@@ -20,6 +20,10 @@ namespace sluice {
 // Ordered (later entries override earlier ones).
 using KafkaProperties = std::vector<std::pair<std::string, std::string>>;
 
+// Whether a property's value is a secret (a password, a private key, a
+// token): never shown in messages, logs or job descriptions.
+bool IsSecretKafkaProperty(const std::string& key);
+
 // Parses "key=value"; fails with a message naming the flag.
 absl::StatusOr<std::pair<std::string, std::string>> ParseKafkaProperty(const std::string& text);
 

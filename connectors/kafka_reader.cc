@@ -16,6 +16,14 @@ int64_t Steady() {
       .count();
 }
 
+// An (incremental) assignment's outcome as a status; takes the error.
+absl::Status AssignmentStatus(RdKafka::Error* error, const char* what, const std::string& topic) {
+  if (error == nullptr) return absl::OkStatus();
+  absl::Status status = absl::UnavailableError(absl::StrCat(what, topic, ": ", error->str()));
+  delete error;
+  return status;
+}
+
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<KafkaTopicReader>> KafkaTopicReader::Create(
@@ -77,41 +85,69 @@ absl::StatusOr<int> KafkaTopicReader::Partitions(const std::string& topic, int t
   return absl::NotFoundError(absl::StrCat("topic ", topic, " does not exist"));
 }
 
-absl::StatusOr<std::vector<int64_t>> KafkaTopicReader::Add(const std::string& topic, Start start,
-                                                           int timeout_ms) {
+absl::StatusOr<std::vector<std::pair<int64_t, int64_t>>> KafkaTopicReader::Watermarks(
+    const std::string& topic, int timeout_ms) {
   const int64_t deadline = Steady() + timeout_ms;
   auto partitions = Partitions(topic, timeout_ms);
   if (!partitions.ok()) return partitions.status();
-  std::vector<int64_t> ends;
-  std::vector<RdKafka::TopicPartition*> assignment;
-  absl::Status status;
+  std::vector<std::pair<int64_t, int64_t>> marks;
   for (int32_t p = 0; p < *partitions; ++p) {
     int64_t low = 0, high = 0;
     const int remaining = static_cast<int>(std::max<int64_t>(100, deadline - Steady()));
     const RdKafka::ErrorCode err =
         consumer_->query_watermark_offsets(topic, p, &low, &high, remaining);
     if (err != RdKafka::ERR_NO_ERROR) {
-      status = FromKafkaError(err, absl::StrCat("read the end offsets of ", topic));
-      break;
+      return FromKafkaError(err, absl::StrCat("read the end offsets of ", topic));
     }
+    marks.emplace_back(low, high);
+  }
+  return marks;
+}
+
+absl::StatusOr<std::vector<int64_t>> KafkaTopicReader::Add(const std::string& topic, Start start,
+                                                           int timeout_ms) {
+  auto marks = Watermarks(topic, timeout_ms);
+  if (!marks.ok()) return marks.status();
+  std::vector<int64_t> ends;
+  std::vector<RdKafka::TopicPartition*> assignment;
+  for (size_t p = 0; p < marks->size(); ++p) {
+    const auto [low, high] = (*marks)[p];
     ends.push_back(high);
     int64_t from = low;
     if (start.kind == Start::Kind::kEnd) from = high;
     if (start.kind == Start::Kind::kLast) from = std::max(low, high - start.n);
-    assignment.push_back(RdKafka::TopicPartition::create(topic, p, from));
+    assignment.push_back(RdKafka::TopicPartition::create(topic, static_cast<int32_t>(p), from));
   }
-  if (status.ok()) {
-    RdKafka::Error* error = consumer_->incremental_assign(assignment);
-    if (error != nullptr) {
-      status =
-          absl::UnavailableError(absl::StrCat("cannot read topic ", topic, ": ", error->str()));
-      delete error;
-    } else {
-      for (int32_t p = 0; p < *partitions; ++p) assigned_.emplace_back(topic, p);
-    }
-  }
+  const absl::Status status =
+      AssignmentStatus(consumer_->incremental_assign(assignment), "cannot read topic ", topic);
   RdKafka::TopicPartition::destroy(assignment);
   if (!status.ok()) return status;
+  for (size_t p = 0; p < marks->size(); ++p) {
+    assigned_.emplace_back(topic, static_cast<int32_t>(p));
+  }
+  return ends;
+}
+
+absl::Status KafkaTopicReader::Remove(const std::string& topic) {
+  std::vector<RdKafka::TopicPartition*> list;
+  for (const auto& [t, p] : assigned_) {
+    if (t == topic) list.push_back(RdKafka::TopicPartition::create(t, p));
+  }
+  if (list.empty()) return absl::OkStatus();
+  absl::Status status =
+      AssignmentStatus(consumer_->incremental_unassign(list), "cannot stop reading ", topic);
+  RdKafka::TopicPartition::destroy(list);
+  if (!status.ok()) return status;
+  std::erase_if(assigned_, [&](const auto& tp) { return tp.first == topic; });
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<int64_t>> KafkaTopicReader::EndOffsets(const std::string& topic,
+                                                                  int timeout_ms) {
+  auto marks = Watermarks(topic, timeout_ms);
+  if (!marks.ok()) return marks.status();
+  std::vector<int64_t> ends;
+  for (const auto& [low, high] : *marks) ends.push_back(high);
   return ends;
 }
 
@@ -130,14 +166,10 @@ absl::StatusOr<int64_t> KafkaTopicReader::AddPartition(const std::string& topic,
   }
   std::vector<RdKafka::TopicPartition*> assignment = {
       RdKafka::TopicPartition::create(topic, partition, low)};
-  RdKafka::Error* error = consumer_->incremental_assign(assignment);
+  absl::Status status =
+      AssignmentStatus(consumer_->incremental_assign(assignment), "cannot read topic ", topic);
   RdKafka::TopicPartition::destroy(assignment);
-  if (error != nullptr) {
-    absl::Status status =
-        absl::UnavailableError(absl::StrCat("cannot read topic ", topic, ": ", error->str()));
-    delete error;
-    return status;
-  }
+  if (!status.ok()) return status;
   assigned_.emplace_back(topic, partition);
   return high;
 }

@@ -65,6 +65,11 @@ class KafkaTopicReader {
   // already). Returns the end offsets at the time of the call, by
   // partition: reading up to them means having caught up.
   absl::StatusOr<std::vector<int64_t>> Add(const std::string& topic, Start start, int timeout_ms);
+  // Stops reading every partition of `topic` (nothing when none is read);
+  // Add can then start it again elsewhere.
+  absl::Status Remove(const std::string& topic);
+  // The end offset of every partition of `topic` now, by partition.
+  absl::StatusOr<std::vector<int64_t>> EndOffsets(const std::string& topic, int timeout_ms);
   // Starts reading one partition from its first record; returns its end
   // offset (NotFound when the topic or partition does not exist).
   absl::StatusOr<int64_t> AddPartition(const std::string& topic, int32_t partition, int timeout_ms);
@@ -82,6 +87,9 @@ class KafkaTopicReader {
 
  private:
   KafkaTopicReader() = default;
+  // The (low, high) watermark offsets of every partition of `topic`.
+  absl::StatusOr<std::vector<std::pair<int64_t, int64_t>>> Watermarks(const std::string& topic,
+                                                                      int timeout_ms);
   std::unique_ptr<RdKafka::KafkaConsumer> consumer_;
   std::vector<std::pair<std::string, int32_t>> assigned_;
   std::vector<int64_t> start_offsets_;

@@ -14,8 +14,14 @@ SLUICE_PACKAGES=(
   librdkafka-dev libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
   libabsl-dev librocksdb-dev libgtest-dev libgmock-dev libbenchmark-dev libsimdjson-dev
   kcat sqlite3 libsqlite3-dev python3 bc
+  # API tokens and TLS: libcrypto (SHA-256, RAND_bytes, certificate checks);
+  # the openssl command makes the security test's certificates.
+  libssl-dev openssl
   # The independent gRPC client in the tests: Python with stubs from protoc.
   python3-grpcio python3-protobuf grpc-proto
+  # The sanitizer build and the libFuzzer targets (tests/fuzz/): clang with
+  # its sanitizer and libFuzzer runtimes, llvm-symbolizer for stack traces.
+  clang libclang-rt-14-dev llvm-14
   # Charts of `sluice bench`.
   gnuplot-nox
   # Checks deploy/docker-compose.yml (`docker-compose config`; no Docker

@@ -821,7 +821,8 @@ int CoreMode(const std::vector<std::string>& args) {
   out.close();
   std::printf("wrote %s\n", path.c_str());
   if (!cl.Has("no-chart")) {
-    const std::string png = ResultsPath(results_dir, "core", ".png");
+    // Beside the JSON, with its name: a new timestamp could be a second later.
+    const std::string png = absl::StrCat(path.substr(0, path.size() - 5), ".png");
     if (RenderChart(
             CoreChart(results, png,
                       absl::StrFormat("sluice bench core: %d threads, %lld events",

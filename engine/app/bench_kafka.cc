@@ -667,7 +667,8 @@ int KafkaBenchMode(const std::vector<std::string>& args) {
   out.close();
   std::printf("wrote %s\n", path.c_str());
   if (!cl.Has("no-chart")) {
-    const std::string png = ResultsPath(results_dir, "kafka", ".png");
+    // Beside the JSON, with its name: a new timestamp could be a second later.
+    const std::string png = absl::StrCat(path.substr(0, path.size() - 5), ".png");
     std::string data;
     for (const KafkaResult& r : results) {
       absl::StrAppend(&data, r.workload.name, " ", r.capacity / 1e6, " ", bare / 1e6, " ",

@@ -14,6 +14,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "engine/app/api_security.h"
 #include "engine/app/api_server.h"
 #include "engine/app/command_line.h"
 #include "engine/app/job_loader.h"
@@ -38,6 +39,7 @@ const FlagSpec kClientFlags[] = {
 };
 
 std::vector<FlagSpec> WithClientFlags(std::vector<FlagSpec> flags) {
+  flags.insert(flags.end(), ClientSecurityFlags().begin(), ClientSecurityFlags().end());
   flags.insert(flags.end(), std::begin(kClientFlags), std::end(kClientFlags));
   return flags;
 }
@@ -58,25 +60,43 @@ class Client {
  public:
   explicit Client(const CommandLine& cl) : command_line_(cl), address_(ServerAddress(cl)) {}
 
-  // Connects; prints why not and returns false when no worker answers.
-  bool Connect(const char* command) {
+  // Connects; prints why not and returns the exit code when it cannot
+  // (0 when connected).
+  int Connect(const char* command) {
+    auto security = ClientSecurityFromFlags(command_line_);
+    if (!security.ok()) {
+      std::fprintf(stderr, "sluice %s: %s\n", command,
+                   std::string(security.status().message()).c_str());
+      return kUsage;
+    }
+    token_ = security->token;
     grpc::ChannelArguments args;
     args.SetMaxReceiveMessageSize(64 << 20);
-    channel_ = grpc::CreateCustomChannel(address_, grpc::InsecureChannelCredentials(), args);
+    channel_ = grpc::CreateCustomChannel(address_, security->credentials, args);
     if (!channel_->WaitForConnected(std::chrono::system_clock::now() + std::chrono::seconds(5))) {
       std::fprintf(stderr,
                    "sluice %s: cannot reach a Sluice worker at %s (start one with `sluice dev` "
                    "or `sluice worker --grpc-listen HOST:PORT`; choose it with --server or "
-                   "SLUICE_SERVER)\n",
-                   command, address_.c_str());
-      return false;
+                   "SLUICE_SERVER%s)\n",
+                   command, address_.c_str(),
+                   security->tls ? "; or the TLS handshake failed: does --tls-ca hold the CA "
+                                   "that signed the worker's certificate, and does the worker "
+                                   "want a client certificate (--tls-cert, --tls-key)?"
+                                 : "; a worker serving TLS needs --tls-ca");
+      return kUnreachable;
     }
     stub_ = v1::JobService::NewStub(channel_);
-    return true;
+    return 0;
   }
 
   void Prepare(grpc::ClientContext* context, int seconds = 30) {
     context->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(seconds));
+    Authorize(context);
+  }
+
+  // Adds the token, if any, to a call.
+  void Authorize(grpc::ClientContext* context) {
+    if (!token_.empty()) context->AddMetadata("authorization", absl::StrCat("Bearer ", token_));
   }
 
   v1::JobService::Stub* stub() { return stub_.get(); }
@@ -86,6 +106,7 @@ class Client {
  private:
   const CommandLine& command_line_;
   std::string address_;
+  std::string token_;
   std::shared_ptr<grpc::Channel> channel_;
   std::unique_ptr<v1::JobService::Stub> stub_;
 };
@@ -106,6 +127,8 @@ const char* CodeName(grpc::StatusCode code) {
       return "ALREADY_EXISTS";
     case grpc::StatusCode::PERMISSION_DENIED:
       return "PERMISSION_DENIED";
+    case grpc::StatusCode::UNAUTHENTICATED:
+      return "UNAUTHENTICATED";
     case grpc::StatusCode::RESOURCE_EXHAUSTED:
       return "RESOURCE_EXHAUSTED";
     case grpc::StatusCode::FAILED_PRECONDITION:
@@ -342,7 +365,7 @@ int SubmitOrUpdate(bool update, const std::vector<std::string>& args) {
   v1::JobSpec spec;
   if (!BuildSpec(command, cl, path, &spec)) return kUsage;
   Client client(cl);
-  if (!client.Connect(command)) return kUnreachable;
+  if (int code = client.Connect(command); code != 0) return code;
   grpc::ClientContext context;
   client.Prepare(&context);
   v1::JobInfo job;
@@ -402,7 +425,7 @@ int ValidateCommand(const std::vector<std::string>& args) {
   v1::ValidateJobRequest request;
   if (!BuildSpec("validate", cl, path, request.mutable_spec())) return kUsage;
   Client client(cl);
-  if (!client.Connect("validate")) return kUnreachable;
+  if (int code = client.Connect("validate"); code != 0) return code;
   grpc::ClientContext context;
   client.Prepare(&context);
   v1::ValidateJobResponse response;
@@ -437,7 +460,7 @@ int ListCommand(const std::vector<std::string>& args) {
     return exit;
   }
   Client client(cl);
-  if (!client.Connect("list")) return kUnreachable;
+  if (int code = client.Connect("list"); code != 0) return code;
   grpc::ClientContext context;
   client.Prepare(&context);
   v1::ListJobsRequest request;
@@ -480,7 +503,7 @@ int DescribeCommand(const std::vector<std::string>& args) {
     return kUsage;
   }
   Client client(cl);
-  if (!client.Connect("describe")) return kUnreachable;
+  if (int code = client.Connect("describe"); code != 0) return code;
   grpc::ClientContext context;
   client.Prepare(&context);
   v1::DescribeJobRequest request;
@@ -549,7 +572,7 @@ int StopCommand(const std::vector<std::string>& args) {
     return kUsage;
   }
   Client client(cl);
-  if (!client.Connect("stop")) return kUnreachable;
+  if (int code = client.Connect("stop"); code != 0) return code;
   grpc::ClientContext context;
   client.Prepare(&context);
   v1::StopJobRequest request;
@@ -603,8 +626,9 @@ int TailCommand(const std::vector<std::string>& args) {
     request.set_limit(limit);
   }
   Client client(cl);
-  if (!client.Connect("tail")) return kUnreachable;
+  if (int code = client.Connect("tail"); code != 0) return code;
   grpc::ClientContext context;
+  client.Authorize(&context);
   auto reader = client.stub()->TailOutput(&context, request);
   v1::TailOutputResponse row;
   std::string first_output;
@@ -626,6 +650,11 @@ int TailCommand(const std::vector<std::string>& args) {
     std::fflush(stdout);
   }
   grpc::Status status = reader->Finish();
+  if (status.error_code() == grpc::StatusCode::ABORTED) {
+    // The job was stopped or updated: the end of its output, not a failure.
+    std::fprintf(stderr, "sluice tail: %s\n", status.error_message().c_str());
+    return 0;
+  }
   if (!status.ok()) return Report("tail", status);
   return 0;
 }
@@ -639,7 +668,7 @@ int WorkersCommand(const std::vector<std::string>& args) {
     return exit;
   }
   Client client(cl);
-  if (!client.Connect("workers")) return kUnreachable;
+  if (int code = client.Connect("workers"); code != 0) return code;
   grpc::ClientContext context;
   client.Prepare(&context);
   v1::ListWorkersResponse response;

@@ -1,7 +1,8 @@
 // `sluice submit | update | validate | list | describe | stop | tail |
 // workers`: the gRPC client of a cluster's JobService. Every command takes
-// --server HOST:PORT (default $SLUICE_SERVER, then localhost:9750) and
-// --json. Exit codes: 0 done, 1 the request failed, 2 bad usage, 3 no
+// --server HOST:PORT (default $SLUICE_SERVER, then localhost:9750), --json,
+// and the credentials of api_security.h (--token-file, --tls-ca, ...). Exit
+// codes: 0 done, 1 the request failed, 2 bad usage, 3 no
 // worker answers at the address.
 #ifndef SLUICE_ENGINE_APP_CLIENT_COMMANDS_H_
 #define SLUICE_ENGINE_APP_CLIENT_COMMANDS_H_

@@ -7,10 +7,14 @@
 #include <random>
 #include <set>
 
+#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "connectors/kafka_reader.h"
+#include "engine/app/api_audit.h"
 #include "engine/app/job_loader.h"
+#include "engine/app/job_policy.h"
+#include "engine/app/log_line.h"
 #include "google/protobuf/util/json_util.h"
 
 namespace sluice {
@@ -28,11 +32,7 @@ int64_t SteadyMs() {
       .count();
 }
 
-void Log(const std::string& line) {
-  std::string text = line + "\n";
-  std::fwrite(text.data(), 1, text.size(), stdout);
-  std::fflush(stdout);
-}
+void Log(std::string_view line) { LogLine(line); }
 
 std::string NewRequestId() {
   static absl::Mutex mu(absl::kConstInit);
@@ -49,12 +49,6 @@ std::string ToJson(const google::protobuf::Message& message) {
   // Only fails for messages with unset required fields (proto2): never here.
   (void)google::protobuf::util::MessageToJsonString(message, &json, options);
   return json;
-}
-
-bool FromJson(const std::string& json, google::protobuf::Message* message) {
-  google::protobuf::util::JsonParseOptions options;
-  options.ignore_unknown_fields = true;  // records from newer workers
-  return google::protobuf::util::JsonStringToMessage(json, message, options).ok();
 }
 
 const char* KindName(v1::CatalogCommand::Kind kind) {
@@ -95,6 +89,8 @@ absl::StatusOr<std::unique_ptr<ControlPlane>> ControlPlane::Start(ControlPlaneOp
   auto producer = KafkaProducer::Create(o.bootstrap, properties);
   if (!producer.ok()) return producer.status();
   plane->producer_ = *std::move(producer);
+  plane->starters_ = std::make_unique<ThreadPool>(kConcurrentStarts);
+  plane->stoppers_ = std::make_unique<ThreadPool>(kConcurrentStops);
   ControlPlane* raw = plane.get();
   plane->follower_ = std::thread([raw] { raw->Follow(); });
   plane->heartbeat_ = std::thread([raw] { raw->Heartbeat(); });
@@ -111,6 +107,10 @@ void ControlPlane::Stop() {
     ++catalog_changes_;
   }
   if (reconciler_.joinable()) reconciler_.join();
+  if (static_submitter_.joinable()) static_submitter_.join();
+  // Queued starts see stop_ and do nothing; running ones and stops finish.
+  starters_.reset();
+  stoppers_.reset();
   if (heartbeat_.joinable()) heartbeat_.join();
   if (follower_.joinable()) follower_.join();
   // Tell the others this worker is gone, rather than letting them wait for
@@ -185,16 +185,19 @@ void ControlPlane::OnHealthChange(std::function<void(bool)> callback) {
   PublishHealth();  // the current state, right away
 }
 
-// On a real cluster, creates missing control topics compacted, with one
-// partition each (a total order). The embedded broker has no Admin API:
+// On a real cluster, creates missing control topics with one partition
+// each (a total order): the catalog and status compacted, the audit trail
+// not. The embedded broker has no Admin API:
 // `sluice broker` creates them; elsewhere they are auto-created on first use.
 void ControlPlane::EnsureControlTopics(KafkaTopicReader* reader) {
   std::vector<TopicToCreate> missing;
-  for (const char* topic : {kCatalogTopic, kStatusTopic}) {
+  for (const char* topic : {kCatalogTopic, kStatusTopic, kAuditTopic}) {
     auto partitions = reader->Partitions(topic, 5000);
     if (partitions.ok() || partitions.status().code() != absl::StatusCode::kNotFound) continue;
     if (std::string_view(topic) == kCatalogTopic) {
       missing.push_back({topic, 1, {{"cleanup.policy", "compact"}}});
+    } else if (std::string_view(topic) == kAuditTopic) {
+      missing.push_back({topic, 1, {}});  // a trail: never compacted; the broker's retention
     } else {
       missing.push_back(
           {topic, 1, {{"cleanup.policy", "compact,delete"}, {"retention.ms", "86400000"}}});
@@ -274,8 +277,9 @@ void ControlPlane::Follow() {
       if (m.topic == kCatalogTopic) {
         Apply(m.key, m.has_value ? m.value : std::string(), m.partition, m.offset);
       } else if (m.topic == kStatusTopic && m.has_value) {
-        v1::WorkerStatus status;
-        if (!FromJson(m.value, &status) || status.worker().id().empty()) continue;
+        auto decoded = DecodeWorkerStatus(m.value);
+        if (!decoded.ok()) continue;
+        v1::WorkerStatus status = *std::move(decoded);
         const std::string id = status.worker().id();
         absl::MutexLock lock(&mu_);
         if (status.leaving()) {
@@ -322,15 +326,19 @@ void ControlPlane::Follow() {
 
 void ControlPlane::Apply(const std::string& key, const std::string& value, int32_t partition,
                          int64_t offset) {
-  v1::CatalogCommand command;
-  const bool readable = !value.empty() && FromJson(value, &command);
+  absl::StatusOr<v1::CatalogCommand> decoded =
+      value.empty() ? absl::InvalidArgumentError("an empty record") : DecodeCatalogCommand(value);
+  const bool readable = decoded.ok();
+  const v1::CatalogCommand command = readable ? *std::move(decoded) : v1::CatalogCommand();
   std::string line;
   {
     absl::MutexLock lock(&mu_);
     catalog_read_[partition] = offset + 1;
     if (!readable) {
-      line = absl::StrCat(options_.worker_name, " | catalog: skipping an unreadable record at ",
-                          kCatalogTopic, "[", partition, "]@", offset, " (key ", key, ")");
+      line =
+          absl::StrCat(options_.worker_name, " | catalog: skipping an unreadable record at ",
+                       kCatalogTopic, "[", partition, "]@", offset, " (key ",
+                       absl::CHexEscape(key.substr(0, 100)), ": ", decoded.status().message(), ")");
     } else {
       const CommandOutcome outcome = catalog_.Apply(command);
       if (outcome.changed) ++catalog_changes_;
@@ -365,8 +373,9 @@ absl::StatusOr<CommandResult> ControlPlane::Execute(v1::CatalogCommand command,
   command.set_request_id(NewRequestId());
   command.set_worker(options_.worker_name);
   command.set_issued_at_ms(WallMs());
-  command.set_format(1);
-  auto written = producer_->ProduceAndWait(kCatalogTopic, command.name(), ToJson(command));
+  auto record = EncodeCatalogCommand(command);
+  if (!record.ok()) return record.status();
+  auto written = producer_->ProduceAndWait(kCatalogTopic, command.name(), *record);
   if (!written.ok()) {
     return absl::UnavailableError(absl::StrCat("cannot write the job catalog (", kCatalogTopic,
                                                "): ", written.status().message(),
@@ -425,7 +434,9 @@ v1::WorkerInfo ControlPlane::Self() {
   absl::MutexLock lock(&mu_);
   info.set_grpc_address(grpc_address_);
   info.set_healthy(caught_up_ && kafka_ok_);
-  info.set_health(caught_up_ && kafka_ok_ ? "ok" : problem_);
+  std::string health = caught_up_ && kafka_ok_ ? "ok" : problem_;
+  if (!options_.api_warning.empty()) absl::StrAppend(&health, "; ", options_.api_warning);
+  info.set_health(std::move(health));
   info.set_catalog_version(catalog_.applied());
   return info;
 }
@@ -454,6 +465,19 @@ std::vector<v1::WorkerStatus> ControlPlane::LiveWorkers() {
   return live;
 }
 
+void ControlPlane::Audit(const std::string& job, const std::string& json) {
+  Log(absl::StrCat(options_.worker_name, " | audit ", json));
+  // Straight to librdkafka, without KafkaProducer::Produce's wait for room
+  // in a full queue: a request never waits on the audit trail.
+  const RdKafka::ErrorCode err = producer_->handle()->produce(
+      kAuditTopic, RdKafka::Topic::PARTITION_UA, RdKafka::Producer::RK_MSG_COPY,
+      const_cast<char*>(json.data()), json.size(), job.data(), job.size(), WallMs(), nullptr);
+  if (err != RdKafka::ERR_NO_ERROR) {
+    Log(absl::StrCat(options_.worker_name, " | audit record not sent to ", kAuditTopic, ": ",
+                     RdKafka::err2str(err)));
+  }
+}
+
 void ControlPlane::Heartbeat() {
   int64_t next = SteadyMs();
   while (!stop_.load()) {
@@ -470,9 +494,10 @@ void ControlPlane::Heartbeat() {
 void ControlPlane::SubmitStaticJobs() {
   for (const v1::JobSpec& spec : options_.static_jobs) {
     auto job = LoadJob(spec);
-    if (!job.ok()) {
+    absl::Status allowed = job.ok() ? CheckJobPolicy(*job, options_.policy) : job.status();
+    if (!allowed.ok()) {
       Log(absl::StrCat(options_.worker_name, " | ", spec.name(),
-                       " | not submitted: ", job.status().message()));
+                       " | not submitted: ", allowed.message()));
       continue;
     }
     for (int attempt = 0; !stop_.load(); ++attempt) {
@@ -505,58 +530,97 @@ void ControlPlane::SubmitStaticJobs() {
   }
 }
 
+// Brings the jobs running here in line with the catalog. Stops (a job
+// stopped, or replaced by a newer version) go to their own pool and starts
+// to another, each a few at a time: a flood of submissions cannot hold up a
+// stop, and one slow start (a group join, topic metadata) does not hold up
+// the others. A name has at most one operation in flight; when one ends,
+// the next pass looks again.
 void ControlPlane::Reconcile() {
   int64_t seen = -1;
+  int64_t ops_seen = -1;
   bool submitted_static = false;
   // (name, version) pairs that cannot run here, reported once.
   std::set<std::pair<std::string, int64_t>> broken;
   while (!stop_.load()) {
     std::map<std::string, CatalogEntry> desired;
+    std::set<std::string> busy;
     {
       absl::MutexLock lock(&mu_);
       struct Waiting {
         ControlPlane* plane;
         int64_t seen;
-      } waiting{this, seen};
+        int64_t ops_seen;
+      } waiting{this, seen, ops_seen};
       mu_.AwaitWithTimeout(absl::Condition(
                                +[](Waiting* w) ABSL_NO_THREAD_SAFETY_ANALYSIS {
                                  return w->plane->caught_up_ &&
-                                        w->plane->catalog_changes_ != w->seen;
+                                        (w->plane->catalog_changes_ != w->seen ||
+                                         w->plane->reconcile_ops_done_ != w->ops_seen);
                                },
                                &waiting),
                            absl::Seconds(1));
       if (!caught_up_ || stop_.load()) continue;
       seen = catalog_changes_;
+      ops_seen = reconcile_ops_done_;
       for (const auto& [name, entry] : catalog_.entries()) {
         if (entry.state == v1::JOB_STATE_RUNNING) desired.emplace(name, entry);
       }
-    }
-    for (const auto& [name, version] : worker_->JobVersions()) {
-      auto it = desired.find(name);
-      if (it == desired.end() || it->second.version != version) worker_->StopJob(name);
+      busy = reconciling_;
     }
     const std::map<std::string, int64_t> running = worker_->JobVersions();
+    for (const auto& [name, version] : running) {
+      auto it = desired.find(name);
+      if (busy.count(name) > 0 || (it != desired.end() && it->second.version == version)) continue;
+      busy.insert(name);
+      StartReconcileOp(stoppers_.get(), name, [this, name = name] { worker_->StopJob(name); });
+    }
     for (const auto& [name, entry] : desired) {
-      if (running.count(name) > 0 || broken.count({name, entry.version}) > 0) continue;
+      if (running.count(name) > 0 || busy.count(name) > 0 ||
+          broken.count({name, entry.version}) > 0) {
+        continue;
+      }
       auto job = BindJob(entry.spec, entry.plan);
-      if (!job.ok()) {
+      absl::Status allowed = job.ok() ? ApplyJobPolicy(options_.policy, &*job) : job.status();
+      if (!allowed.ok()) {
         broken.insert({name, entry.version});
         Log(absl::StrCat(options_.worker_name, " | ", name, " | cannot run version ", entry.version,
-                         ": ", job.status().message()));
+                         ": ", allowed.message()));
         continue;
       }
       job->version = entry.version;
-      if (absl::Status s = worker_->AddJob(*std::move(job)); !s.ok()) {
-        // Tried again on the next round (every second).
-        Log(absl::StrCat(options_.worker_name, " | ", name, " | cannot start version ",
-                         entry.version, ": ", s.message(), " (retrying)"));
-      }
+      busy.insert(name);
+      StartReconcileOp(
+          starters_.get(), name,
+          [this, name = name, version = entry.version,
+           job = std::make_shared<LoadedJob>(*std::move(job))]() mutable {
+            if (stop_.load()) return;
+            if (absl::Status s = worker_->AddJob(std::move(*job)); !s.ok()) {
+              // Tried again on a later pass (every second).
+              Log(absl::StrCat(options_.worker_name, " | ", name, " | cannot start version ",
+                               version, ": ", s.message(), " (retrying)"));
+            }
+          });
     }
     if (!submitted_static) {
       submitted_static = true;
-      SubmitStaticJobs();
+      static_submitter_ = std::thread([this] { SubmitStaticJobs(); });
     }
   }
+}
+
+void ControlPlane::StartReconcileOp(ThreadPool* pool, const std::string& name,
+                                    std::function<void()> op) {
+  {
+    absl::MutexLock lock(&mu_);
+    reconciling_.insert(name);
+  }
+  pool->Submit([this, name, op = std::move(op)] {
+    op();
+    absl::MutexLock lock(&mu_);
+    reconciling_.erase(name);
+    ++reconcile_ops_done_;
+  });
 }
 
 }  // namespace sluice

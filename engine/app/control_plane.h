@@ -26,6 +26,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -36,8 +37,10 @@
 #include "absl/time/time.h"
 #include "connectors/kafka_client.h"
 #include "connectors/kafka_producer.h"
+#include "engine/app/job_policy.h"
 #include "engine/app/worker.h"
 #include "engine/catalog.h"
+#include "engine/thread_pool.h"
 #include "proto/job_service.pb.h"
 
 namespace sluice {
@@ -56,6 +59,10 @@ struct ControlPlaneOptions {
   // Jobs given with `--job FILE`: submitted through the catalog once it is
   // read (updated when the catalog holds another spec under the name).
   std::vector<v1::JobSpec> static_jobs;
+  // What jobs may touch on this worker (file outputs, secrets).
+  JobPolicy policy;
+  // Said in this worker's health text (e.g. an API served with --insecure).
+  std::string api_warning;
 };
 
 // The result of a command that went through the log.
@@ -94,6 +101,12 @@ class ControlPlane {
   // Called (from the follower thread) whenever health changes.
   void OnHealthChange(std::function<void(bool healthy)> callback);
 
+  // Logs an audit record (one JSON line, api_audit.h) and appends it to
+  // `_sluice_audit`, keyed by `job`. Best effort: never waits for Kafka; a
+  // record Kafka does not take within the producer's timeout is only in
+  // the log.
+  void Audit(const std::string& job, const std::string& json);
+
   const ControlPlaneOptions& options() const { return options_; }
   // The API address the other workers see in this worker's status.
   void SetGrpcAddress(std::string address);
@@ -108,6 +121,9 @@ class ControlPlane {
   void Follow();
   void Heartbeat();
   void Reconcile();
+  // Runs `op` (a start or stop of job `name`) on `pool`, with the name
+  // marked as busy until it ends.
+  void StartReconcileOp(ThreadPool* pool, const std::string& name, std::function<void()> op);
   void SubmitStaticJobs();
   void EnsureControlTopics(KafkaTopicReader* reader);
   void Apply(const std::string& key, const std::string& value, int32_t partition, int64_t offset);
@@ -125,6 +141,12 @@ class ControlPlane {
   std::thread follower_;
   std::thread heartbeat_;
   std::thread reconciler_;
+  std::thread static_submitter_;
+  // Job starts and stops, a few at a time each (Reconcile).
+  static constexpr int kConcurrentStarts = 8;
+  static constexpr int kConcurrentStops = 4;
+  std::unique_ptr<ThreadPool> starters_;
+  std::unique_ptr<ThreadPool> stoppers_;
 
   absl::Mutex health_mu_;  // taken before mu_
   bool logged_healthy_ ABSL_GUARDED_BY(health_mu_) = false;
@@ -140,6 +162,8 @@ class ControlPlane {
   bool kafka_ok_ ABSL_GUARDED_BY(mu_) = true;
   std::string problem_ ABSL_GUARDED_BY(mu_) = "reading the job catalog";
   int64_t catalog_changes_ ABSL_GUARDED_BY(mu_) = 0;                  // wakes the reconciler
+  std::set<std::string> reconciling_ ABSL_GUARDED_BY(mu_);            // names with an op in flight
+  int64_t reconcile_ops_done_ ABSL_GUARDED_BY(mu_) = 0;               // wakes the reconciler too
   std::map<std::string, RemoteStatus> workers_ ABSL_GUARDED_BY(mu_);  // by id
   std::function<void(bool)> on_health_ ABSL_GUARDED_BY(mu_);
   std::string grpc_address_ ABSL_GUARDED_BY(mu_);

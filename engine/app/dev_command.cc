@@ -23,10 +23,10 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "absl/synchronization/mutex.h"
 #include "connectors/kafka_client.h"
 #include "connectors/kafka_consumer.h"
 #include "engine/app/command_line.h"
+#include "engine/app/log_line.h"
 #include "grpcpp/client_context.h"
 #include "grpcpp/create_channel.h"
 #include "grpcpp/security/credentials.h"
@@ -57,14 +57,7 @@ FROM averages
 WHERE avgTemp > 75
 )";
 
-absl::Mutex out_mu;
-
-void Print(const std::string& line) {
-  absl::MutexLock lock(&out_mu);
-  std::fwrite(line.data(), 1, line.size(), stdout);
-  std::fputc('\n', stdout);
-  std::fflush(stdout);
-}
+void Print(std::string_view line) { LogLine(line); }
 
 std::string SelfPath() {
   std::error_code ec;

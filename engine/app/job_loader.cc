@@ -5,6 +5,7 @@
 #include <sstream>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "engine/app/command_line.h"
 #include "engine/value.h"
@@ -14,8 +15,29 @@
 namespace sluice {
 namespace {
 
+// A name from a request as it may appear in a message: at most 120 bytes,
+// bytes outside printable ASCII as \xNN (no NUL, control or broken UTF-8).
+std::string DescribeName(std::string_view name) {
+  std::string out;
+  for (size_t i = 0; i < name.size() && i < 120; ++i) {
+    const unsigned char c = static_cast<unsigned char>(name[i]);
+    if (c >= 0x20 && c < 0x7f) {
+      out.push_back(static_cast<char>(c));
+    } else {
+      absl::StrAppend(&out, "\\x", absl::Hex(c, absl::kZeroPad2));
+    }
+  }
+  if (name.size() > 120) out += "...";
+  return out;
+}
+
+// Job names become parts of topic names (`<name>.errors`,
+// `sluice.<name>.<node>.changelog`), consumer groups and paths: letters,
+// digits, '-', '_' and '.', starting with a letter or digit, no "..".
 bool ValidJobName(const std::string& name) {
   if (name.empty() || name.size() > 100) return false;
+  if (!std::isalnum(static_cast<unsigned char>(name[0]))) return false;
+  if (name.find("..") != std::string::npos) return false;
   for (char c : name) {
     if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.')) {
       return false;
@@ -24,21 +46,46 @@ bool ValidJobName(const std::string& name) {
   return true;
 }
 
+constexpr char kJobNameRule[] =
+    "a job name is 1 to 100 letters, digits, '-', '_' or '.', starting with a letter or digit "
+    "and without '..', not ";
+
+// Kafka's rule for topic names: 1 to 249 of [a-zA-Z0-9._-], not "." or "..".
+absl::Status CheckTopicName(const std::string& what, const std::string& topic) {
+  bool ok = !topic.empty() && topic.size() <= 249 && topic != "." && topic != "..";
+  for (char c : topic) {
+    ok = ok && (std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.');
+  }
+  if (ok) return absl::OkStatus();
+  return absl::InvalidArgumentError(
+      absl::StrCat(what,
+                   ": a Kafka topic name is 1 to 249 letters, digits, '.', '_' or '-' "
+                   "(not '.' or '..'), not '",
+                   DescribeName(topic), "'"));
+}
+
 }  // namespace
+
+absl::StatusOr<v1::JobSpec> ParseJobSpec(const std::string& json, const std::string& where) {
+  v1::JobSpec spec;
+  google::protobuf::util::JsonParseOptions options;
+  options.ignore_unknown_fields = false;
+  auto status = google::protobuf::util::JsonStringToMessage(json, &spec, options);
+  if (!status.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(where, " is not a valid job: ", DescribeName(status.ToString())));
+  }
+  return spec;
+}
 
 absl::StatusOr<v1::JobSpec> ReadJobFile(const std::string& path) {
   std::ifstream in(path);
   if (!in) return absl::NotFoundError(absl::StrCat("cannot read job file ", path));
   std::stringstream ss;
   ss << in.rdbuf();
-  v1::JobSpec spec;
-  google::protobuf::util::JsonParseOptions options;
-  options.ignore_unknown_fields = false;
-  auto status = google::protobuf::util::JsonStringToMessage(ss.str(), &spec, options);
-  if (!status.ok()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("job file ", path, " is not a valid job: ", status.ToString()));
-  }
+  auto parsed = ParseJobSpec(ss.str(), absl::StrCat("job file ", path));
+  if (!parsed.ok()) return parsed.status();
+  v1::JobSpec spec = *std::move(parsed);
   if (spec.query().empty() && !spec.query_file().empty()) {
     std::filesystem::path query_path(spec.query_file());
     if (query_path.is_relative()) {
@@ -86,8 +133,8 @@ absl::StatusOr<v1::TimePolicy> ParseTimePolicy(const v1::TimePolicySpec& spec,
 
 absl::StatusOr<LoadedJob> LoadJob(const v1::JobSpec& spec) {
   if (!ValidJobName(spec.name())) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "a job name is 1 to 100 letters, digits, '-', '_' or '.', not '", spec.name(), "'"));
+    return absl::InvalidArgumentError(
+        absl::StrCat(kJobNameRule, "'", DescribeName(spec.name()), "'"));
   }
   if (spec.query().empty()) return absl::InvalidArgumentError("the job has no query");
   auto base = ParseTimePolicy(spec.default_policy(), sql::CompileOptions::DefaultTimePolicy());
@@ -103,8 +150,8 @@ absl::StatusOr<LoadedJob> LoadJob(const v1::JobSpec& spec) {
 
 absl::StatusOr<LoadedJob> BindJob(const v1::JobSpec& spec, v1::Plan plan) {
   if (!ValidJobName(spec.name())) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "a job name is 1 to 100 letters, digits, '-', '_' or '.', not '", spec.name(), "'"));
+    return absl::InvalidArgumentError(
+        absl::StrCat(kJobNameRule, "'", DescribeName(spec.name()), "'"));
   }
   if (plan.version() > sql::kPlanVersion) {
     return absl::FailedPreconditionError(absl::StrCat("the plan has format version ",
@@ -153,6 +200,9 @@ absl::StatusOr<LoadedJob> BindJob(const v1::JobSpec& spec, v1::Plan plan) {
         }
       }
     }
+    if (absl::Status s = CheckTopicName(absl::StrCat("input ", input.name()), topic); !s.ok()) {
+      return s;
+    }
     job.input_topics.push_back(topic);
   }
   // Outputs: bound ones, else the topic named like the output.
@@ -177,10 +227,19 @@ absl::StatusOr<LoadedJob> BindJob(const v1::JobSpec& spec, v1::Plan plan) {
         target = {OutputTarget::Kind::kTopic, binding.topic()};
       }
     }
+    if (target.kind == OutputTarget::Kind::kTopic) {
+      if (absl::Status s = CheckTopicName(absl::StrCat("output ", output.name()), target.name);
+          !s.ok()) {
+        return s;
+      }
+    }
     job.outputs.push_back(target);
   }
   job.dead_letter_topic = spec.dead_letter_topic().empty() ? absl::StrCat(spec.name(), ".errors")
                                                            : spec.dead_letter_topic();
+  if (absl::Status s = CheckTopicName("dead-letter topic", job.dead_letter_topic); !s.ok()) {
+    return s;
+  }
   if (!spec.guarantee().empty() && spec.guarantee() != "at_least_once" &&
       spec.guarantee() != "exactly_once") {
     return absl::InvalidArgumentError(absl::StrCat(

@@ -31,6 +31,9 @@ struct LoadedJob {
   int64_t version = 0;        // the catalog's version of the job (0: not from the catalog)
 };
 
+// Parses a job spec in protobuf's JSON mapping; `where` names it in errors.
+absl::StatusOr<v1::JobSpec> ParseJobSpec(const std::string& json, const std::string& where);
+
 // Reads a job file (JSON in protobuf's mapping of JobSpec). `query_file`
 // paths are relative to the job file.
 absl::StatusOr<v1::JobSpec> ReadJobFile(const std::string& path);

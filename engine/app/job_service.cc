@@ -1,15 +1,10 @@
 #include "engine/app/job_service.h"
 
-#include <chrono>
-#include <deque>
-#include <thread>
-
-#include "absl/container/flat_hash_set.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "connectors/kafka_reader.h"
 #include "engine/app/job_loader.h"
+#include "engine/app/job_policy.h"
 #include "engine/explain.h"
 #include "engine/value.h"
 #include "operators/builtin_operators.h"
@@ -57,8 +52,18 @@ std::string DescribeOutput(const OutputTarget& target) {
 }  // namespace
 
 JobServiceImpl::JobServiceImpl(ControlPlane* plane, ServiceLimits limits)
-    : plane_(plane), limits_(limits) {
+    : plane_(plane),
+      limits_(limits),
+      tails_(std::make_unique<TailHub>(plane->options().bootstrap, plane->options().kafka,
+                                       limits.max_tails)) {
   RegisterBuiltinOperators(&registry_);
+}
+
+JobServiceImpl::~JobServiceImpl() { EndTails(); }
+
+void JobServiceImpl::EndTails() {
+  tails_->EndAll(grpc::Status(grpc::StatusCode::UNAVAILABLE,
+                              "the worker is shutting down; tail again to follow the job"));
 }
 
 absl::StatusOr<v1::Plan> JobServiceImpl::Compile(const v1::JobSpec& spec) {
@@ -72,6 +77,7 @@ absl::StatusOr<v1::Plan> JobServiceImpl::Compile(const v1::JobSpec& spec) {
   }
   auto job = LoadJob(spec);
   if (!job.ok()) return job.status();
+  if (absl::Status s = CheckJobPolicy(*job, plane_->options().policy); !s.ok()) return s;
   return std::move(job->plan);
 }
 
@@ -116,20 +122,11 @@ grpc::Status JobServiceImpl::SubmitJob(grpc::ServerContext*, const v1::SubmitJob
   *command.mutable_plan() = *std::move(plan);
   // Refuse early what the log would refuse, so that a request that fails
   // leaves no trace in the catalog.
+  // The log applies the limit in its order (Catalog::Check): concurrent
+  // submissions cannot run more jobs than it allows.
+  command.set_max_running_jobs(limits_.max_jobs);
   const CommandOutcome expected = plane_->Check(command);
   if (!expected.status.ok()) return ToGrpc(expected.status);
-  if (expected.changed) {
-    int running = 0;
-    for (const auto& [name, entry] : plane_->Jobs()) {
-      running += entry.state == v1::JOB_STATE_RUNNING ? 1 : 0;
-    }
-    if (running >= limits_.max_jobs) {
-      return grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
-                          absl::StrCat("the cluster runs ", running,
-                                       " jobs, its limit; stop one "
-                                       "first"));
-    }
-  }
   if (!expected.changed) {
     // The identical job is running: nothing to do.
     auto entry = plane_->Job(command.name());
@@ -231,7 +228,7 @@ grpc::Status JobServiceImpl::DescribeJob(grpc::ServerContext*,
   }
   const std::vector<v1::WorkerStatus> workers = plane_->LiveWorkers();
   *response->mutable_job() = Info(*entry, workers);
-  *response->mutable_spec() = entry->spec;
+  *response->mutable_spec() = RedactSpec(entry->spec);
   *response->mutable_plan() = entry->plan;
   if (auto text = ExplainPlan(entry->plan, registry_, {}); text.ok()) {
     response->set_explain(*text);
@@ -258,17 +255,23 @@ grpc::Status JobServiceImpl::ListWorkers(grpc::ServerContext*, const v1::ListWor
   return grpc::Status::OK;
 }
 
-grpc::Status JobServiceImpl::TailOutput(grpc::ServerContext* context,
-                                        const v1::TailOutputRequest* request,
-                                        grpc::ServerWriter<v1::TailOutputResponse>* writer) {
+grpc::ServerWriteReactor<v1::TailOutputResponse>* JobServiceImpl::TailOutput(
+    grpc::CallbackServerContext*, const v1::TailOutputRequest* request) {
   auto entry = plane_->Job(request->job());
   if (!entry) {
-    return grpc::Status(grpc::StatusCode::NOT_FOUND, absl::StrCat("no job named ", request->job()));
+    return TailStream::Finished(
+        grpc::Status(grpc::StatusCode::NOT_FOUND, absl::StrCat("no job named ", request->job())));
   }
   auto job = BindJob(entry->spec, entry->plan);
-  if (!job.ok()) return ToGrpc(job.status());
-  // topic -> output name
-  std::map<std::string, std::string> topics;
+  if (!job.ok()) return TailStream::Finished(ToGrpc(job.status()));
+  if (entry->state != v1::JOB_STATE_RUNNING) {
+    return TailStream::Finished(grpc::Status(grpc::StatusCode::FAILED_PRECONDITION,
+                                             absl::StrCat("job ", request->job(), " is stopped")));
+  }
+  TailSubscription sub;
+  sub.from_beginning = request->from_beginning();
+  sub.keep_duplicates = request->keep_duplicates();
+  sub.limit = request->limit();
   std::vector<std::string> names;
   for (int o = 0; o < job->plan.outputs_size(); ++o) {
     const std::string& name = job->plan.outputs(o).name();
@@ -276,86 +279,40 @@ grpc::Status JobServiceImpl::TailOutput(grpc::ServerContext* context,
     if (!request->output().empty() && !EqualsIgnoreCase(request->output(), name)) continue;
     if (job->outputs[o].kind != OutputTarget::Kind::kTopic) {
       if (!request->output().empty()) {
-        return grpc::Status(
-            grpc::StatusCode::FAILED_PRECONDITION,
-            absl::StrCat("output ", name, " goes to ", DescribeOutput(job->outputs[o]),
-                         "; only outputs to Kafka topics can be tailed"));
+        return TailStream::Finished(
+            grpc::Status(grpc::StatusCode::FAILED_PRECONDITION,
+                         absl::StrCat("output ", name, " goes to ", DescribeOutput(job->outputs[o]),
+                                      "; only outputs to Kafka topics can be tailed")));
       }
       continue;
     }
-    topics[job->outputs[o].name] = name;
+    sub.topics[job->outputs[o].name] = name;
   }
-  if (topics.empty()) {
+  if (sub.topics.empty()) {
     if (!request->output().empty()) {
-      return grpc::Status(grpc::StatusCode::NOT_FOUND,
-                          absl::StrCat("job ", request->job(), " has no output ", request->output(),
-                                       " (it has: ", absl::StrJoin(names, ", "), ")"));
+      return TailStream::Finished(
+          grpc::Status(grpc::StatusCode::NOT_FOUND,
+                       absl::StrCat("job ", request->job(), " has no output ", request->output(),
+                                    " (it has: ", absl::StrJoin(names, ", "), ")")));
     }
-    return grpc::Status(grpc::StatusCode::FAILED_PRECONDITION,
-                        absl::StrCat("job ", request->job(), " writes no Kafka topic to tail"));
+    return TailStream::Finished(
+        grpc::Status(grpc::StatusCode::FAILED_PRECONDITION,
+                     absl::StrCat("job ", request->job(), " writes no Kafka topic to tail")));
   }
-  auto reader = KafkaTopicReader::Create(plane_->options().bootstrap, plane_->options().kafka);
-  if (!reader.ok()) return ToGrpc(reader.status());
-  // Each topic is read from now on (or from its beginning); a topic that
-  // does not exist yet is read from its beginning once it appears, since
-  // everything in it is new.
-  enum class Reading { kFromNow, kFromBeginning, kStarted };
-  std::map<std::string, Reading> reading;
-  for (const auto& [topic, name] : topics) {
-    reading[topic] = request->from_beginning() ? Reading::kFromBeginning : Reading::kFromNow;
-  }
-  int64_t sent = 0;
-  int64_t last_attempt = 0;
-  // Identities already sent, oldest first; a replay's copies come soon
-  // after their originals, so a bounded memory of them is enough.
-  constexpr size_t kRemembered = 1'000'000;
-  absl::flat_hash_set<std::string> seen;
-  std::deque<std::string> seen_order;
-  std::vector<KafkaMessage> messages;
-  while (!context->IsCancelled()) {
-    const int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
-                            std::chrono::steady_clock::now().time_since_epoch())
-                            .count();
-    if (now - last_attempt >= 1000) {
-      last_attempt = now;
-      for (auto& [topic, state] : reading) {
-        if (state == Reading::kStarted) continue;
-        KafkaTopicReader::Start start;  // the beginning
-        if (state == Reading::kFromNow) start.kind = KafkaTopicReader::Start::Kind::kEnd;
-        auto added = (*reader)->Add(topic, start, 5000);
-        if (added.ok()) {
-          state = Reading::kStarted;
-        } else if (added.status().code() == absl::StatusCode::kNotFound) {
-          state = Reading::kFromBeginning;
-        }
-      }
+  // The stream ends with the version of the job it follows.
+  sub.still_current = [plane = plane_, name = request->job(), version = entry->version] {
+    auto current = plane->Job(name);
+    if (!current || current->state != v1::JOB_STATE_RUNNING) {
+      return grpc::Status(grpc::StatusCode::ABORTED, absl::StrCat("job ", name, " was stopped"));
     }
-    messages.clear();
-    (*reader)->Poll(200, 1000, &messages).IgnoreError();
-    for (KafkaMessage& m : messages) {
-      std::string id = m.Header("sluice.id");
-      if (!id.empty() && !request->keep_duplicates()) {
-        if (!seen.insert(id).second) continue;
-        seen_order.push_back(id);
-        if (seen_order.size() > kRemembered) {
-          seen.erase(seen_order.front());
-          seen_order.pop_front();
-        }
-      }
-      v1::TailOutputResponse row;
-      row.set_id(std::move(id));
-      row.set_output(topics[m.topic]);
-      row.set_topic(m.topic);
-      row.set_partition(m.partition);
-      row.set_offset(m.offset);
-      row.set_key(std::move(m.key));
-      row.set_row(std::move(m.value));
-      row.set_timestamp_ms(m.timestamp_ms);
-      if (!writer->Write(row)) return grpc::Status::OK;  // the client left
-      if (request->limit() > 0 && ++sent >= request->limit()) return grpc::Status::OK;
+    if (current->version != version) {
+      return grpc::Status(grpc::StatusCode::ABORTED,
+                          absl::StrCat("job ", name, " was updated to version ", current->version,
+                                       "; tail it again to follow it"));
     }
-  }
-  return grpc::Status::OK;
+    return grpc::Status::OK;
+  };
+  return tails_->Subscribe(std::move(sub));
 }
 
 }  // namespace sluice

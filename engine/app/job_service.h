@@ -6,8 +6,10 @@
 #define SLUICE_ENGINE_APP_JOB_SERVICE_H_
 
 #include <cstddef>
+#include <memory>
 
 #include "engine/app/control_plane.h"
+#include "engine/app/tail_hub.h"
 #include "engine/operator_registry.h"
 #include "proto/job_service.grpc.pb.h"
 
@@ -17,11 +19,17 @@ struct ServiceLimits {
   size_t max_query_bytes = 100'000;  // RESOURCE_EXHAUSTED above
   int max_jobs = 100;                // running jobs in the cluster
   int max_request_bytes = 1 << 20;   // gRPC refuses larger messages
+  int max_tails = 32;                // open TailOutput streams on this worker
 };
 
-class JobServiceImpl final : public v1::JobService::Service {
+// TailOutput is served by callback (TailHub): an open stream holds no
+// thread; the other methods are synchronous.
+using JobServiceBase = v1::JobService::WithCallbackMethod_TailOutput<v1::JobService::Service>;
+
+class JobServiceImpl final : public JobServiceBase {
  public:
   JobServiceImpl(ControlPlane* plane, ServiceLimits limits);
+  ~JobServiceImpl() override;
 
   grpc::Status SubmitJob(grpc::ServerContext* context, const v1::SubmitJobRequest* request,
                          v1::SubmitJobResponse* response) override;
@@ -33,12 +41,16 @@ class JobServiceImpl final : public v1::JobService::Service {
                            v1::DescribeJobResponse* response) override;
   grpc::Status StopJob(grpc::ServerContext* context, const v1::StopJobRequest* request,
                        v1::StopJobResponse* response) override;
-  grpc::Status TailOutput(grpc::ServerContext* context, const v1::TailOutputRequest* request,
-                          grpc::ServerWriter<v1::TailOutputResponse>* writer) override;
+  grpc::ServerWriteReactor<v1::TailOutputResponse>* TailOutput(
+      grpc::CallbackServerContext* context, const v1::TailOutputRequest* request) override;
   grpc::Status UpdateJob(grpc::ServerContext* context, const v1::UpdateJobRequest* request,
                          v1::UpdateJobResponse* response) override;
   grpc::Status ListWorkers(grpc::ServerContext* context, const v1::ListWorkersRequest* request,
                            v1::ListWorkersResponse* response) override;
+
+  // Ends every open tail (UNAVAILABLE: the worker is going away), so that
+  // the server's shutdown need not wait for them.
+  void EndTails();
 
  private:
   // Compiles a request's spec, enforcing the size limit.
@@ -47,6 +59,7 @@ class JobServiceImpl final : public v1::JobService::Service {
 
   ControlPlane* plane_;
   ServiceLimits limits_;
+  std::unique_ptr<TailHub> tails_;  // the open TailOutput streams
   OperatorRegistry registry_;
 };
 

@@ -9,6 +9,7 @@
 #include "engine/app/dev_command.h"
 #include "engine/app/run_command.h"
 #include "engine/app/stream_commands.h"
+#include "engine/app/token_command.h"
 
 namespace {
 
@@ -23,8 +24,10 @@ constexpr char kUsage[] =
     "  simulate  produce deterministic device telemetry to a topic or a file\n"
     "  dev       broker + workers + simulator + the sample job, output printed live\n"
     "  bench     measure throughput and latency against baselines (core, kafka)\n"
+    "  token     create an API token for the workers' --token-file\n"
     "\n"
-    "cluster commands (gRPC; --server HOST:PORT or $SLUICE_SERVER, default localhost:9750):\n"
+    "cluster commands (gRPC; --server HOST:PORT or $SLUICE_SERVER, default localhost:9750;\n"
+    "  --token-file FILE or $SLUICE_TOKEN, --tls-ca FILE for a worker that wants them):\n"
     "  submit    submit a job: every worker runs it\n"
     "  update    replace a running job's query and bindings\n"
     "  validate  compile a job on a worker: the plan, or the errors\n"
@@ -54,6 +57,7 @@ int main(int argc, char** argv) {
   if (command == "simulate") return sluice::SimulateCommand(args);
   if (command == "dev") return sluice::DevCommand(args);
   if (command == "bench") return sluice::BenchCommand(args);
+  if (command == "token") return sluice::TokenCommand(args);
   if (command == "submit") return sluice::SubmitCommand(args);
   if (command == "update") return sluice::UpdateCommand(args);
   if (command == "validate") return sluice::ValidateCommand(args);

@@ -114,10 +114,7 @@ class ErrorOutput {
     }
     line += ",\"reason\":";
     AppendJsonString(reason, &line);
-    if (!data.empty()) {
-      line += ",\"data\":";
-      AppendJsonString(data, &line);
-    }
+    if (!data.empty()) AppendRawTextField("data", data, &line);
     line += "}";
     ++count_;
     return sink_->WriteLine(line);

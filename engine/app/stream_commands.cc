@@ -16,10 +16,13 @@
 #include "connectors/file_sink.h"
 #include "connectors/kafka_client.h"
 #include "connectors/kafka_producer.h"
+#include "engine/app/api_audit.h"
+#include "engine/app/api_security.h"
 #include "engine/app/api_server.h"
 #include "engine/app/command_line.h"
 #include "engine/app/control_plane.h"
 #include "engine/app/job_loader.h"
+#include "engine/app/job_policy.h"
 #include "engine/app/worker.h"
 #include "engine/datetime.h"
 
@@ -140,7 +143,7 @@ int BrokerCommand(const std::vector<std::string>& args) {
   }
   // The control plane's topics, with one partition each (a total order),
   // unless given: the mock has no Admin API for the workers to create them.
-  for (const char* control : {kCatalogTopic, kStatusTopic}) {
+  for (const char* control : {kCatalogTopic, kStatusTopic, kAuditTopic}) {
     if (std::none_of(topics.begin(), topics.end(),
                      [&](const auto& t) { return t.first == control; })) {
       topics.emplace_back(control, 1);
@@ -334,7 +337,7 @@ int SimulateCommand(const std::vector<std::string>& args) {
 }
 
 int WorkerCommand(const std::vector<std::string>& args) {
-  const std::vector<FlagSpec> flags = WithKafkaFlags({
+  std::vector<FlagSpec> flags = WithKafkaFlags({
       {"grpc-listen", true, false,
        "serve the JobService API here (default localhost:9750; 'none' for no API)", "HOST:PORT"},
       {"job", true, true,
@@ -345,7 +348,15 @@ int WorkerCommand(const std::vector<std::string>& args) {
        "how often this worker publishes its status to the cluster (default 1s)", "DURATION"},
       {"max-jobs", true, false, "refuse submissions beyond this many running jobs (default 100)",
        "N"},
+      {"max-tails", true, false,
+       "refuse output tails beyond this many open on this worker (default 32)", "N"},
       {"state-dir", true, false, "RocksDB state directory (default: a temporary one)", "DIR"},
+      {"output-root", true, false,
+       "jobs may write file outputs, as relative paths below this directory (default: no "
+       "file outputs)",
+       "DIR"},
+      {"secrets-dir", true, false,
+       "jobs may name files here as ${file:NAME} in their Kafka properties (default: none)", "DIR"},
       {"name", true, false, "name shown in logs (default worker-<pid>)", "NAME"},
       {"threads", true, false, "task threads (default: one per core)", "N"},
       {"commit-interval", true, false,
@@ -354,6 +365,7 @@ int WorkerCommand(const std::vector<std::string>& args) {
        "how often a status line is printed (default 5s, 0 for never)", "DURATION"},
       {"help", false, false, "show this help"},
   });
+  flags.insert(flags.end() - 1, ApiSecurityFlags().begin(), ApiSecurityFlags().end());
   auto parsed = CommandLine::Parse(flags, args);
   if (!parsed.ok() || parsed->Has("help")) {
     std::fprintf(parsed.ok() ? stdout : stderr,
@@ -365,13 +377,26 @@ int WorkerCommand(const std::vector<std::string>& args) {
     return parsed.ok() ? 0 : 2;
   }
   const CommandLine& cl = *parsed;
+  JobPolicy policy;
+  for (auto [flag, dir] : {std::pair<const char*, std::string*>{"output-root", &policy.output_root},
+                           {"secrets-dir", &policy.secrets_dir}}) {
+    if (auto v = cl.Get(flag)) {
+      std::error_code ec;
+      const fs::path absolute = fs::absolute(*v, ec);
+      if (ec || !fs::is_directory(absolute, ec)) {
+        return Fail("worker", absl::StrCat("--", flag, " is not a directory: ", *v), 2);
+      }
+      *dir = absolute.lexically_normal().string();
+    }
+  }
   std::vector<v1::JobSpec> jobs;
   for (const std::string& path : cl.GetAll("job")) {
     auto spec = ReadJobFile(path);
     if (!spec.ok()) return Fail("worker", std::string(spec.status().message()), 2);
     auto job = LoadJob(*spec);
-    if (!job.ok()) {
-      std::fprintf(stderr, "%s:%s\n", path.c_str(), std::string(job.status().message()).c_str());
+    absl::Status allowed = job.ok() ? CheckJobPolicy(*job, policy) : job.status();
+    if (!allowed.ok()) {
+      std::fprintf(stderr, "%s:%s\n", path.c_str(), std::string(allowed.message()).c_str());
       return 2;
     }
     spec->clear_query_file();  // the text is inline now
@@ -381,6 +406,10 @@ int WorkerCommand(const std::vector<std::string>& args) {
   if (auto v = cl.Get("max-jobs");
       v && (!absl::SimpleAtoi(*v, &limits.max_jobs) || limits.max_jobs < 1)) {
     return Fail("worker", "--max-jobs takes a positive number", 2);
+  }
+  if (auto v = cl.Get("max-tails");
+      v && (!absl::SimpleAtoi(*v, &limits.max_tails) || limits.max_tails < 1)) {
+    return Fail("worker", "--max-tails takes a positive number", 2);
   }
   int64_t heartbeat_ms = 1000;
   if (auto v = cl.Get("heartbeat-interval")) {
@@ -394,6 +423,21 @@ int WorkerCommand(const std::vector<std::string>& args) {
   const std::string listen = cl.GetOr("grpc-listen", "localhost:9750");
   WorkerOptions options;
   options.name = cl.GetOr("name", absl::StrCat("worker-", ::getpid()));
+  auto security_options = ApiSecurityOptionsFromFlags(cl);
+  if (!security_options.ok()) {
+    return Fail("worker", std::string(security_options.status().message()), 2);
+  }
+  absl::StatusOr<ApiSecurity> security;
+  if (listen != "none") {
+    security = PrepareApiSecurity(*security_options, listen, [name = options.name](auto& line) {
+      std::printf("%s | %s\n", name.c_str(), line.c_str());
+      std::fflush(stdout);
+    });
+    if (!security.ok()) return Fail("worker", std::string(security.status().message()), 2);
+    if (!security->warning.empty()) {
+      std::printf("%s | WARNING: %s\n", options.name.c_str(), security->warning.c_str());
+    }
+  }
   auto bootstrap = ResolveBootstrap(cl.GetOr("brokers", ""), cl.GetOr("bootstrap-file", ""), 30);
   if (!bootstrap.ok()) return Fail("worker", std::string(bootstrap.status().message()));
   options.bootstrap = *bootstrap;
@@ -433,11 +477,14 @@ int WorkerCommand(const std::vector<std::string>& args) {
   plane_options.kafka = options.kafka;
   plane_options.heartbeat_ms = heartbeat_ms;
   plane_options.static_jobs = std::move(jobs);
+  plane_options.policy = policy;
+  if (security.ok()) plane_options.api_warning = security->warning;
   auto plane = ControlPlane::Start(std::move(plane_options), worker->get());
   if (!plane.ok()) return Fail("worker", std::string(plane.status().message()));
   std::unique_ptr<ApiServer> api;
   if (listen != "none") {
-    auto started = ApiServer::Start(listen, limits, plane->get());
+    const std::string described = security->Describe();
+    auto started = ApiServer::Start(listen, limits, plane->get(), *std::move(security));
     if (!started.ok()) {
       if (listen_given) return Fail("worker", std::string(started.status().message()));
       std::printf("%s | no API: %s (give --grpc-listen HOST:PORT)\n", options.name.c_str(),
@@ -445,8 +492,8 @@ int WorkerCommand(const std::vector<std::string>& args) {
     } else {
       api = *std::move(started);
       (*plane)->SetGrpcAddress(api->address());
-      std::printf("%s | serving the JobService API on %s\n", options.name.c_str(),
-                  api->address().c_str());
+      std::printf("%s | serving the JobService API on %s (%s)\n", options.name.c_str(),
+                  api->address().c_str(), described.c_str());
     }
     std::fflush(stdout);
   }

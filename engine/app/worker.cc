@@ -19,6 +19,8 @@
 #include "connectors/json_decoder.h"
 #include "connectors/kafka_consumer.h"
 #include "connectors/kafka_reader.h"
+#include "engine/app/log_line.h"
+#include "engine/changelog_record.h"
 #include "engine/datetime.h"
 #include "engine/exchange.h"
 #include "engine/task.h"
@@ -60,7 +62,10 @@ struct JobTopology {
   // The changelog a state family ("<job>/<node>.<state>", "<job>/task")
   // belongs to.
   const Changelog* ChangelogOf(std::string_view family) const {
-    if (family.size() <= job.size() + 1) return nullptr;
+    if (family.size() <= job.size() + 1 || family.substr(0, job.size()) != job ||
+        family[job.size()] != '/') {
+      return nullptr;
+    }
     std::string_view rest = family.substr(job.size() + 1);
     if (rest == "task") return &task_changelog;
     int node = 0;
@@ -100,15 +105,7 @@ int64_t SteadyMs() {
       .count();
 }
 
-absl::Mutex log_mu;
-
-// One line on standard output, whole even when threads log at once.
-void Log(const std::string& line) {
-  absl::MutexLock lock(&log_mu);
-  std::fwrite(line.data(), 1, line.size(), stdout);
-  std::fputc('\n', stdout);
-  std::fflush(stdout);
-}
+void Log(std::string_view line) { LogLine(line); }
 
 std::string Describe(const std::vector<TopicPartition>& partitions) {
   std::map<std::string, std::vector<int32_t>> by_topic;
@@ -216,12 +213,6 @@ class SharedSinkRef final : public Sink {
   std::vector<std::string> ids_;
 };
 
-// Repartition records: a row or a watermark of one sending task.
-//   'R' varint(sender) varint(seq) row       (engine/exchange.h encoding)
-//   'W' varint(sender) fixed64(watermark)
-constexpr char kExchangeRow = 'R';
-constexpr char kExchangeWatermark = 'W';
-
 // The sending side of a task's exchanges: rows go to the repartition
 // topic's partition that owns their key, watermarks to every partition.
 // Messages count in the task's delivery tracker, so input offsets are
@@ -240,10 +231,7 @@ class KafkaExchangeSender final : public ExchangeSender {
     const int64_t now_ms = WallTicks() / kTicksPerMillisecond;
     for (size_t i = 0; i < rows.size(); ++i) {
       value.clear();
-      value.push_back(kExchangeRow);
-      EncodeVarint(static_cast<uint64_t>(sender_), &value);
-      EncodeVarint(static_cast<uint64_t>(seq++), &value);
-      EncodeExchangeRow(batch, rows[i], &value);
+      EncodeExchangeRowRecord(sender_, seq++, batch, rows[i], &value);
       if (absl::Status s = producer_->Produce(x.topic, "", value, now_ms, tracker_, {},
                                               ExchangePartition(hashes[i], x.partitions));
           !s.ok()) {
@@ -259,9 +247,7 @@ class KafkaExchangeSender final : public ExchangeSender {
     last = watermark;
     const JobTopology::Exchange& x = topology_->exchanges.at(node);
     std::string value;
-    value.push_back(kExchangeWatermark);
-    EncodeVarint(static_cast<uint64_t>(sender_), &value);
-    EncodeFixed64(static_cast<uint64_t>(watermark), &value);
+    EncodeExchangeWatermarkRecord(sender_, watermark, &value);
     const int64_t now_ms = WallTicks() / kTicksPerMillisecond;
     for (int d = 0; d < x.partitions; ++d) {
       if (absl::Status s = producer_->Produce(x.topic, "", value, now_ms, tracker_, {}, d);
@@ -401,7 +387,8 @@ class Worker::PartitionTask {
   // Later stages: the exchange this task reads and its merged input.
   int entry_ = -1;
   std::unique_ptr<ExchangeReceiver> receiver_;
-  std::vector<int> inputs_;                             // plan inputs this topic feeds
+  int64_t receiver_parts_ = 0;  // the receiver's parts beyond the first, in the store
+  std::vector<int> inputs_;     // plan inputs this topic feeds
   std::vector<std::unique_ptr<JsonDecoder>> decoders_;  // by position in inputs_
   std::vector<std::unique_ptr<Sink>> sinks_;
   DeliveryTracker tracker_;
@@ -621,11 +608,9 @@ absl::Status Worker::PartitionTask::Init() {
       }
     }
     if (receiver_) {
-      auto found = task_->meta_table().Get(MetaKey("receiver"), &value);
-      if (!found.ok()) return found.status();
-      if (*found && !receiver_->Restore(value)) {
-        return absl::DataLossError("the checkpointed exchange state does not decode");
-      }
+      auto parts = RestoreReceiver(*receiver_, task_->meta_table(), MetaKey("receiver"));
+      if (!parts.ok()) return parts.status();
+      receiver_parts_ = *parts;
     }
   }
   if (stage_ > 0) return absl::OkStatus();
@@ -697,16 +682,6 @@ void Worker::PartitionTask::Run() {
   }
 }
 
-// Changelog records. Key: the state family, a zero byte, the full RocksDB
-// key (the task's prefix first). Value: the kind, the checkpoint number and
-// the incarnation of the task that took it (fixed64 each), then the value
-// of a put or the end of a deleted range. A
-// checkpoint's records count only once its marker, kind 'C' with the task's
-// prefix as key, is in every changelog of the task: the marker goes out
-// after everything the checkpoint covers (its state changes and every
-// output before it) is acknowledged.
-constexpr char kChangelogMarker = 'C';
-
 absl::Status Worker::PartitionTask::Restore(const TaskEnvironment& env, bool* restored) {
   *restored = false;
   const JobTopology* topology = job_->topology();
@@ -753,31 +728,34 @@ absl::Status Worker::PartitionTask::Restore(const TaskEnvironment& env, bool* re
     }
     return false;
   };
+  // A failed poll is retried (the reader reconnects); if the deadline
+  // passes, the last failure is the cause the error gives.
+  absl::Status last_poll;
   while (behind()) {
     if (std::chrono::steady_clock::now() > deadline) {
       return absl::DeadlineExceededError(
-          absl::StrCat("reading the changelogs of ", tp_.topic, "[", tp_.partition, "]"));
+          absl::StrCat("reading the changelogs of ", tp_.topic, "[", tp_.partition, "]",
+                       last_poll.ok() ? "" : absl::StrCat(": ", last_poll.message())));
     }
     messages.clear();
-    (*reader)->Poll(100, 10'000, &messages).IgnoreError();
+    if (absl::Status s = (*reader)->Poll(100, 10'000, &messages); !s.ok()) last_poll = s;
     for (KafkaMessage& m : messages) {
       Read& log = logs[m.topic];
       log.next = std::max(log.next, m.offset + 1);
-      const size_t zero = m.key.find('\0');
-      std::string_view value = m.value;
-      uint64_t checkpoint = 0, incarnation = 0;
-      if (zero == std::string::npos || value.empty()) continue;
-      const char kind = value[0];
-      value.remove_prefix(1);
-      if (!DecodeFixed64(&value, &checkpoint) || !DecodeFixed64(&value, &incarnation)) continue;
-      std::string_view key = std::string_view(m.key).substr(zero + 1);
-      if (kind == kChangelogMarker) {
-        if (key == prefix_) log.markers.emplace(static_cast<int64_t>(checkpoint), incarnation);
+      // Records that are not this task's changes of this job's state are
+      // skipped: another task's, or garbage (engine/changelog_record.h).
+      ChangelogRecord record;
+      if (!DecodeChangelogRecord(m.key, m.value, &record)) continue;
+      if (record.kind == kChangelogMarker) {
+        if (record.key == prefix_) log.markers.emplace(record.checkpoint, record.incarnation);
         continue;
       }
-      if (key.substr(0, prefix_.size()) != prefix_) continue;  // another task's
-      log.changes.push_back(Change{static_cast<int64_t>(checkpoint), incarnation, kind,
-                                   m.key.substr(0, zero), std::string(key), std::string(value)});
+      if (!ChangelogChangeIsTasks(record, prefix_)) continue;
+      const JobTopology::Changelog* owner = topology->ChangelogOf(record.family);
+      if (owner == nullptr || owner->topic != m.topic) continue;
+      log.changes.push_back(Change{record.checkpoint, record.incarnation, record.kind,
+                                   std::string(record.family), std::string(record.key),
+                                   std::string(record.payload)});
     }
   }
   // The checkpoints complete in every changelog, and the last of them. A
@@ -891,15 +869,17 @@ absl::Status Worker::PartitionTask::Checkpoint() {
   if (sender_) {
     for (const auto& [node, seq] : sender_->seqs()) put(absl::StrCat("seq.", node), seq);
   }
+  int64_t receiver_parts = 0;
   if (receiver_) {
-    std::string value;
-    receiver_->Serialize(&value);
-    batch.Put(task_->meta_table(), MetaKey("receiver"), value);
+    if (absl::Status s = CheckpointReceiver(*receiver_, task_->meta_table(), MetaKey("receiver"),
+                                            receiver_parts_, batch, &receiver_parts);
+        !s.ok()) {
+      return s;
+    }
   }
   // The changes, to their operators' changelogs.
   std::string number_bytes;
-  EncodeFixed64(static_cast<uint64_t>(number), &number_bytes);
-  EncodeFixed64(incarnation_, &number_bytes);
+  EncodeChangelogCheckpoint(number, incarnation_, &number_bytes);
   const int64_t now_ms = WallTicks() / kTicksPerMillisecond;
   absl::Status produced;
   std::string key, value;
@@ -914,12 +894,7 @@ absl::Status Worker::PartitionTask::Checkpoint() {
         }
         const JobTopology::Changelog* c = it->second;
         if (c == nullptr) return;
-        key = family_names_[family];
-        key.push_back('\0');
-        key.append(k);
-        value.assign(1, kind);
-        value.append(number_bytes);
-        value.append(v);
+        EncodeChangelogChange(family_names_[family], kind, k, v, number_bytes, &key, &value);
         produced = producer()->Produce(c->topic, key, value, now_ms, &tracker_, {},
                                        tp_.partition % c->partitions);
       });
@@ -927,10 +902,7 @@ absl::Status Worker::PartitionTask::Checkpoint() {
   if (!produced.ok()) return produced;
   // Everything up to here acknowledged, the checkpoint is complete: mark it.
   if (absl::Status s = WaitAcknowledged(60'000); !s.ok()) return s;
-  key.assign(1, '\0');
-  key.append(prefix_);
-  value.assign(1, kChangelogMarker);
-  value.append(number_bytes);
+  EncodeChangelogMarker(prefix_, number_bytes, &key, &value);
   for (const JobTopology::Changelog* c : topology->StageChangelogs(stage_)) {
     if (absl::Status s = producer()->Produce(c->topic, key, value, now_ms, &tracker_, {},
                                              tp_.partition % c->partitions);
@@ -949,6 +921,7 @@ absl::Status Worker::PartitionTask::Checkpoint() {
   }
   if (absl::Status s = worker_->store_->Commit(batch); !s.ok()) return s;
   checkpoint_number_ = number;
+  receiver_parts_ = receiver_parts;
   // The group's offset: committed in the transaction under exactly_once,
   // else by the consumer once the checkpoint's messages are acknowledged.
   if (!txn_) AddCandidate(position_, -1);
@@ -1055,20 +1028,12 @@ void Worker::PartitionTask::AddCandidate(int64_t next, int64_t oldest) {
 // slowest sender's) passes them.
 void Worker::PartitionTask::ProcessExchange(const RecordBatch& batch) {
   for (const RecordBatch::Record& r : batch.records) {
-    std::string_view v = batch.payload(r);
-    uint64_t sender = 0, seq = 0, watermark = 0;
-    bool ok = v.size() > 1;
-    const char kind = ok ? v[0] : 0;
-    if (ok) v.remove_prefix(1);
-    ok = ok && DecodeVarint(&v, &sender);
-    if (ok && kind == kExchangeRow) {
-      ok = DecodeVarint(&v, &seq) &&
-           receiver_->AddRow(static_cast<int>(sender), static_cast<int64_t>(seq), r.offset, v);
-    } else if (ok && kind == kExchangeWatermark) {
-      ok = DecodeFixed64(&v, &watermark);
-      if (ok) receiver_->SetWatermark(static_cast<int>(sender), static_cast<int64_t>(watermark));
-    } else {
-      ok = false;
+    ExchangeRecord record;
+    bool ok = DecodeExchangeRecord(batch.payload(r), &record);
+    if (ok && record.kind == ExchangeRecord::Kind::kRow) {
+      ok = receiver_->AddRow(record.sender, record.seq, r.offset, record.row);
+    } else if (ok) {
+      receiver_->SetWatermark(record.sender, record.watermark);
     }
     if (!ok) {
       TaskMetrics::Add(task_->metrics().rejected, 1);
@@ -1093,10 +1058,7 @@ absl::Status Worker::PartitionTask::DeadLetter(std::string_view reason, int64_t 
   value += ",\"topic\":";
   AppendJsonString(tp_.topic, &value);
   absl::StrAppend(&value, ",\"partition\":", tp_.partition, ",\"offset\":", offset);
-  if (!data.empty()) {
-    value += ",\"data\":";
-    AppendJsonString(data, &value);
-  }
+  if (!data.empty()) AppendRawTextField("data", data, &value);
   value += "}";
   const std::vector<KafkaHeader> headers = {
       {"sluice.reason", std::string(reason)},

@@ -1,8 +1,8 @@
 """The control plane from a plain gRPC client: Python stubs generated from
 proto/ with Debian's protoc. One worker: health and reflection, ValidateJob,
 SubmitJob, ListJobs, DescribeJob, TailOutput (streamed while events are
-produced, cancelled after N rows; and from the beginning with a limit),
-StopJob, ListJobs(include_stopped), ListWorkers."""
+produced, cancelled after N rows; from the beginning with a limit; ended
+ABORTED by UpdateJob), UpdateJob, StopJob, ListJobs(include_stopped), ListWorkers."""
 import json
 import threading
 import time
@@ -155,6 +155,21 @@ def run(cluster, s, grpc, pb, job_pb, worker, client):
         raise AssertionError("TailOutput of an unknown output succeeded")
     except grpc.RpcError as e:
         assert e.code() == grpc.StatusCode.NOT_FOUND, f"{e.code().name}: {e.details()}"
+
+    # A tail follows one version of its job: UpdateJob ends it, ABORTED.
+    following = api.TailOutput(pb.TailOutputRequest(job=JOB, output="counts"), timeout=60)
+    time.sleep(1)  # the stream is open
+    updated = job_pb.JobSpec()
+    updated.CopyFrom(spec)
+    updated.query = QUERY.replace("TumblingWindow(second, 5)", "TumblingWindow(second, 6)")
+    version = api.UpdateJob(pb.UpdateJobRequest(spec=updated), timeout=20).job.version
+    try:
+        list(following)
+        raise AssertionError("a tail of an updated job ended OK")
+    except grpc.RpcError as e:
+        assert e.code() == grpc.StatusCode.ABORTED, f"{e.code().name}: {e.details()}"
+        assert f"updated to version {version}" in e.details(), e.details()
+        print(f"TailOutput across UpdateJob: {e.code().name} ({e.details()})")
 
     # StopJob, twice.
     stopped = api.StopJob(pb.StopJobRequest(name=JOB), timeout=20)
