@@ -7,7 +7,6 @@
 // each crashed the compiler, the optimizer or explain before.
 #include <gtest/gtest.h>
 
-#include <chrono>
 #include <functional>
 #include <string>
 
@@ -105,13 +104,11 @@ void ExpectReadable(CompileResult& r) {
 enum class Expect { kEither, kCompiles, kFails };
 
 // Compiles `query`: it must compile or fail with a position and a message
-// meant for its author, and take well under a second.
+// meant for its author. (How long compiling takes is measured in bench/,
+// not asserted here: the budgets below are counts, not clocks.)
 CompileResult Check(const std::string& query, Expect expect = Expect::kEither) {
   EXPECT_LE(query.size(), kMaxQueryBytes);
-  const auto start = std::chrono::steady_clock::now();
   CompileResult r = CompileQuery(query);
-  const auto elapsed = std::chrono::steady_clock::now() - start;
-  EXPECT_LT(elapsed, std::chrono::seconds(2)) << "compiling took too long";
   if (expect == Expect::kCompiles) {
     EXPECT_TRUE(r.ok) << FormatQueryError("", r.error);
   } else if (expect == Expect::kFails) {
@@ -246,11 +243,15 @@ TEST(HostileQueryTest, ExpansionsAreBounded) {
   for (int i = 1; i <= 40; ++i) absl::StrAppend(&q, ", a", i - 1, " + a", i - 1, " AS a", i);
   absl::StrAppend(&q, " INTO o FROM telemetry GROUP BY TumblingWindow(second, 1) HAVING a40 > 0");
   Check(q, Expect::kFails);
+  EXPECT_TRUE(absl::StrContains(ErrorOf(q), "nested too deeply once HAVING aliases are expanded"))
+      << ErrorOf(q);
   // The same without GROUP BY (HAVING acts as WHERE).
   std::string row = "SELECT a AS a0";
   for (int i = 1; i <= 40; ++i) absl::StrAppend(&row, ", a", i - 1, " + a", i - 1, " AS a", i);
   absl::StrAppend(&row, " INTO o FROM telemetry HAVING a40 > 0");
   Check(row, Expect::kFails);
+  EXPECT_TRUE(absl::StrContains(ErrorOf(row), "nested too deeply once HAVING aliases are expanded"))
+      << ErrorOf(row);
   // A simple CASE repeats its operand (here 43 nodes) for every WHEN.
   std::string cases = absl::StrCat("SELECT CASE ", Repeat("", "a", "+", 22, ""));
   for (int i = 0; cases.size() < 95'000; ++i) absl::StrAppend(&cases, " WHEN ", i, " THEN 1");
