@@ -53,10 +53,15 @@ class Emitter {
 };
 
 // A piece of state an operator keeps, named so that explain can show it and
-// so that it maps to one state table.
+// so that it maps to one state table. The task opens the declared tables
+// before Open(); asking OperatorContext::table() for any other name fails
+// the task at start. `version` names the table's key and value layout: a
+// change to it must bump the version, and a task whose checkpointed state
+// was written under another version refuses to start rather than misread it.
 struct StateSpec {
   std::string name;         // e.g. "windows"; unique within the operator
   std::string description;  // e.g. "accumulators per (window end, key)"
+  int version = 1;
 };
 
 // One formatted output row, handed to a sink.
@@ -84,7 +89,9 @@ class Sink {
 class OperatorContext {
  public:
   virtual ~OperatorContext() = default;
-  // The table opened for the declared state `name`.
+  // The table opened for the declared state `name`. For a name the
+  // operator did not declare: a handle that names no table (its reads and
+  // writes fail), and the task fails to start if Open() asked for it.
   virtual const StateTable& table(std::string_view name) const = 0;
   // Writes state immediately (cache eviction under memory pressure).
   virtual absl::Status CommitState(StateWriteBatch& batch) = 0;
@@ -143,11 +150,6 @@ class Operator {
     (void)out;
     return absl::OkStatus();
   }
-
-  // The oldest input position (Kafka offset) of a row whose effect is still
-  // only in this operator's state, or -1 if none. Input before it is fully
-  // reflected in emitted output, so a consumer may commit up to it.
-  virtual int64_t OldestRetainedPosition() const { return -1; }
 
   // Bytes of state the operator holds in memory (caches, buffers): an
   // estimate for status reports.

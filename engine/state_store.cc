@@ -57,15 +57,24 @@ void AppendBigEndian32(uint32_t v, std::string* out) {
 StateWriteBatch::StateWriteBatch() : batch_(std::make_unique<rocksdb::WriteBatch>()) {}
 StateWriteBatch::~StateWriteBatch() = default;
 
+bool StateWriteBatch::Accepts(const StateTable& table) {
+  if (table.valid()) return true;
+  ++undeclared_writes_;
+  return false;
+}
+
 void StateWriteBatch::Put(const StateTable& table, std::string_view key, std::string_view value) {
+  if (!Accepts(table)) return;
   batch_->Put(table.family(), ToSlice(table.FullKey(key)), ToSlice(value)).PermitUncheckedError();
 }
 
 void StateWriteBatch::Delete(const StateTable& table, std::string_view key) {
+  if (!Accepts(table)) return;
   batch_->Delete(table.family(), ToSlice(table.FullKey(key))).PermitUncheckedError();
 }
 
 void StateWriteBatch::DeletePrefix(const StateTable& table, std::string_view prefix) {
+  if (!Accepts(table)) return;
   std::string begin = table.FullKey(prefix);
   std::string end = PrefixEnd(begin);
   if (end.empty()) end.assign(begin.size() + 1, '\xff');
@@ -74,7 +83,14 @@ void StateWriteBatch::DeletePrefix(const StateTable& table, std::string_view pre
 
 void StateWriteBatch::DeleteRange(const StateTable& table, std::string_view begin,
                                   std::string_view end) {
+  if (!Accepts(table)) return;
   batch_->DeleteRange(table.family(), ToSlice(begin), ToSlice(end)).PermitUncheckedError();
+}
+
+absl::Status StateWriteBatch::status() const {
+  if (undeclared_writes_ == 0) return absl::OkStatus();
+  return absl::FailedPreconditionError(
+      absl::StrCat(undeclared_writes_, " state write(s) to a table that was not declared"));
 }
 
 namespace {
@@ -107,6 +123,7 @@ class ForEachHandler final : public rocksdb::WriteBatch::Handler {
 
 absl::Status StateWriteBatch::ForEach(
     const std::function<void(uint32_t, char, std::string_view, std::string_view)>& fn) const {
+  if (absl::Status s = status(); !s.ok()) return s;
   ForEachHandler handler(fn);
   return FromRocks(batch_->Iterate(&handler), "read a write batch");
 }
@@ -142,7 +159,12 @@ int64_t StateTable::ApproximateBytes() const {
   return static_cast<int64_t>(size);
 }
 
+absl::Status StateTable::NotDeclared() {
+  return absl::FailedPreconditionError("state table was not declared (DeclareState)");
+}
+
 absl::StatusOr<bool> StateTable::Get(std::string_view key, std::string* value) const {
+  if (!valid()) return NotDeclared();
   rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), family_, ToSlice(FullKey(key)), value);
   if (s.IsNotFound()) return false;
   if (!s.ok()) return FromRocks(s, "read");
@@ -152,6 +174,7 @@ absl::StatusOr<bool> StateTable::Get(std::string_view key, std::string* value) c
 absl::Status StateTable::Scan(
     std::string_view key_prefix,
     const std::function<bool(std::string_view, std::string_view)>& fn) const {
+  if (!valid()) return NotDeclared();
   const std::string begin = FullKey(key_prefix);
   const std::string end = PrefixEnd(begin);
   rocksdb::ReadOptions options;
@@ -226,6 +249,7 @@ absl::StatusOr<StateTable> StateStore::OpenTable(const std::string& family,
 }
 
 absl::Status StateStore::Commit(StateWriteBatch& batch) {
+  if (absl::Status s = batch.status(); !s.ok()) return s;
   rocksdb::WriteOptions options;
   options.disableWAL = options_.disable_wal;
   return FromRocks(db_->Write(options, batch.rep()), "commit");

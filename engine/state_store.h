@@ -66,12 +66,21 @@ class StateWriteBatch {
   size_t data_size() const;
   rocksdb::WriteBatch* rep() { return batch_.get(); }
 
+  // Writes to a table handle that names no table (an operator asking for
+  // state it did not declare) are not applied; they make the batch fail
+  // here, in ForEach and in StateStore::Commit.
+  absl::Status status() const;
+
  private:
+  bool Accepts(const StateTable& table);
+
   std::unique_ptr<rocksdb::WriteBatch> batch_;
+  int64_t undeclared_writes_ = 0;
 };
 
 // A handle on one state table of one task: a column family and the task's
-// key prefix. Cheap to copy.
+// key prefix. Cheap to copy. A default-constructed handle names no table:
+// reads from it fail with FailedPrecondition and writes fail the batch.
 class StateTable {
  public:
   StateTable() = default;
@@ -96,6 +105,8 @@ class StateTable {
   rocksdb::ColumnFamilyHandle* family() const { return family_; }
 
  private:
+  static absl::Status NotDeclared();
+
   rocksdb::DB* db_ = nullptr;
   rocksdb::ColumnFamilyHandle* family_ = nullptr;
   std::string prefix_;

@@ -14,6 +14,19 @@ std::string PartitionPrefix(uint32_t partition) {
   return prefix;
 }
 
+// Where the task's meta table records the layout version of a node's state
+// table.
+std::string VersionKey(int node, std::string_view table) {
+  return absl::StrCat("state-version/", node, "/", std::string(table));
+}
+
+std::string EncodeVersion(int version) { return absl::StrCat(version); }
+
+std::string NodeKind(const v1::Node& node) {
+  const auto* field = v1::Node::descriptor()->FindFieldByNumber(node.op_case());
+  return field == nullptr ? "unknown" : field->name();
+}
+
 }  // namespace
 
 class Task::NodeEmitter final : public Emitter {
@@ -39,8 +52,10 @@ class Task::NodeContext final : public OperatorContext {
 
   const StateTable& table(std::string_view name) const override {
     auto it = tables_.find(std::string(name));
+    if (it != tables_.end()) return it->second;
+    undeclared_.emplace_back(name);
     static const StateTable kNone;
-    return it == tables_.end() ? kNone : it->second;
+    return kNone;
   }
   absl::Status CommitState(StateWriteBatch& batch) override {
     return task_->env_.store->Commit(batch);
@@ -65,6 +80,8 @@ class Task::NodeContext final : public OperatorContext {
   }
 
   absl::flat_hash_map<std::string, StateTable> tables_;
+  // Names asked for but not declared (a bug in the operator).
+  mutable std::vector<std::string> undeclared_;
 
  private:
   Task* task_;
@@ -158,11 +175,16 @@ absl::Status Task::Build() {
       source_nodes_[input].push_back(i);
     }
     for (const StateSpec& spec : node->op->DeclareState()) {
+      if (spec.name.empty() || node->context.tables_.contains(spec.name)) {
+        return absl::InternalError(absl::StrCat("plan node ", i, " declares the state table '",
+                                                spec.name, "' twice or without a name"));
+      }
       auto table =
           env_.store->OpenTable(absl::StrCat(env_.job_name, "/", i, ".", spec.name), prefix);
       if (!table.ok()) return table.status();
       node->context.tables_[spec.name] = *table;
       if (env_.fresh_state) fresh.DeletePrefix(*table, "");
+      if (absl::Status s = CheckStateVersion(i, spec); !s.ok()) return s;
     }
     nodes_.push_back(std::move(node));
   }
@@ -173,7 +195,35 @@ absl::Status Task::Build() {
   for (auto& node : nodes_) {
     if (node == nullptr) continue;
     if (absl::Status s = node->op->Open(node->context); !s.ok()) return s;
+    if (!node->context.undeclared_.empty()) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("plan node ", node->plan_node->id(), " (", NodeKind(*node->plan_node),
+                       ") uses the state table '", node->context.undeclared_.front(),
+                       "', which its operator does not declare"));
+    }
   }
+  return absl::OkStatus();
+}
+
+absl::Status Task::CheckStateVersion(int node, const StateSpec& spec) {
+  if (spec.version < 1) {
+    return absl::InternalError(absl::StrCat("plan node ", node, " declares the state table '",
+                                            spec.name, "' with version ", spec.version));
+  }
+  versions_.emplace_back(VersionKey(node, spec.name), EncodeVersion(spec.version));
+  if (env_.fresh_state) return absl::OkStatus();
+  std::string stored;
+  auto found = meta_table_.Get(versions_.back().first, &stored);
+  if (!found.ok()) return found.status();
+  if (*found && stored != versions_.back().second) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "the checkpointed state of plan node ", node, " (table '", spec.name,
+        "') has layout version ", stored, "; this build reads version ", spec.version,
+        ". Start the job with fresh state (it re-reads its input from the committed offsets) "
+        "or run the build that wrote it"));
+  }
+  // A store that holds state but no version was written before versions
+  // were recorded, at version 1.
   return absl::OkStatus();
 }
 
@@ -278,17 +328,13 @@ int64_t Task::StoredStateBytes() const {
   return bytes;
 }
 
-int64_t Task::OldestRetainedPosition() const {
-  int64_t oldest = -1;
-  for (const auto& node : nodes_) {
-    if (node == nullptr) continue;
-    const int64_t p = node->op->OldestRetainedPosition();
-    if (p >= 0 && (oldest < 0 || p < oldest)) oldest = p;
-  }
-  return oldest;
-}
-
 absl::Status Task::Checkpoint(StateWriteBatch& batch) {
+  // The layout versions go with the first checkpoint (and its changelog), so
+  // that a store restored anywhere else carries them.
+  if (!versions_written_) {
+    for (const auto& [key, version] : versions_) batch.Put(meta_table_, key, version);
+    versions_written_ = true;
+  }
   for (auto& node : nodes_) {
     if (node == nullptr) continue;
     if (absl::Status s = node->op->Checkpoint(batch); !s.ok()) return s;

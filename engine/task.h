@@ -79,9 +79,6 @@ class Task {
   size_t MemoryStateBytes() const;
   int64_t StoredStateBytes() const;
 
-  // The oldest input position any operator still holds in state, or -1.
-  int64_t OldestRetainedPosition() const;
-
   // Writes every operator's state into `batch` and flushes the sinks. The
   // caller adds its input positions (meta_table()) and commits the batch.
   absl::Status Checkpoint(StateWriteBatch& batch);
@@ -99,6 +96,8 @@ class Task {
 
   Task(const v1::Plan& plan, TaskEnvironment env);
   absl::Status Build();
+  // Refuses checkpointed state written under another layout version.
+  absl::Status CheckStateVersion(int node, const StateSpec& spec);
   absl::Status DeliverBatch(int node, int port, const Batch& batch);
   absl::Status DeliverWatermark(int node, int port, int64_t watermark);
 
@@ -109,6 +108,10 @@ class Task {
   std::vector<std::vector<int>> source_nodes_;  // by plan input
   std::vector<int> entry_exchanges_;
   StateTable meta_table_;
+  // (meta key, version) of every declared state table; written with the
+  // first checkpoint.
+  std::vector<std::pair<std::string, std::string>> versions_;
+  bool versions_written_ = false;
 };
 
 }  // namespace sluice

@@ -63,7 +63,6 @@ class CountStar final : public AggregateFunction {
       ++*As<int64_t>(static_cast<char*>(states[i]) + offset);
     }
   }
-  void Merge(void* s, const void* o) const override { *As<int64_t>(s) += *As<int64_t>(o); }
   Value Finalize(const void* s, Arena*) const override { return Value::Bigint(*As<int64_t>(s)); }
   void Encode(const void* s, std::string* out) const override {
     EncodeFixed64(static_cast<uint64_t>(*As<int64_t>(s)), out);
@@ -87,7 +86,6 @@ class Count final : public AggregateFunction {
       }
     }
   }
-  void Merge(void* s, const void* o) const override { *As<int64_t>(s) += *As<int64_t>(o); }
   Value Finalize(const void* s, Arena*) const override { return Value::Bigint(*As<int64_t>(s)); }
   void Encode(const void* s, std::string* out) const override {
     EncodeFixed64(static_cast<uint64_t>(*As<int64_t>(s)), out);
@@ -116,9 +114,6 @@ class CountDistinct final : public AggregateFunction {
       EncodeValue(values[i], &key);
       As<Set>(static_cast<char*>(states[i]) + offset)->insert(key);
     }
-  }
-  void Merge(void* s, const void* o) const override {
-    for (const std::string& k : *As<Set>(o)) As<Set>(s)->insert(k);
   }
   Value Finalize(const void* s, Arena*) const override {
     return Value::Bigint(static_cast<int64_t>(As<Set>(s)->size()));
@@ -165,14 +160,6 @@ class SumBase : public AggregateFunction {
         ++st->count;
       }
     }
-  }
-  void Merge(void* s, const void* o) const override {
-    SumState* a = As<SumState>(s);
-    const SumState* b = As<SumState>(o);
-    a->int_sum += b->int_sum;
-    a->float_sum += b->float_sum;
-    a->count += b->count;
-    a->has_float = a->has_float || b->has_float;
   }
   void Encode(const void* s, std::string* out) const override {
     const SumState* st = As<SumState>(s);
@@ -297,12 +284,6 @@ class Extreme final : public AggregateFunction {
       }
       Fold(st, v);
     }
-  }
-
-  void Merge(void* s, const void* o) const override {
-    const ExtremeState* b = As<ExtremeState>(o);
-    if (b->type == ValueType::kNull) return;
-    Fold(As<ExtremeState>(s), ToValue(*b));
   }
 
   Value Finalize(const void* s, Arena* arena) const override {
@@ -430,20 +411,6 @@ class Variance final : public AggregateFunction {
       st->m2 += delta * (x - st->mean);
     }
   }
-  void Merge(void* s, const void* o) const override {
-    MomentsState* a = As<MomentsState>(s);
-    const MomentsState* b = As<MomentsState>(o);
-    if (b->n == 0) return;
-    if (a->n == 0) {
-      *a = *b;
-      return;
-    }
-    const int64_t n = a->n + b->n;
-    const double delta = b->mean - a->mean;
-    a->m2 += b->m2 + delta * delta * (static_cast<double>(a->n) * b->n / n);
-    a->mean += delta * b->n / n;
-    a->n = n;
-  }
   // T-SQL's rules: the sample statistics need two values, the population
   // statistics one; otherwise NULL.
   Value Finalize(const void* s, Arena*) const override {
@@ -570,12 +537,6 @@ class TopOne final : public AggregateFunction {
         st->payload = payload;
       }
     }
-  }
-
-  void Merge(void* s, const void* o) const override {
-    State* a = As<State>(s);
-    const State* b = As<State>(o);
-    if (b->has && (!a->has || Better(b->keys, b->payload, a->keys, a->payload))) *a = *b;
   }
 
   Value Finalize(const void* s, Arena* arena) const override {

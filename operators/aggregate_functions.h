@@ -46,9 +46,6 @@ class AggregateFunction {
   // COUNT(*) `values` is null.
   virtual void Update(void* const* states, size_t offset, const Value* values, size_t n) const = 0;
 
-  // Adds the contents of `other` into `state` (same function).
-  virtual void Merge(void* state, const void* other) const = 0;
-
   virtual Value Finalize(const void* state, Arena* arena) const = 0;
 
   virtual void Encode(const void* state, std::string* out) const = 0;

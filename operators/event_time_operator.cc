@@ -76,7 +76,8 @@ class EventTimeOperator final : public Operator {
   std::vector<StateSpec> DeclareState() const override {
     return {{"clock",
              "largest event time, watermark, and events waiting in the "
-             "reorder buffer (out-of-order tolerance)"}};
+             "reorder buffer (out-of-order tolerance)",
+             1}};
   }
 
   absl::Status Open(OperatorContext& ctx) override;
@@ -87,16 +88,6 @@ class EventTimeOperator final : public Operator {
   size_t MemoryBytes() const override {
     // Held rows live in their batches' columns; count a typical row's worth.
     return pending_.size() * (sizeof(Pending) + 128);
-  }
-  int64_t OldestRetainedPosition() const override {
-    int64_t oldest = -1;
-    for (const Pending& p : pending_) {
-      const RowOrigin* o = held_[p.held].origin(p.row);
-      if (o != nullptr && o->position >= 0 && (oldest < 0 || o->position < oldest)) {
-        oldest = o->position;
-      }
-    }
-    return oldest;
   }
 
  private:

@@ -22,6 +22,7 @@
 #include <map>
 #include <new>
 
+#include "absl/container/btree_map.h"
 #include "absl/container/btree_set.h"
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
@@ -166,16 +167,6 @@ class WindowAggregateOperator final : public Operator {
     }
     return bytes;
   }
-  int64_t OldestRetainedPosition() const override {
-    int64_t oldest = -1;
-    for (const auto& [end, window] : windows_) KeepOldest(&oldest, window.low_position);
-    for (const BufferedRow& row : buffered_) KeepOldest(&oldest, row.position);
-    for (const auto& [key, events] : sliding_) {
-      for (const SlidingEvent& e : events) KeepOldest(&oldest, e.position);
-    }
-    for (const auto& [key, session] : sessions_) KeepOldest(&oldest, session.low_position);
-    return oldest;
-  }
 
  private:
   struct Window {
@@ -232,6 +223,8 @@ class WindowAggregateOperator final : public Operator {
   void CloseSession(const std::string& partition, Session& session,
                     std::vector<ClosedGroup>* closed, std::vector<void*>* to_free, bool* erased);
   absl::Status RestoreBuffered(const StateTable& table);
+  // Writes what changed since the last checkpoint.
+  absl::Status CheckpointBuffered(StateWriteBatch& batch);
 
   // Builds output batches from closed groups (sorted by time, then key).
   absl::Status EmitClosed(std::vector<ClosedGroup>& closed, Emitter& out);
@@ -270,6 +263,18 @@ class WindowAggregateOperator final : public Operator {
   absl::flat_hash_map<std::string, std::deque<SlidingEvent>> sliding_;
   absl::btree_set<std::pair<int64_t, std::string>> instants_;
   absl::flat_hash_map<std::string, Session> sessions_;
+  // What changed since the last checkpoint, which writes only that: rows
+  // buffered from persisted_seq_ on are new; the others were stored, and
+  // those released since are listed by (timestamp, seq). Sliding keys,
+  // instants and session partitions are listed when touched; each is
+  // written as it now stands, or deleted when gone.
+  uint64_t persisted_seq_ = 0;
+  std::vector<std::pair<int64_t, uint64_t>> released_;
+  // Each touched entry maps to whether it was stored at the last checkpoint
+  // (so one created and gone since is not written at all).
+  absl::flat_hash_map<std::string, bool> touched_keys_;
+  absl::btree_map<std::pair<int64_t, std::string>, bool> touched_instants_;
+  absl::flat_hash_map<std::string, bool> touched_sessions_;
 };
 
 std::vector<StateSpec> WindowAggregateOperator::DeclareState() const {
@@ -277,16 +282,19 @@ std::vector<StateSpec> WindowAggregateOperator::DeclareState() const {
     case v1::WindowSpec::KIND_SLIDING:
       return {{"sliding",
                "per group key: the events of the last window length; rows "
-               "waiting for the watermark"}};
+               "waiting for the watermark",
+               1}};
     case v1::WindowSpec::KIND_SESSION:
       return {{"sessions",
                "per partition key: the open session and its accumulators per "
-               "group key; rows waiting for the watermark"}};
+               "group key; rows waiting for the watermark",
+               1}};
     default:
-      return {{"windows", "accumulators per (window end, group key), as of the last checkpoint"},
+      return {{"windows", "accumulators per (window end, group key), as of the last checkpoint", 1},
               {"spill",
                "accumulators written back under memory pressure since the last checkpoint; "
-               "folded into 'windows' at the next checkpoint, dropped on restore"}};
+               "folded into 'windows' at the next checkpoint, dropped on restore",
+               1}};
   }
 }
 
@@ -533,61 +541,7 @@ absl::Status WindowAggregateOperator::Spill() {
 }
 
 absl::Status WindowAggregateOperator::Checkpoint(StateWriteBatch& batch) {
-  if (!is_fixed()) {
-    const StateTable& table =
-        ctx_->table(kind_ == v1::WindowSpec::KIND_SLIDING ? "sliding" : "sessions");
-    batch.DeletePrefix(table, "");
-    std::string key;
-    std::string value;
-    for (const BufferedRow& row : buffered_) {
-      key.assign("p");
-      AppendBigEndian64(row.timestamp, &key);
-      AppendBigEndian64(static_cast<int64_t>(row.seq), &key);
-      value.clear();
-      EncodeBytes(row.key, &value);
-      EncodeBytes(row.partition, &value);
-      EncodeBytes(row.args, &value);
-      batch.Put(table, key, value);
-    }
-    key.assign("n");
-    value.clear();
-    EncodeFixed64(next_seq_, &value);
-    batch.Put(table, key, value);
-    for (const auto& [group_key, events] : sliding_) {
-      key.assign("g");
-      key.append(group_key);
-      value.clear();
-      EncodeVarint(events.size(), &value);
-      for (const SlidingEvent& e : events) {
-        EncodeFixed64(static_cast<uint64_t>(e.timestamp), &value);
-        EncodeBytes(e.args, &value);
-      }
-      batch.Put(table, key, value);
-    }
-    for (const auto& [instant, group_key] : instants_) {
-      key.assign("i");
-      AppendBigEndian64(instant, &key);
-      key.append(group_key);
-      batch.Put(table, key, "");
-    }
-    for (const auto& [partition, session] : sessions_) {
-      key.assign("s");
-      key.append(partition);
-      value.clear();
-      EncodeFixed64(static_cast<uint64_t>(session.start), &value);
-      EncodeFixed64(static_cast<uint64_t>(session.last), &value);
-      EncodeVarint(session.groups.size(), &value);
-      std::string acc;
-      for (const auto& [group_key, g] : session.groups) {
-        EncodeBytes(group_key, &value);
-        acc.clear();
-        layout_.Encode(g.acc, &acc);
-        EncodeBytes(acc, &value);
-      }
-      batch.Put(table, key, value);
-    }
-    return absl::OkStatus();
-  }
+  if (!is_fixed()) return CheckpointBuffered(batch);
   const StateTable& table = ctx_->table("windows");
   const StateTable& spill = ctx_->table("spill");
   for (int64_t end : deleted_windows_) {
@@ -647,7 +601,9 @@ absl::Status WindowAggregateOperator::SweepBuffered(int64_t watermark, Emitter& 
   std::vector<BufferedRow> ready;
   std::vector<BufferedRow> waiting;
   for (BufferedRow& row : buffered_) {
-    (row.timestamp < watermark ? ready : waiting).push_back(std::move(row));
+    const bool is_ready = row.timestamp < watermark;
+    if (is_ready && row.seq < persisted_seq_) released_.emplace_back(row.timestamp, row.seq);
+    (is_ready ? ready : waiting).push_back(std::move(row));
   }
   buffered_ = std::move(waiting);
   std::sort(ready.begin(), ready.end(), [](const BufferedRow& a, const BufferedRow& b) {
@@ -662,6 +618,7 @@ absl::Status WindowAggregateOperator::SweepBuffered(int64_t watermark, Emitter& 
     auto emit_until = [&](int64_t limit) {
       while (!instants_.empty() && instants_.begin()->first < limit) {
         auto [instant, key] = *instants_.begin();
+        touched_instants_.try_emplace(*instants_.begin(), true);
         instants_.erase(instants_.begin());
         EmitSlidingInstant(instant, key, &closed, &to_free);
       }
@@ -669,9 +626,13 @@ absl::Status WindowAggregateOperator::SweepBuffered(int64_t watermark, Emitter& 
     for (const BufferedRow& row : ready) {
       // Instants before this row's time are final before it enters.
       emit_until(row.timestamp);
-      sliding_[row.key].push_back(SlidingEvent{row.timestamp, row.args, row.position});
-      instants_.emplace(row.timestamp, row.key);
-      instants_.emplace(row.timestamp + size, row.key);
+      auto [events, new_key] = sliding_.try_emplace(row.key);
+      touched_keys_.try_emplace(row.key, !new_key);
+      events->second.push_back(SlidingEvent{row.timestamp, row.args, row.position});
+      for (int64_t instant : {row.timestamp, row.timestamp + size}) {
+        auto [it, added] = instants_.emplace(instant, row.key);
+        if (added) touched_instants_.try_emplace(*it, false);
+      }
     }
     emit_until(watermark);
     absl::Status s = EmitClosed(closed, out);
@@ -682,6 +643,7 @@ absl::Status WindowAggregateOperator::SweepBuffered(int64_t watermark, Emitter& 
   // Session windows.
   auto close_until = [&](const std::string& partition, int64_t limit) {
     auto it = sessions_.find(partition);
+    if (it != sessions_.end()) touched_sessions_.try_emplace(partition, true);
     while (it != sessions_.end() && session_.CloseTime(it->second.start, it->second.last) < limit) {
       Session& session = it->second;
       if (session.groups.empty()) {
@@ -705,6 +667,7 @@ absl::Status WindowAggregateOperator::SweepBuffered(int64_t watermark, Emitter& 
   for (const BufferedRow& row : ready) {
     close_until(row.partition, row.timestamp);
     auto [it, inserted] = sessions_.try_emplace(row.partition);
+    touched_sessions_.try_emplace(row.partition, !inserted);
     Session& session = it->second;
     if (inserted) {
       session.start = row.timestamp;
@@ -751,6 +714,7 @@ void WindowAggregateOperator::EmitSlidingInstant(int64_t instant, const std::str
                                                  std::vector<void*>* to_free) {
   auto it = sliding_.find(key);
   if (it == sliding_.end()) return;
+  touched_keys_.try_emplace(key, true);
   const int64_t size = spec_.window().size_ticks();
   std::deque<SlidingEvent>& events = it->second;
   // Events at or before instant - size have left the window (start-exclusive).
@@ -830,6 +794,93 @@ absl::Status WindowAggregateOperator::EmitClosed(std::vector<ClosedGroup>& close
     }
     if (absl::Status s = out.Emit(builder.Finish()); !s.ok()) return s;
   }
+  return absl::OkStatus();
+}
+
+absl::Status WindowAggregateOperator::CheckpointBuffered(StateWriteBatch& batch) {
+  const StateTable& table =
+      ctx_->table(kind_ == v1::WindowSpec::KIND_SLIDING ? "sliding" : "sessions");
+  std::string key;
+  std::string value;
+  auto row_key = [&](int64_t timestamp, uint64_t seq) {
+    key.assign("p");
+    AppendBigEndian64(timestamp, &key);
+    AppendBigEndian64(static_cast<int64_t>(seq), &key);
+  };
+  for (const auto& [timestamp, seq] : released_) {
+    row_key(timestamp, seq);
+    batch.Delete(table, key);
+  }
+  released_.clear();
+  for (const BufferedRow& row : buffered_) {
+    if (row.seq < persisted_seq_) continue;
+    row_key(row.timestamp, row.seq);
+    value.clear();
+    EncodeBytes(row.key, &value);
+    EncodeBytes(row.partition, &value);
+    EncodeBytes(row.args, &value);
+    batch.Put(table, key, value);
+  }
+  if (next_seq_ != persisted_seq_) {
+    key.assign("n");
+    value.clear();
+    EncodeFixed64(next_seq_, &value);
+    batch.Put(table, key, value);
+    persisted_seq_ = next_seq_;
+  }
+  for (const auto& [group_key, stored] : touched_keys_) {
+    key.assign("g");
+    key.append(group_key);
+    auto it = sliding_.find(group_key);
+    if (it == sliding_.end()) {
+      if (stored) batch.Delete(table, key);
+      continue;
+    }
+    value.clear();
+    EncodeVarint(it->second.size(), &value);
+    for (const SlidingEvent& e : it->second) {
+      EncodeFixed64(static_cast<uint64_t>(e.timestamp), &value);
+      EncodeBytes(e.args, &value);
+    }
+    batch.Put(table, key, value);
+  }
+  touched_keys_.clear();
+  for (const auto& [instant, stored] : touched_instants_) {
+    const bool now = instants_.contains(instant);
+    if (now == stored) continue;  // an instant never changes, only comes and goes
+    key.assign("i");
+    AppendBigEndian64(instant.first, &key);
+    key.append(instant.second);
+    if (now) {
+      batch.Put(table, key, "");
+    } else {
+      batch.Delete(table, key);
+    }
+  }
+  touched_instants_.clear();
+  std::string acc;
+  for (const auto& [partition, stored] : touched_sessions_) {
+    key.assign("s");
+    key.append(partition);
+    auto it = sessions_.find(partition);
+    if (it == sessions_.end()) {
+      if (stored) batch.Delete(table, key);
+      continue;
+    }
+    const Session& session = it->second;
+    value.clear();
+    EncodeFixed64(static_cast<uint64_t>(session.start), &value);
+    EncodeFixed64(static_cast<uint64_t>(session.last), &value);
+    EncodeVarint(session.groups.size(), &value);
+    for (const auto& [group_key, g] : session.groups) {
+      EncodeBytes(group_key, &value);
+      acc.clear();
+      layout_.Encode(g.acc, &acc);
+      EncodeBytes(acc, &value);
+    }
+    batch.Put(table, key, value);
+  }
+  touched_sessions_.clear();
   return absl::OkStatus();
 }
 
@@ -913,6 +964,8 @@ absl::Status WindowAggregateOperator::RestoreBuffered(const StateTable& table) {
   });
   if (!s.ok()) return s;
   if (!ok) return absl::DataLossError("window state is malformed");
+  // All of it is stored as it stands.
+  persisted_seq_ = next_seq_;
   return absl::OkStatus();
 }
 
