@@ -188,6 +188,16 @@ struct JsonDecoder::Impl {
   std::vector<KeySlot> slots;
 };
 
+JsonDecoderOptions JsonDecoderOptionsFor(const v1::Input& input, std::string arrival_time_field) {
+  JsonDecoderOptions options;
+  options.fields.assign(input.fields().begin(), input.fields().end());
+  options.needs_record = input.needs_record();
+  options.arrival_time_field = std::move(arrival_time_field);
+  return options;
+}
+
+bool JsonDecoder::sets_arrival() const { return !impl_->options.arrival_time_field.empty(); }
+
 JsonDecoder::JsonDecoder(JsonDecoderOptions options) : impl_(std::make_unique<Impl>()) {
   impl_->options = std::move(options);
 }

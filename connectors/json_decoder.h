@@ -21,6 +21,8 @@
 #include <vector>
 
 #include "engine/batch.h"
+#include "engine/source.h"
+#include "proto/plan.pb.h"
 
 namespace sluice {
 
@@ -31,14 +33,19 @@ struct JsonDecoderOptions {
   std::string arrival_time_field;
 };
 
-class JsonDecoder {
+// What a plan input needs decoded: its fields and, when some step uses `*`,
+// the whole event; `arrival_time_field` as above.
+JsonDecoderOptions JsonDecoderOptionsFor(const v1::Input& input,
+                                         std::string arrival_time_field = "");
+
+class JsonDecoder final : public RecordDecoder {
  public:
   explicit JsonDecoder(JsonDecoderOptions options);
-  ~JsonDecoder();
+  ~JsonDecoder() override;
   JsonDecoder(const JsonDecoder&) = delete;
   JsonDecoder& operator=(const JsonDecoder&) = delete;
 
-  size_t num_columns() const;
+  size_t num_columns() const override;
 
   // Decodes one event into a new row of `builder` (which must have
   // num_columns() columns). `json` must be followed by at least
@@ -47,6 +54,13 @@ class JsonDecoder {
   // understands.
   bool Decode(std::string_view json, size_t readable_after, int64_t timestamp,
               BatchBuilder& builder, std::string* error);
+  // RecordDecoder: the row's timestamp starts at 0 (TIMESTAMP BY or the
+  // arrival time sets it downstream).
+  bool Decode(std::string_view json, size_t readable_after, BatchBuilder& builder,
+              std::string* error) override {
+    return Decode(json, readable_after, 0, builder, error);
+  }
+  bool sets_arrival() const override;
 
   static constexpr size_t kPadding = 64;
 

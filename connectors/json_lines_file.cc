@@ -163,29 +163,29 @@ std::string_view JsonLinesFile::EventText(int64_t position) const {
   return {};
 }
 
-absl::StatusOr<std::optional<Batch>> JsonLinesFile::Next(JsonDecoder& decoder, int32_t input,
-                                                         uint32_t max_rows,
-                                                         std::optional<int64_t> default_arrival,
-                                                         const RejectFn& reject) {
-  BatchBuilder builder(decoder.num_columns(), max_rows);
-  std::string error;
+absl::StatusOr<bool> JsonLinesFile::Read(size_t max, std::vector<SourceRecord>* out) {
   std::string_view text;
-  bool any = false;
-  while (builder.num_rows() < max_rows && NextEvent(&text)) {
-    any = true;
-    const size_t readable_after = size_ + JsonDecoder::kPadding -
-                                  static_cast<size_t>(text.data() + text.size() - buffer_.get());
-    if (!decoder.Decode(text, readable_after, 0, builder, &error)) {
-      if (absl::Status s = reject(position_, text, error); !s.ok()) return s;
-      error.clear();
-      continue;
-    }
-    const uint32_t row = builder.num_rows() - 1;
-    builder.SetOrigin(row, RowOrigin{input, position_});
-    if (default_arrival) builder.SetArrivalTime(row, *default_arrival);
+  size_t read = 0;
+  while (read < max && NextEvent(&text)) {
+    ++read;
+    SourceRecord& r = out->emplace_back();
+    r.data = text;
+    r.readable_after = size_ + JsonDecoder::kPadding -
+                       static_cast<size_t>(text.data() + text.size() - buffer_.get());
+    r.position = position_;
+    r.arrival = estimated_arrival_;
   }
-  if (!any) return std::optional<Batch>();
-  return std::optional<Batch>(builder.Finish());
+  return read > 0;
+}
+
+absl::Status JsonLinesFile::SeekAfter(int64_t position) {
+  if (position < position_) {
+    // Back to the start, then forward.
+    offset_ = 0;
+    position_ = 0;
+  }
+  SkipTo(position);
+  return absl::OkStatus();
 }
 
 }  // namespace sluice

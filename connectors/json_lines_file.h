@@ -1,11 +1,10 @@
-// JsonLinesFile: reads a file of JSON events, one object per line (or one
-// top-level JSON array of objects), into batches.
+// JsonLinesFile: a file of JSON events, one object per line (or one
+// top-level JSON array of objects), as a Source (engine/source.h).
 //
 // The whole file is loaded into one padded buffer (simdjson needs readable
 // padding after each document) so lines are parsed in place and stay
-// available for error reports. Lines are numbered from 1; blank lines are
-// skipped. A line that does not decode is handed to the reject callback with
-// its number, text and reason, and reading goes on.
+// available for error reports. Positions are line numbers from 1 (element
+// numbers for an array); blank lines are skipped.
 #ifndef SLUICE_CONNECTORS_JSON_LINES_FILE_H_
 #define SLUICE_CONNECTORS_JSON_LINES_FILE_H_
 
@@ -18,24 +17,27 @@
 
 #include "absl/status/statusor.h"
 #include "connectors/json_decoder.h"
-#include "engine/batch.h"
+#include "engine/source.h"
 
 namespace sluice {
 
-class JsonLinesFile {
+class JsonLinesFile final : public Source {
  public:
-  using RejectFn = std::function<absl::Status(int64_t position, std::string_view text,
-                                              const std::string& reason)>;
-
   static absl::StatusOr<std::unique_ptr<JsonLinesFile>> Open(const std::string& path);
 
-  // Reads up to `max_rows` events as a batch whose rows carry origin
-  // (input, line). Returns nullopt at the end of the file. Every row's
-  // timestamp starts as `default_timestamp`; rows get arrival times when the
-  // decoder has an arrival field, else `default_arrival` if it is set.
-  absl::StatusOr<std::optional<Batch>> Next(JsonDecoder& decoder, int32_t input, uint32_t max_rows,
-                                            std::optional<int64_t> default_arrival,
-                                            const RejectFn& reject);
+  // Source. Records carry the arrival time given to SetEstimatedArrival,
+  // if any.
+  absl::StatusOr<bool> Read(size_t max, std::vector<SourceRecord>* out) override;
+  absl::Status SeekAfter(int64_t position) override;
+  int64_t position() const override { return position_; }
+  bool estimated_arrival() const override {
+    return estimated_arrival_ != SourceRecord::kUnknownArrival;
+  }
+  std::string_view RecordText(int64_t position) const override { return EventText(position); }
+
+  // Every event arrived at `ticks` as far as anyone knows (the file's
+  // modification time, for inputs read without TIMESTAMP BY).
+  void SetEstimatedArrival(int64_t ticks) { estimated_arrival_ = ticks; }
 
   // Skips ahead so that the next event read is the one after `position`
   // (a line number, or an array element number).
@@ -44,7 +46,6 @@ class JsonLinesFile {
   // The text of an event by its position, for error reports.
   std::string_view EventText(int64_t position) const;
 
-  int64_t position() const { return position_; }  // last position read
   // True for a file holding one JSON array: positions are element numbers.
   bool array_mode() const { return array_mode_; }
   int64_t modified_time_ticks() const { return modified_ticks_; }
@@ -61,6 +62,7 @@ class JsonLinesFile {
   size_t offset_ = 0;  // where the next scan starts
   int64_t position_ = 0;
   bool array_mode_ = false;
+  int64_t estimated_arrival_ = SourceRecord::kUnknownArrival;
   int64_t modified_ticks_ = 0;
   std::vector<std::pair<size_t, size_t>> array_elements_;  // (offset, length)
 };

@@ -4,9 +4,21 @@
 #include <map>
 
 #include "absl/strings/str_cat.h"
+#include "engine/datetime.h"
 #include "librdkafka/rdkafkacpp.h"
 
 namespace sluice {
+
+void RecordBatch::AppendTo(std::vector<SourceRecord>* out) const {
+  out->reserve(out->size() + records.size());
+  for (const Record& r : records) {
+    SourceRecord& record = out->emplace_back();
+    record.data = payload(r);
+    record.readable_after = readable_after(r);
+    record.position = r.offset;
+    record.arrival = r.timestamp_ms * kTicksPerMillisecond;
+  }
+}
 namespace {
 
 std::vector<TopicPartition> Convert(const std::vector<RdKafka::TopicPartition*>& partitions) {

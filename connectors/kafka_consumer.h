@@ -22,6 +22,7 @@
 
 #include "absl/status/statusor.h"
 #include "connectors/kafka_client.h"
+#include "engine/source.h"
 
 namespace RdKafka {
 class KafkaConsumer;
@@ -53,6 +54,9 @@ struct RecordBatch {
   std::string_view payload(const Record& r) const { return {data.data() + r.begin, r.size}; }
   // Readable bytes after a record's payload (for the JSON decoder).
   size_t readable_after(const Record& r) const { return data.size() - r.begin - r.size; }
+  // The records as a source yields them (engine/source.h): payload,
+  // offset, and the record's timestamp as arrival time. Views into `data`.
+  void AppendTo(std::vector<SourceRecord>* out) const;
 };
 
 class KafkaGroupConsumer {

@@ -1,4 +1,4 @@
-#include "engine/app/bench_command.h"
+#include "bench/harness/bench_command.h"
 
 #include <sys/resource.h>
 #include <sys/utsname.h>
@@ -14,6 +14,7 @@
 #include <filesystem>
 #include <fstream>
 #include <mutex>
+#include <span>
 #include <sstream>
 #include <thread>
 
@@ -22,12 +23,13 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "bench/harness/bench_kafka.h"
 #include "connectors/device_simulator.h"
 #include "connectors/json_decoder.h"
 #include "connectors/kafka_consumer.h"
-#include "engine/app/bench_kafka.h"
 #include "engine/app/command_line.h"
 #include "engine/datetime.h"
+#include "engine/input_driver.h"
 #include "engine/murmur2.h"
 #include "engine/staged_job.h"
 #include "engine/state_store.h"
@@ -421,38 +423,30 @@ absl::StatusOr<CoreRun> RunSluice(const v1::Plan& plan, const PartitionedInput& 
   };
   auto job = StagedJob::Create(plan, partitions, env);
   if (!job.ok()) return job.status();
-  JsonDecoderOptions decoder_options;
-  decoder_options.fields.assign(plan.inputs(0).fields().begin(), plan.inputs(0).fields().end());
-  decoder_options.needs_record = plan.inputs(0).needs_record();
+  const JsonDecoderOptions decoder_options = JsonDecoderOptionsFor(plan.inputs(0));
   std::vector<absl::Status> results(partitions);
   const double start = Now();
   std::vector<std::thread> threads;
   for (int p = 0; p < partitions; ++p) {
     threads.emplace_back([&, p] {
       JsonDecoder decoder(decoder_options);
+      InputDriver driver({{0, &decoder}}, [&](const SourceRecord&, std::string_view) {
+        rejected.fetch_add(1);
+        return absl::OkStatus();
+      });
       Task* task = (*job)->source_task(p);
-      std::string error;
+      std::vector<SourceRecord> records;
       for (const RecordBatch& batch : in.partitions[p]) {
+        records.clear();
+        batch.AppendTo(&records);
         // Micro-batches of about a thousand rows, as a worker forms them.
-        for (size_t first = 0; first < batch.records.size(); first += 1024) {
-          const size_t last = std::min(batch.records.size(), first + 1024);
-          BatchBuilder builder(decoder.num_columns(), static_cast<uint32_t>(last - first));
-          for (size_t i = first; i < last; ++i) {
-            const RecordBatch::Record& r = batch.records[i];
-            if (!decoder.Decode(batch.payload(r), batch.readable_after(r), 0, builder, &error)) {
-              rejected.fetch_add(1);
-              error.clear();
-              continue;
-            }
-            const uint32_t row = builder.num_rows() - 1;
-            builder.SetOrigin(row, RowOrigin{0, r.offset});
-            builder.SetArrivalTime(row, r.timestamp_ms * kTicksPerMillisecond);
-          }
-          if (absl::Status s = task->Push(0, builder.Finish()); !s.ok()) {
+        for (size_t first = 0; first < records.size(); first += 1024) {
+          const size_t n = std::min<size_t>(records.size() - first, 1024);
+          if (absl::Status s = driver.Push(*task, std::span(records).subspan(first, n)); !s.ok()) {
             results[p] = s;
             return;
           }
-          progress.events.fetch_add(static_cast<int64_t>(last - first));
+          progress.events.fetch_add(static_cast<int64_t>(n));
         }
       }
       results[p] = (*job)->EndSource(p);
@@ -575,9 +569,9 @@ int StateScalePoint(const CoreSettings& s, const std::string& workloads_dir) {
   env.reject = [](const RejectedRow&) { return absl::OkStatus(); };
   auto task = Task::Create(*plan, env);
   if (!task.ok()) return 1;
-  JsonDecoderOptions options;
-  options.fields.assign(plan->inputs(0).fields().begin(), plan->inputs(0).fields().end());
-  JsonDecoder decoder(options);
+  JsonDecoder decoder(JsonDecoderOptionsFor(plan->inputs(0)));
+  InputDriver driver({{0, &decoder}}, nullptr);
+  std::vector<SourceRecord> records;
   std::mutex mu;
   std::condition_variable cv;
   std::deque<RecordBatch> queue;
@@ -616,15 +610,10 @@ int StateScalePoint(const CoreSettings& s, const std::string& workloads_dir) {
       queue.pop_front();
       cv.notify_all();
     }
-    BatchBuilder builder(decoder.num_columns(), static_cast<uint32_t>(batch.records.size()));
-    for (const RecordBatch::Record& r : batch.records) {
-      if (!decoder.Decode(batch.payload(r), batch.readable_after(r), 0, builder, &error)) continue;
-      const uint32_t row = builder.num_rows() - 1;
-      builder.SetOrigin(row, RowOrigin{0, r.offset});
-      builder.SetArrivalTime(row, r.timestamp_ms * kTicksPerMillisecond);
-    }
+    records.clear();
+    batch.AppendTo(&records);
     events += static_cast<int64_t>(batch.records.size());
-    if (!(*task)->Push(0, builder.Finish()).ok()) return 1;
+    if (!driver.Push(**task, records).ok()) return 1;
   }
   producer.join();
   if (!(*task)->EndOfInput().ok()) return 1;

@@ -13,8 +13,8 @@
 //
 // Each run prints a table, and writes bench/results/<date>-<mode>.json and
 // a PNG chart (gnuplot).
-#ifndef SLUICE_ENGINE_APP_BENCH_COMMAND_H_
-#define SLUICE_ENGINE_APP_BENCH_COMMAND_H_
+#ifndef SLUICE_BENCH_HARNESS_BENCH_COMMAND_H_
+#define SLUICE_BENCH_HARNESS_BENCH_COMMAND_H_
 
 #include <string>
 #include <vector>
@@ -25,4 +25,4 @@ int BenchCommand(const std::vector<std::string>& args);
 
 }  // namespace sluice
 
-#endif  // SLUICE_ENGINE_APP_BENCH_COMMAND_H_
+#endif  // SLUICE_BENCH_HARNESS_BENCH_COMMAND_H_

@@ -16,7 +16,7 @@
 //              p99.9.
 // Baseline, in the same run: a bare librdkafka consumer with the worker's
 // consumer settings reading the same preloaded topic.
-#include "engine/app/bench_kafka.h"
+#include "bench/harness/bench_kafka.h"
 
 #include <algorithm>
 #include <atomic>

@@ -1,6 +1,6 @@
 // Pieces `sluice bench` shares between its modes, and the Kafka mode.
-#ifndef SLUICE_ENGINE_APP_BENCH_KAFKA_H_
-#define SLUICE_ENGINE_APP_BENCH_KAFKA_H_
+#ifndef SLUICE_BENCH_HARNESS_BENCH_KAFKA_H_
+#define SLUICE_BENCH_HARNESS_BENCH_KAFKA_H_
 
 #include <atomic>
 #include <cstdint>
@@ -64,4 +64,4 @@ int KafkaBenchMode(const std::vector<std::string>& args);
 
 }  // namespace sluice
 
-#endif  // SLUICE_ENGINE_APP_BENCH_KAFKA_H_
+#endif  // SLUICE_BENCH_HARNESS_BENCH_KAFKA_H_

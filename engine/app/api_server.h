@@ -9,6 +9,7 @@
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "engine/app/api_endpoint.h"
 #include "engine/app/api_security.h"
 #include "engine/app/control_plane.h"
 #include "engine/app/job_service.h"
@@ -16,9 +17,6 @@
 #include "grpcpp/server.h"
 
 namespace sluice {
-
-inline constexpr char kDefaultServer[] = "localhost:9750";
-inline constexpr char kServiceName[] = "sluice.v1.JobService";
 
 class ApiServer {
  public:

@@ -14,8 +14,8 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "engine/app/api_endpoint.h"
 #include "engine/app/api_security.h"
-#include "engine/app/api_server.h"
 #include "engine/app/command_line.h"
 #include "engine/app/job_loader.h"
 #include "google/protobuf/util/json_util.h"
@@ -534,8 +534,8 @@ int DescribeCommand(const std::vector<std::string>& args) {
   std::printf("workers: %s\n\n",
               workers.empty() ? "none runs it" : absl::StrJoin(workers, ", ").c_str());
   if (!response.tasks().empty()) {
-    Table table({"WORKER", "TOPIC", "PARTITION", "OFFSET", "LAG", "WATERMARK", "EVENTS", "ROWS",
-                 "ADJUSTED", "DROPPED", "DEAD-LETTERED", "STATE"});
+    Table table({"WORKER", "TOPIC", "PARTITION", "OFFSET", "CHECKPOINTED", "LAG", "WATERMARK",
+                 "EVENTS", "ROWS", "ADJUSTED", "DROPPED", "DEAD-LETTERED", "STATE"});
     for (const v1::TaskStatus& t : response.tasks()) {
       const int64_t late = t.late_adjusted() + t.out_of_order_adjusted();
       const int64_t dropped = t.late_dropped() + t.out_of_order_dropped() + t.early_dropped();
@@ -543,6 +543,7 @@ int DescribeCommand(const std::vector<std::string>& args) {
       if (t.failed()) state += absl::StrCat(" FAILED: ", t.error());
       table.Add({t.worker(), t.topic(), absl::StrCat(t.partition()),
                  t.next_offset() < 0 ? "-" : absl::StrCat(t.next_offset()),
+                 t.committed_offset() < 0 ? "-" : absl::StrCat(t.committed_offset()),
                  t.lag() < 0 ? "-" : absl::StrCat(t.lag()),
                  t.watermark().empty() ? "-" : t.watermark(), absl::StrCat(t.events_in()),
                  absl::StrCat(t.rows_out()), absl::StrCat(late), absl::StrCat(dropped),

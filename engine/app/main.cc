@@ -4,7 +4,7 @@
 #include <string>
 #include <vector>
 
-#include "engine/app/bench_command.h"
+#include "bench/harness/bench_command.h"
 #include "engine/app/client_commands.h"
 #include "engine/app/dev_command.h"
 #include "engine/app/run_command.h"

@@ -25,6 +25,7 @@
 #include "connectors/json_lines_file.h"
 #include "engine/app/command_line.h"
 #include "engine/explain.h"
+#include "engine/input_driver.h"
 #include "engine/murmur2.h"
 #include "engine/staged_job.h"
 #include "engine/state_store.h"
@@ -134,7 +135,6 @@ struct InputBinding {
   std::unique_ptr<JsonDecoder> decoder;
   bool by_arrival = false;  // some step reads it without TIMESTAMP BY
   bool done = false;
-  int64_t events = 0;
 };
 
 int Fail(const std::string& message, int code = 1) {
@@ -255,6 +255,12 @@ int RunPartitioned(const v1::Plan& plan, int partitions, const TaskEnvironment& 
   }
   std::vector<std::unique_ptr<JsonLinesFile>> files(inputs.size());
   int current = 0;  // the partition being read, for error lines
+  // The original line of line `position` of input i's file for the
+  // current partition, or -1.
+  auto original_line = [&](size_t i, int64_t position) -> int64_t {
+    const auto& map = lines[i][current];
+    return position >= 1 && position <= static_cast<int64_t>(map.size()) ? map[position - 1] : -1;
+  };
   TaskEnvironment env = base;
   env.reject = [&](const RejectedRow& row) -> absl::Status {
     std::string_view input;
@@ -262,18 +268,22 @@ int RunPartitioned(const v1::Plan& plan, int partitions, const TaskEnvironment& 
     int64_t position = -1;
     if (row.origin.input >= 0 && row.origin.input < static_cast<int>(inputs.size())) {
       input = inputs[row.origin.input].alias;
-      const auto& map = lines[row.origin.input][current];
-      if (row.origin.position >= 1 && row.origin.position <= static_cast<int64_t>(map.size())) {
-        position = map[row.origin.position - 1];
-      }
+      position = original_line(row.origin.input, row.origin.position);
       if (files[row.origin.input]) data = files[row.origin.input]->EventText(row.origin.position);
     }
     return errors.Write(input, false, position, row.reason, data);
   };
   auto job = StagedJob::Create(plan, partitions, env);
   if (!job.ok()) return Fail(std::string(job.status().message()));
+  std::vector<InputDriver> drivers;
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    drivers.emplace_back(
+        std::vector<InputDriver::Feed>{{static_cast<int>(i), inputs[i].decoder.get()}},
+        [&, i](const SourceRecord& r, std::string_view reason) {
+          return errors.Write(inputs[i].alias, false, original_line(i, r.position), reason, r.data);
+        });
+  }
   const auto started = std::chrono::steady_clock::now();
-  int64_t total = 0;
   for (int p = 0; p < partitions; ++p) {
     current = p;
     std::vector<bool> done(inputs.size(), false);
@@ -281,6 +291,10 @@ int RunPartitioned(const v1::Plan& plan, int partitions, const TaskEnvironment& 
       auto file = JsonLinesFile::Open(paths[i][p]);
       if (!file.ok()) return Fail(std::string(file.status().message()));
       files[i] = *std::move(file);
+      if (inputs[i].by_arrival && arrival_field.empty()) {
+        // The events arrived when the original file was last written.
+        files[i]->SetEstimatedArrival(inputs[i].file->modified_time_ticks());
+      }
     }
     Task* task = (*job)->source_task(p);
     bool any = true;
@@ -288,37 +302,18 @@ int RunPartitioned(const v1::Plan& plan, int partitions, const TaskEnvironment& 
       any = false;
       for (size_t i = 0; i < inputs.size(); ++i) {
         if (done[i]) continue;
-        std::optional<int64_t> default_arrival;
-        if (inputs[i].by_arrival && arrival_field.empty()) {
-          default_arrival = inputs[i].file->modified_time_ticks();
-        }
-        auto next = files[i]->Next(
-            *inputs[i].decoder, static_cast<int32_t>(i), batch_size, default_arrival,
-            [&](int64_t position, std::string_view text, const std::string& reason) {
-              const auto& map = lines[i][p];
-              const int64_t original = position >= 1 && position <= static_cast<int64_t>(map.size())
-                                           ? map[position - 1]
-                                           : -1;
-              return errors.Write(inputs[i].alias, false, original, reason, text);
-            });
-        if (!next.ok()) return Fail(std::string(next.status().message()));
-        if (!next->has_value()) {
-          done[i] = true;
-          continue;
-        }
-        any = true;
-        Batch batch = std::move(**next);
-        if (default_arrival) batch.estimated_arrival = true;
-        total += batch.num_rows;
-        if (absl::Status s = task->Push(static_cast<int>(i), batch); !s.ok()) {
-          return Fail(absl::StrCat("internal error: ", s.message()));
-        }
+        auto more = drivers[i].PumpOnce(*files[i], *task, batch_size);
+        if (!more.ok()) return Fail(std::string(more.status().message()));
+        done[i] = !*more;
+        any = any || *more;
       }
     }
     if (absl::Status s = (*job)->EndSource(p); !s.ok()) {
       return Fail(absl::StrCat("internal error: ", s.message()));
     }
   }
+  int64_t total = 0;
+  for (const InputDriver& driver : drivers) total += driver.decoded();
   if (absl::Status s = (*job)->Finish(); !s.ok()) {
     return Fail(absl::StrCat("internal error: ", s.message()));
   }
@@ -545,13 +540,13 @@ int RunCommand(const std::vector<std::string>& args) {
       if (!file.ok()) return file.status();
       in.file = *std::move(file);
       in.done = false;
+      if (in.by_arrival && arrival_field.empty()) {
+        in.file->SetEstimatedArrival(in.file->modified_time_ticks());
+      }
     }
     for (int i = 0; i < plan.inputs_size(); ++i) {
-      JsonDecoderOptions decoder_options;
-      decoder_options.fields.assign(plan.inputs(i).fields().begin(), plan.inputs(i).fields().end());
-      decoder_options.needs_record = plan.inputs(i).needs_record();
-      decoder_options.arrival_time_field = arrival_field;
-      inputs[i].decoder = std::make_unique<JsonDecoder>(std::move(decoder_options));
+      inputs[i].decoder =
+          std::make_unique<JsonDecoder>(JsonDecoderOptionsFor(plan.inputs(i), arrival_field));
     }
     return absl::OkStatus();
   };
@@ -629,6 +624,15 @@ int RunCommand(const std::vector<std::string>& args) {
     return store->Commit(batch);
   };
 
+  std::vector<InputDriver> drivers;
+  for (int i = 0; i < static_cast<int>(inputs.size()); ++i) {
+    drivers.emplace_back(std::vector<InputDriver::Feed>{{i, inputs[i].decoder.get()}},
+                         [&, i](const SourceRecord& r, std::string_view reason) {
+                           const InputBinding& in = inputs[i];
+                           return errors.Write(in.alias, in.file->array_mode(), r.position, reason,
+                                               r.data);
+                         });
+  }
   const auto started = std::chrono::steady_clock::now();
   int64_t total = 0;
   int64_t since_checkpoint = 0;
@@ -638,29 +642,17 @@ int RunCommand(const std::vector<std::string>& args) {
     for (int i = 0; i < static_cast<int>(inputs.size()); ++i) {
       InputBinding& in = inputs[i];
       if (in.done) continue;
-      std::optional<int64_t> default_arrival;
-      if (in.by_arrival && arrival_field.empty()) {
-        default_arrival = in.file->modified_time_ticks();
-      }
-      auto next = in.file->Next(
-          *in.decoder, i, batch_size, default_arrival,
-          [&](int64_t position, std::string_view text, const std::string& reason) {
-            return errors.Write(in.alias, in.file->array_mode(), position, reason, text);
-          });
-      if (!next.ok()) return Fail(std::string(next.status().message()));
-      if (!next->has_value()) {
+      const int64_t before = drivers[i].decoded();
+      auto more = drivers[i].PumpOnce(*in.file, *task, batch_size);
+      if (!more.ok()) return Fail(std::string(more.status().message()));
+      if (!*more) {
         in.done = true;
         continue;
       }
       any = true;
-      Batch batch = std::move(**next);
-      if (default_arrival) batch.estimated_arrival = true;
-      in.events += batch.num_rows;
-      total += batch.num_rows;
-      since_checkpoint += batch.num_rows;
-      if (absl::Status s = task->Push(i, batch); !s.ok()) {
-        return Fail(absl::StrCat("internal error: ", s.message()));
-      }
+      const int64_t decoded = drivers[i].decoded() - before;
+      total += decoded;
+      since_checkpoint += decoded;
       if (restart_after > 0 && !restarted && total >= restart_after) {
         // Prove restore: checkpoint, throw away every in-memory structure,
         // and rebuild the task and the readers from what RocksDB holds.
@@ -673,6 +665,9 @@ int RunCommand(const std::vector<std::string>& args) {
         store = *std::move(reopened);
         env.store = store.get();
         if (absl::Status s = open_inputs(); !s.ok()) return Fail(std::string(s.message()));
+        for (int k = 0; k < static_cast<int>(inputs.size()); ++k) {
+          drivers[k].set_decoder(0, inputs[k].decoder.get());
+        }
         auto recreated = create_task();
         if (!recreated.ok()) return Fail(std::string(recreated.status().message()));
         task = *std::move(recreated);

@@ -21,8 +21,10 @@
 #include "connectors/kafka_reader.h"
 #include "engine/app/log_line.h"
 #include "engine/changelog_record.h"
+#include "engine/checkpoint_progress.h"
 #include "engine/datetime.h"
 #include "engine/exchange.h"
+#include "engine/input_driver.h"
 #include "engine/task.h"
 #include "engine/value.h"
 #include "engine/value_codec.h"
@@ -317,11 +319,12 @@ class Worker::PartitionTask {
         this));
   }
 
-  // The input position of the latest checkpoint whose messages are all
-  // acknowledged, or -1: what the group may commit. (The task resumes from
-  // the position in its restored state; the group's offset is what tools
-  // that measure lag see.)
+  // The input position of the latest durable checkpoint (every message
+  // before it acknowledged), or -1: what the group may commit. Nothing
+  // once a message failed. Under exactly_once the transaction commits it,
+  // and this returns -1.
   int64_t CommittableOffset() {
+    if (txn_) return -1;
     absl::MutexLock lock(&commit_mu_);
     if (tracker_.failed() > 0) {
       if (!reported_failure_) {
@@ -331,29 +334,24 @@ class Worker::PartitionTask {
       }
       return -1;
     }
-    const int64_t acked = tracker_.acked();
-    int64_t best = -1;
-    while (!candidates_.empty() && candidates_.front().produced <= acked) {
-      best = candidates_.front().offset;
-      candidates_.pop_front();
-    }
-    return best;
+    return progress_.Acknowledged(tracker_.acked());
+  }
+  // The input position of the latest durable checkpoint, or -1 (any
+  // thread): where the task resumes after a crash.
+  int64_t DurableOffset() {
+    absl::MutexLock lock(&commit_mu_);
+    if (tracker_.failed() == 0) progress_.Acknowledged(tracker_.acked());
+    return progress_.durable();
   }
 
   const TopicPartition& partition() const { return tp_; }
   TaskMetrics* metrics() { return task_ ? &task_->metrics() : nullptr; }
   bool failed() const { return failed_.load(); }
-  void set_committed(int64_t offset) { committed_.store(offset); }
 
   // A snapshot for status reports (any thread).
   void FillStatus(v1::TaskStatus* status);
 
  private:
-  struct Candidate {
-    int64_t offset;    // next offset to read after the work before it
-    int64_t produced;  // messages produced by then
-  };
-
   absl::Status Restore(const TaskEnvironment& env, bool* restored);
   // Read to the end of its partition, as far as the last fetch tells.
   bool CaughtUp();
@@ -372,7 +370,6 @@ class Worker::PartitionTask {
   void Process(const RecordBatch& batch);
   void ProcessExchange(const RecordBatch& batch);
   void ReleaseExchange();
-  void AddCandidate(int64_t next, int64_t oldest);
   void Fail(const absl::Status& status);
   absl::Status DeadLetter(std::string_view reason, int64_t offset, std::string_view data);
   const std::string& job_name() const;
@@ -390,11 +387,12 @@ class Worker::PartitionTask {
   int64_t receiver_parts_ = 0;  // the receiver's parts beyond the first, in the store
   std::vector<int> inputs_;     // plan inputs this topic feeds
   std::vector<std::unique_ptr<JsonDecoder>> decoders_;  // by position in inputs_
+  std::unique_ptr<InputDriver> driver_;                 // decodes into inputs_
+  std::vector<SourceRecord> records_;                   // the batch being processed
   std::vector<std::unique_ptr<Sink>> sinks_;
   DeliveryTracker tracker_;
   std::atomic<bool> failed_{false};
   std::atomic<int64_t> next_offset_{-1};
-  std::atomic<int64_t> committed_{-1};
   const int64_t started_at_ms_ = WallTicks() / kTicksPerMillisecond;
   absl::Mutex error_mu_;
   std::string error_ ABSL_GUARDED_BY(error_mu_);
@@ -425,7 +423,7 @@ class Worker::PartitionTask {
   bool closing_ ABSL_GUARDED_BY(mu_) = false;
 
   absl::Mutex commit_mu_;
-  std::deque<Candidate> candidates_ ABSL_GUARDED_BY(commit_mu_);
+  CheckpointProgress progress_ ABSL_GUARDED_BY(commit_mu_);
   bool reported_failure_ ABSL_GUARDED_BY(commit_mu_) = false;
 };
 
@@ -456,7 +454,6 @@ class Worker::JobRunner {
   void Loop();
   std::vector<int64_t> OnAssigned(const std::vector<TopicPartition>& partitions);
   void OnRevoked(const std::vector<TopicPartition>& partitions, bool lost);
-  void CommitReady(bool sync);
   void ReportStatus();
   static std::string Key(const TopicPartition& tp) {
     return absl::StrCat(tp.topic, "/", tp.partition);
@@ -476,7 +473,6 @@ class Worker::JobRunner {
   absl::Mutex tasks_mu_;
   std::map<std::string, std::unique_ptr<PartitionTask>> tasks_;
   // Consumer thread only:
-  std::map<std::string, int64_t> committed_;
   int64_t finished_events_ = 0;  // from tasks that are gone
   int64_t finished_rows_ = 0;
   int64_t finished_rejected_ = 0;
@@ -506,10 +502,7 @@ absl::Status Worker::PartitionTask::Init() {
   for (int i = 0; i < job.plan.inputs_size() && stage_ == 0; ++i) {
     if (job.input_topics[i] != tp_.topic) continue;
     inputs_.push_back(i);
-    JsonDecoderOptions options;
-    options.fields.assign(job.plan.inputs(i).fields().begin(), job.plan.inputs(i).fields().end());
-    options.needs_record = job.plan.inputs(i).needs_record();
-    decoders_.push_back(std::make_unique<JsonDecoder>(std::move(options)));
+    decoders_.push_back(std::make_unique<JsonDecoder>(JsonDecoderOptionsFor(job.plan.inputs(i))));
   }
   if (job.exactly_once) {
     // One transactional producer per task. Its id names the task, so a new
@@ -575,6 +568,14 @@ absl::Status Worker::PartitionTask::Init() {
   auto task = Task::Create(job.plan, env);
   if (!task.ok()) return task.status();
   task_ = *std::move(task);
+  {
+    std::vector<InputDriver::Feed> feeds;
+    for (size_t k = 0; k < inputs_.size(); ++k) feeds.push_back({inputs_[k], decoders_[k].get()});
+    driver_ = std::make_unique<InputDriver>(std::move(feeds),
+                                            [this](const SourceRecord& r, std::string_view reason) {
+                                              return DeadLetter(reason, r.position, r.data);
+                                            });
+  }
   if (stage_ > 0) {
     if (task_->entry_exchanges().empty()) {
       return absl::InternalError(absl::StrCat("stage ", stage_, " has no exchange to read"));
@@ -922,9 +923,15 @@ absl::Status Worker::PartitionTask::Checkpoint() {
   if (absl::Status s = worker_->store_->Commit(batch); !s.ok()) return s;
   checkpoint_number_ = number;
   receiver_parts_ = receiver_parts;
-  // The group's offset: committed in the transaction under exactly_once,
-  // else by the consumer once the checkpoint's messages are acknowledged.
-  if (!txn_) AddCandidate(position_, -1);
+  // Durable: at once under exactly_once (the transaction committed the
+  // group's offset too), else once the checkpoint's messages are
+  // acknowledged (the consumer commits it when the partition leaves).
+  absl::MutexLock lock(&commit_mu_);
+  if (txn_) {
+    progress_.Durable(position_);
+  } else {
+    progress_.Taken(position_, tracker_.produced());
+  }
   return absl::OkStatus();
 }
 
@@ -942,7 +949,7 @@ void Worker::PartitionTask::FillStatus(v1::TaskStatus* status) {
   status->set_topic(tp_.topic);
   status->set_partition(tp_.partition);
   status->set_next_offset(next_offset_.load());
-  status->set_committed_offset(committed_.load());
+  status->set_committed_offset(DurableOffset());
   const int64_t end = job_->consumer()->CachedEndOffset(tp_);
   status->set_end_offset(end);
   const int64_t next = next_offset_.load();
@@ -972,34 +979,9 @@ void Worker::PartitionTask::FillStatus(v1::TaskStatus* status) {
 
 void Worker::PartitionTask::Process(const RecordBatch& batch) {
   current_ = &batch;
-  std::vector<BatchBuilder> builders;
-  for (const auto& decoder : decoders_)
-    builders.emplace_back(decoder->num_columns(), batch.records.size());
-  std::string error;
-  for (const RecordBatch::Record& r : batch.records) {
-    const std::string_view payload = batch.payload(r);
-    const int64_t arrival = r.timestamp_ms * kTicksPerMillisecond;
-    for (size_t k = 0; k < inputs_.size(); ++k) {
-      if (!decoders_[k]->Decode(payload, batch.readable_after(r), 0, builders[k], &error)) {
-        if (k == 0) {
-          TaskMetrics::Add(task_->metrics().rejected, 1);
-          if (absl::Status s = DeadLetter(error, r.offset, payload); !s.ok()) Fail(s);
-        }
-        error.clear();
-        continue;
-      }
-      const uint32_t row = builders[k].num_rows() - 1;
-      builders[k].SetOrigin(row, RowOrigin{inputs_[k], r.offset});
-      builders[k].SetArrivalTime(row, arrival);
-    }
-  }
-  for (size_t k = 0; k < inputs_.size(); ++k) {
-    Batch b = builders[k].Finish();
-    if (absl::Status s = task_->Push(inputs_[k], b); !s.ok()) {
-      Fail(s);
-      break;
-    }
-  }
+  records_.clear();
+  batch.AppendTo(&records_);
+  if (absl::Status s = driver_->Push(*task_, records_); !s.ok()) Fail(s);
   current_ = nullptr;
   if (failed_.load() || batch.records.empty()) return;
   position_ = batch.records.back().offset + 1;
@@ -1013,14 +995,6 @@ void Worker::PartitionTask::ReleaseExchange() {
   absl::Status s = task_->PushExchange(entry_, ready);
   if (s.ok()) s = task_->AdvanceExchange(entry_, receiver_->released());
   if (!s.ok()) Fail(s);
-}
-
-void Worker::PartitionTask::AddCandidate(int64_t next, int64_t oldest) {
-  const int64_t offset = oldest >= 0 ? std::min(oldest, next) : next;
-  absl::MutexLock lock(&commit_mu_);
-  candidates_.push_back(Candidate{offset, tracker_.produced()});
-  // Only the latest acknowledged one matters; keep a bounded tail.
-  while (candidates_.size() > 64) candidates_.pop_front();
 }
 
 // A later stage: repartition records from the tasks of the stage before,
@@ -1227,8 +1201,7 @@ void Worker::JobRunner::OnRevoked(const std::vector<TopicPartition>& partitions,
     std::vector<std::pair<TopicPartition, int64_t>> offsets;
     for (PartitionTask* task : leaving) {
       const int64_t offset = task->CommittableOffset();
-      if (offset > committed_[Key(task->partition())])
-        offsets.emplace_back(task->partition(), offset);
+      if (offset >= 0) offsets.emplace_back(task->partition(), offset);
     }
     if (absl::Status s = consumer_->Commit(offsets, /*sync=*/true); !s.ok()) {
       Log(absl::StrCat(worker_->options_.name, " | ", label_, " | ", s.message()));
@@ -1246,27 +1219,11 @@ void Worker::JobRunner::OnRevoked(const std::vector<TopicPartition>& partitions,
       absl::MutexLock lock(&tasks_mu_);
       tasks_.erase(it);
     }
-    committed_.erase(Key(tp));
   }
   std::vector<TopicPartition> now;
   for (const auto& [key, task] : tasks_) now.push_back(task->partition());
   Log(absl::StrCat(worker_->options_.name, " | ", label_, lost ? " | lost " : " | revoked ",
                    Describe(partitions), ", now owns ", Describe(now)));
-}
-
-void Worker::JobRunner::CommitReady(bool sync) {
-  std::vector<std::pair<TopicPartition, int64_t>> offsets;
-  for (auto& [key, task] : tasks_) {
-    const int64_t offset = task->CommittableOffset();
-    if (offset > committed_[key]) {
-      offsets.emplace_back(task->partition(), offset);
-      committed_[key] = offset;
-      task->set_committed(offset);
-    }
-  }
-  if (absl::Status s = consumer_->Commit(offsets, sync); !s.ok()) {
-    Log(absl::StrCat(worker_->options_.name, " | ", label_, " | ", s.message()));
-  }
 }
 
 void Worker::JobRunner::FillStatus(v1::JobOnWorker* status) {

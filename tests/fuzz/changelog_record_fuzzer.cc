@@ -101,10 +101,7 @@ Fixture* Setup() {
   if (!store.ok()) std::abort();
   f->store = *std::move(store);
   f->sinks.resize(static_cast<size_t>(f->plan.outputs_size()));
-  JsonDecoderOptions options;
-  options.fields.assign(f->plan.inputs(0).fields().begin(), f->plan.inputs(0).fields().end());
-  options.needs_record = f->plan.inputs(0).needs_record();
-  f->decoder = std::make_unique<JsonDecoder>(options);
+  f->decoder = std::make_unique<JsonDecoder>(JsonDecoderOptionsFor(f->plan.inputs(0)));
   auto task = Task::Create(f->plan, f->Environment(true));
   if (!task.ok()) std::abort();
   if (!(*task)->Push(0, f->Events(0, 40)).ok()) std::abort();

@@ -142,7 +142,7 @@ def body(cluster):
 
     # The human-readable describe has the task table.
     text = cluster.cli_ok("describe", JOB, server=w1.address)
-    for column in ("WORKER", "TOPIC", "PARTITION", "OFFSET", "LAG"):
+    for column in ("WORKER", "TOPIC", "PARTITION", "OFFSET", "CHECKPOINTED", "LAG"):
         assert column in text, f"describe lacks the {column} column:\n{text}"
     assert "worker-1" in text and "worker-2" in text, f"describe:\n{text}"
     # Without --server the CLI asks $SLUICE_SERVER.
@@ -178,6 +178,20 @@ def body(cluster):
         raise AssertionError(f"{e}: tasks say {[(t.get('worker'), t.get('partition', 0), t.get('eventsIn')) for t in d.get('tasks', [])]}")
     listed = cluster.cli_json("list", server=w1.address).get("jobs", [{}])
     assert int(listed[0].get("eventsIn", "0")) == 2000, f"list: {listed}"
+
+    # Every task's checkpoint reaches what it read, and describe shows it
+    # (committedOffset stayed -1 before: nothing ever set it).
+    def checkpointed():
+        d = describe(cluster, w2.address)
+        tasks = d.get("tasks", [])
+        nexts = [int(t.get("nextOffset", "0")) for t in tasks]
+        durable = [int(t.get("committedOffset", "0")) for t in tasks]
+        return d if tasks and sum(nexts) == 2000 and durable == nexts else None
+    try:
+        wait_until(checkpointed, 30, "each task's checkpointed offset reaching its next offset", 0.5)
+    except AssertionError as e:
+        d = describe(cluster, w2.address)
+        raise AssertionError(f"{e}: tasks say {[(t.get('partition', 0), t.get('nextOffset'), t.get('committedOffset')) for t in d.get('tasks', [])]}")
 
     # tail: rows produced after it starts come out as they are produced.
     tail = popen_retrying([SLUICE, "tail", JOB, "counts", "--limit", "10", "--server", w1.address],

@@ -90,9 +90,7 @@ struct Harness {
     env.state_cache_bytes = cache_bytes;
     auto task = Task::Create(plan, env);
     EXPECT_TRUE(task.ok()) << task.status();
-    JsonDecoderOptions options;
-    options.fields.assign(plan.inputs(0).fields().begin(), plan.inputs(0).fields().end());
-    JsonDecoder decoder(options);
+    JsonDecoder decoder(JsonDecoderOptionsFor(plan.inputs(0)));
     std::string error;
     for (size_t start = 0; start < events.size(); start += 100) {
       BatchBuilder builder(decoder.num_columns());
@@ -138,9 +136,7 @@ struct Harness {
     env.sinks = {&sink};
     env.state_cache_bytes = cache_bytes;
     auto task = Task::Create(plan, env);
-    JsonDecoderOptions options;
-    options.fields.assign(plan.inputs(0).fields().begin(), plan.inputs(0).fields().end());
-    JsonDecoder decoder(options);
+    JsonDecoder decoder(JsonDecoderOptionsFor(plan.inputs(0)));
     std::string error;
     size_t rows_at_checkpoint = 0;
     bool crashed = false;
@@ -192,9 +188,7 @@ struct Harness {
     env.sinks = {&sink};
     auto task = Task::Create(plan, env);
     EXPECT_TRUE(task.ok()) << task.status();
-    JsonDecoderOptions options;
-    options.fields.assign(plan.inputs(0).fields().begin(), plan.inputs(0).fields().end());
-    JsonDecoder decoder(options);
+    JsonDecoder decoder(JsonDecoderOptionsFor(plan.inputs(0)));
     std::string error;
     const size_t batches = (events.size() + 99) / 100;
     for (size_t b = 0; b < batches; ++b) {
