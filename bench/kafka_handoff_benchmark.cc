@@ -64,7 +64,7 @@ uint32_t DecodeRecords(const RecordBatch& batch, JsonDecoder& decoder, std::stri
       std::abort();
     }
     const uint32_t row = builder.num_rows() - 1;
-    builder.SetOrigin(row, RowOrigin{0, r.offset});
+    builder.SetOrigin(row, RowOrigin{0, -1, r.offset});
     builder.SetArrivalTime(row, r.timestamp_ms * kTicksPerMillisecond);
   }
   return builder.Finish().num_rows;

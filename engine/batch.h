@@ -25,11 +25,13 @@ namespace sluice {
 using ValueVector = std::vector<Value>;
 using ColumnPtr = std::shared_ptr<const ValueVector>;
 
-// Where a row came from: the job input and the position in it (a 1-based
-// line number for files, an offset for Kafka partitions). Used to report
-// rejected events.
+// Where a row came from: the job input, the partition of it, and the
+// position there (a 1-based line number for files, an offset for Kafka
+// partitions). Used to report rejected events; it crosses exchanges, so a
+// row rejected in a later stage still names its source.
 struct RowOrigin {
   int32_t input = -1;
+  int32_t partition = -1;  // -1: the partition of the task that reports it
   int64_t position = -1;
 };
 

@@ -12,7 +12,37 @@ namespace sluice {
 void EncodeExchangeRow(const Batch& batch, uint32_t row, std::string* out) {
   EncodeFixed64(static_cast<uint64_t>(batch.timestamp(row)), out);
   for (size_t c = 0; c < batch.columns.size(); ++c) EncodeValue(batch.value(c, row), out);
+  // The source event, when the row is one: varints of input + 1,
+  // partition + 1 and position + 1.
+  const RowOrigin* origin = batch.origin(row);
+  if (origin != nullptr && origin->input >= 0) {
+    EncodeVarint(static_cast<uint64_t>(origin->input) + 1, out);
+    EncodeVarint(static_cast<uint64_t>(static_cast<int64_t>(origin->partition) + 1), out);
+    EncodeVarint(static_cast<uint64_t>(origin->position) + 1, out);
+  }
 }
+
+namespace {
+
+// Reads the origin EncodeExchangeRow appends after the values; false when
+// there is none or it is not one (rows of older senders, garbage).
+bool DecodeExchangeOrigin(std::string_view in, RowOrigin* origin) {
+  uint64_t input = 0, partition = 0, position = 0;
+  if (!DecodeVarint(&in, &input) || !DecodeVarint(&in, &partition) ||
+      !DecodeVarint(&in, &position) || !in.empty()) {
+    return false;
+  }
+  if (input == 0 || input > static_cast<uint64_t>(INT32_MAX) ||
+      partition > static_cast<uint64_t>(INT32_MAX)) {
+    return false;
+  }
+  origin->input = static_cast<int32_t>(input - 1);
+  origin->partition = static_cast<int32_t>(partition) - 1;
+  origin->position = static_cast<int64_t>(position - 1);  // 0 stands for -1
+  return true;
+}
+
+}  // namespace
 
 ExchangeReceiver::ExchangeReceiver(int upstreams, size_t num_columns)
     : num_columns_(num_columns),
@@ -238,6 +268,8 @@ Batch ExchangeReceiver::TakeReady() {
       if (!DecodeValue(&in, builder.arena(), &v)) v = Value::Null();
       builder.Set(c, row, v);
     }
+    RowOrigin origin;
+    if (!in.empty() && DecodeExchangeOrigin(in, &origin)) builder.SetOrigin(row, origin);
     if (r.position >= 0) builder.SetLowPosition(row, r.position);
     bytes_ -= r.bytes.size();
   }

@@ -27,7 +27,7 @@ absl::Status InputDriver::Push(Task& task, std::span<const SourceRecord> records
         continue;
       }
       const uint32_t row = builder.num_rows() - 1;
-      builder.SetOrigin(row, RowOrigin{feeds_[k].input, r.position});
+      builder.SetOrigin(row, RowOrigin{feeds_[k].input, partition_, r.position});
       if (stamp_arrival && r.arrival != SourceRecord::kUnknownArrival) {
         builder.SetArrivalTime(row, r.arrival);
       }

@@ -44,6 +44,8 @@ class InputDriver {
   absl::StatusOr<bool> PumpOnce(Source& source, Task& task, size_t max);
 
   const std::vector<Feed>& feeds() const { return feeds_; }
+  // The source partition the rows' origins name (-1: unknown).
+  void set_partition(int32_t partition) { partition_ = partition; }
   // Replaces feed `k`'s decoder (a restarted reader built new ones).
   void set_decoder(size_t k, RecordDecoder* decoder) { feeds_[k].decoder = decoder; }
   // Records decoded (by the first feed) and rejected so far.
@@ -55,6 +57,7 @@ class InputDriver {
   RejectFn reject_;
   std::vector<SourceRecord> scratch_;
   std::string error_;
+  int32_t partition_ = -1;
   int64_t decoded_ = 0;
   int64_t rejected_ = 0;
 };

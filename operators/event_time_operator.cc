@@ -164,8 +164,10 @@ absl::Status EventTimeOperator::Open(OperatorContext& ctx) {
       ok = false;
       return false;
     }
-    builder.SetOrigin(row, RowOrigin{static_cast<int32_t>(origin_input) - 1,
-                                     static_cast<int64_t>(origin_position)});
+    RowOrigin origin{origin_input <= static_cast<uint64_t>(INT32_MAX)
+                         ? static_cast<int32_t>(origin_input) - 1
+                         : -1,
+                     -1, static_cast<int64_t>(origin_position)};
     for (int c = 0; c < num_columns_; ++c) {
       Value v;
       if (!DecodeValue(&value, builder.arena(), &v)) {
@@ -174,6 +176,13 @@ absl::Status EventTimeOperator::Open(OperatorContext& ctx) {
       }
       builder.Set(c, row, v);
     }
+    // The origin's partition follows the values (absent in older state).
+    uint64_t origin_partition = 0;
+    if (!value.empty() && DecodeVarint(&value, &origin_partition) &&
+        origin_partition <= static_cast<uint64_t>(INT32_MAX)) {
+      origin.partition = static_cast<int32_t>(origin_partition) - 1;
+    }
+    builder.SetOrigin(row, origin);
     restored.push_back(p);
     return true;
   });
@@ -420,6 +429,7 @@ absl::Status EventTimeOperator::Checkpoint(StateWriteBatch& batch) {
     for (int c = 0; c < num_columns_; ++c) {
       EncodeValue(held_[p.held].value(c, p.row), &value);
     }
+    EncodeVarint(static_cast<uint64_t>((o ? o->partition : -1) + 1), &value);
     batch.Put(table, key, value);
   }
   return absl::OkStatus();

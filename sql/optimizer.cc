@@ -276,9 +276,14 @@ bool PartitionNodes(v1::Plan* plan) {
       case v1::Node::kWindowAggregate: {
         const v1::WindowAggregateNode& agg = node->window_aggregate();
         // Sessions are kept per PARTITION BY key, so that is what must stay
-        // together; otherwise the group key.
-        const auto& keys =
-            agg.window().partition_by_size() > 0 ? agg.window().partition_by() : agg.keys();
+        // together; a session without one is a single timeline over every
+        // event, so all of them must (no key); otherwise the group key.
+        const google::protobuf::RepeatedPtrField<v1::Expr> no_keys;
+        const bool one_timeline = agg.window().kind() == v1::WindowSpec::KIND_SESSION &&
+                                  agg.window().partition_by_size() == 0;
+        const auto& keys = agg.window().partition_by_size() > 0 ? agg.window().partition_by()
+                           : one_timeline                       ? no_keys
+                                                                : agg.keys();
         // An aggregate right after an exchange is where the exchange put it.
         const bool after_exchange = plan->nodes(node->inputs(0)).has_exchange();
         if (!after_exchange && !Aligned(input_part(0), keys)) {
@@ -288,7 +293,9 @@ bool PartitionNodes(v1::Plan* plan) {
           exchange.set_step(node->step());
           v1::ExchangeNode* x = exchange.mutable_exchange();
           for (const v1::Expr& k : keys) *x->add_keys() = k;
-          if (agg.window().partition_by_size() == 0) {
+          if (one_timeline) {
+            // No key: every row goes to the one task of the next stage.
+          } else if (agg.window().partition_by_size() == 0) {
             for (const std::string& text : agg.key_text()) x->add_key_text(text);
           } else {
             for (const v1::Expr& k : keys) (void)k, x->add_key_text("(session partition)");

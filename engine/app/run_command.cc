@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -188,7 +189,8 @@ class TempDir {
 
 // The field `key` of a JSON event as Kafka's producer would have keyed it:
 // a string's characters, another value's JSON text. Empty when the event is
-// not an object or lacks the field.
+// not an object, lacks the field or holds null there: such events all go to
+// partition 0, so that GROUP BY's one NULL group stays in one place.
 std::string PartitionKeyOf(std::string_view line, const std::string& key) {
   simdjson::ondemand::parser parser;
   simdjson::padded_string padded(line);
@@ -201,6 +203,11 @@ std::string PartitionKeyOf(std::string_view line, const std::string& key) {
     if (field.unescaped_key().get(name) != simdjson::SUCCESS) return "";
     if (!EqualsIgnoreCase(name, key)) continue;
     simdjson::ondemand::value value = field.value();
+    simdjson::ondemand::json_type type;
+    if (value.type().get(type) == simdjson::SUCCESS &&
+        type == simdjson::ondemand::json_type::null) {
+      return "";
+    }
     std::string_view text;
     if (value.get_string().get(text) == simdjson::SUCCESS) return std::string(text);
     if (field.value().raw_json_token().get(text) == simdjson::SUCCESS) {
@@ -224,16 +231,14 @@ int RunPartitioned(const v1::Plan& plan, int partitions, const TaskEnvironment& 
                    bool quiet) {
   TempDir split_dir;
   if (split_dir.path().empty()) return Fail("cannot create a temporary directory");
-  // lines[i][p][k]: the original line of the k-th event (1-based) of input
-  // i in partition p.
+  // lines[i][p][k]: the original line (element, for a JSON array) of the
+  // k-th event (1-based) of input i in partition p. Each partition's events
+  // are written one per line.
   std::vector<std::vector<std::vector<int64_t>>> lines(inputs.size());
   std::vector<std::vector<std::string>> paths(inputs.size());
+  std::vector<SourceRecord> records;
+  std::string event;
   for (size_t i = 0; i < inputs.size(); ++i) {
-    if (inputs[i].file->array_mode()) {
-      return Fail(
-          absl::StrCat("--partitions needs JSON lines; ", inputs[i].path, " holds one JSON array"),
-          2);
-    }
     const std::string& key = plan.inputs(static_cast<int>(i)).partition_key();
     std::vector<std::ofstream> outs;
     lines[i].resize(partitions);
@@ -241,24 +246,31 @@ int RunPartitioned(const v1::Plan& plan, int partitions, const TaskEnvironment& 
       paths[i].push_back(absl::StrCat(split_dir.path(), "/", i, "-", p, ".jsonl"));
       outs.emplace_back(paths[i].back(), std::ios::binary);
     }
-    std::ifstream in(inputs[i].path, std::ios::binary);
-    std::string line;
-    int64_t number = 0;
-    while (std::getline(in, line)) {
-      ++number;
-      if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
-      const std::string k = key.empty() ? std::string() : PartitionKeyOf(line, key);
-      const int p = k.empty() ? 0 : KafkaPartitionForKey(k, partitions);
-      outs[p] << line << '\n';
-      lines[i][p].push_back(number);
+    JsonLinesFile& file = *inputs[i].file;
+    while (true) {
+      records.clear();
+      auto more = file.Read(1024, &records);
+      if (!more.ok()) return Fail(std::string(more.status().message()));
+      if (!*more) break;
+      for (const SourceRecord& r : records) {
+        // An array element may span lines; JSON allows a line break only
+        // as white space, so it becomes a space.
+        event.assign(r.data);
+        std::replace(event.begin(), event.end(), '\n', ' ');
+        std::replace(event.begin(), event.end(), '\r', ' ');
+        const std::string k = key.empty() ? std::string() : PartitionKeyOf(event, key);
+        const int p = k.empty() ? 0 : KafkaPartitionForKey(k, partitions);
+        outs[p] << event << '\n';
+        lines[i][p].push_back(r.position);
+      }
     }
   }
   std::vector<std::unique_ptr<JsonLinesFile>> files(inputs.size());
-  int current = 0;  // the partition being read, for error lines
-  // The original line of line `position` of input i's file for the
-  // current partition, or -1.
-  auto original_line = [&](size_t i, int64_t position) -> int64_t {
-    const auto& map = lines[i][current];
+  int current = 0;  // the partition being read
+  // The original line (or element) of line `position` of input i's file for
+  // partition `p` (-1: the current one), or -1.
+  auto original_line = [&](size_t i, int p, int64_t position) -> int64_t {
+    const auto& map = lines[i][p >= 0 && p < partitions ? p : current];
     return position >= 1 && position <= static_cast<int64_t>(map.size()) ? map[position - 1] : -1;
   };
   TaskEnvironment env = base;
@@ -266,12 +278,15 @@ int RunPartitioned(const v1::Plan& plan, int partitions, const TaskEnvironment& 
     std::string_view input;
     std::string_view data;
     int64_t position = -1;
+    bool array_mode = false;
     if (row.origin.input >= 0 && row.origin.input < static_cast<int>(inputs.size())) {
-      input = inputs[row.origin.input].alias;
-      position = original_line(row.origin.input, row.origin.position);
-      if (files[row.origin.input]) data = files[row.origin.input]->EventText(row.origin.position);
+      const InputBinding& in = inputs[row.origin.input];
+      input = in.alias;
+      array_mode = in.file->array_mode();
+      position = original_line(row.origin.input, row.origin.partition, row.origin.position);
+      data = in.file->EventText(position);
     }
-    return errors.Write(input, false, position, row.reason, data);
+    return errors.Write(input, array_mode, position, row.reason, data);
   };
   auto job = StagedJob::Create(plan, partitions, env);
   if (!job.ok()) return Fail(std::string(job.status().message()));
@@ -280,7 +295,10 @@ int RunPartitioned(const v1::Plan& plan, int partitions, const TaskEnvironment& 
     drivers.emplace_back(
         std::vector<InputDriver::Feed>{{static_cast<int>(i), inputs[i].decoder.get()}},
         [&, i](const SourceRecord& r, std::string_view reason) {
-          return errors.Write(inputs[i].alias, false, original_line(i, r.position), reason, r.data);
+          const InputBinding& in = inputs[i];
+          const int64_t line = original_line(i, current, r.position);
+          return errors.Write(in.alias, in.file->array_mode(), line, reason,
+                              in.file->EventText(line));
         });
   }
   const auto started = std::chrono::steady_clock::now();
@@ -296,6 +314,7 @@ int RunPartitioned(const v1::Plan& plan, int partitions, const TaskEnvironment& 
         files[i]->SetEstimatedArrival(inputs[i].file->modified_time_ticks());
       }
     }
+    for (InputDriver& driver : drivers) driver.set_partition(p);
     Task* task = (*job)->source_task(p);
     bool any = true;
     while (any) {

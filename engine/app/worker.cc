@@ -371,7 +371,9 @@ class Worker::PartitionTask {
   void ProcessExchange(const RecordBatch& batch);
   void ReleaseExchange();
   void Fail(const absl::Status& status);
-  absl::Status DeadLetter(std::string_view reason, int64_t offset, std::string_view data);
+  // A dead-letter record for the event at `offset` of `topic`/`partition`.
+  absl::Status DeadLetter(std::string_view reason, const std::string& topic, int32_t partition,
+                          int64_t offset, std::string_view data);
   const std::string& job_name() const;
 
   Worker* worker_;
@@ -556,7 +558,14 @@ absl::Status Worker::PartitionTask::Init() {
           [](const RecordBatch::Record& r, int64_t offset) { return r.offset < offset; });
       if (it != records.end() && it->offset == row.origin.position) data = current_->payload(*it);
     }
-    return DeadLetter(row.reason, row.origin.position, data.empty() ? row.data : data);
+    if (stage_ > 0 && row.origin.input >= 0 && row.origin.partition >= 0 &&
+        row.origin.input < static_cast<int>(job_->job().input_topics.size())) {
+      // A row rejected after an exchange names the event it came from.
+      return DeadLetter(row.reason, job_->job().input_topics[row.origin.input],
+                        row.origin.partition, row.origin.position, row.data);
+    }
+    return DeadLetter(row.reason, tp_.topic, tp_.partition, row.origin.position,
+                      data.empty() ? row.data : data);
   };
   prefix_.clear();
   AppendBigEndian32(id_, &prefix_);
@@ -571,10 +580,11 @@ absl::Status Worker::PartitionTask::Init() {
   {
     std::vector<InputDriver::Feed> feeds;
     for (size_t k = 0; k < inputs_.size(); ++k) feeds.push_back({inputs_[k], decoders_[k].get()});
-    driver_ = std::make_unique<InputDriver>(std::move(feeds),
-                                            [this](const SourceRecord& r, std::string_view reason) {
-                                              return DeadLetter(reason, r.position, r.data);
-                                            });
+    driver_ = std::make_unique<InputDriver>(
+        std::move(feeds), [this](const SourceRecord& r, std::string_view reason) {
+          return DeadLetter(reason, tp_.topic, tp_.partition, r.position, r.data);
+        });
+    driver_->set_partition(tp_.partition);
   }
   if (stage_ > 0) {
     if (task_->entry_exchanges().empty()) {
@@ -1011,7 +1021,9 @@ void Worker::PartitionTask::ProcessExchange(const RecordBatch& batch) {
     }
     if (!ok) {
       TaskMetrics::Add(task_->metrics().rejected, 1);
-      if (absl::Status s = DeadLetter("malformed repartition record", r.offset, ""); !s.ok()) {
+      if (absl::Status s =
+              DeadLetter("malformed repartition record", tp_.topic, tp_.partition, r.offset, "");
+          !s.ok()) {
         Fail(s);
       }
     }
@@ -1022,7 +1034,8 @@ void Worker::PartitionTask::ProcessExchange(const RecordBatch& batch) {
   next_offset_.store(position_);
 }
 
-absl::Status Worker::PartitionTask::DeadLetter(std::string_view reason, int64_t offset,
+absl::Status Worker::PartitionTask::DeadLetter(std::string_view reason, const std::string& topic,
+                                               int32_t partition, int64_t offset,
                                                std::string_view data) {
   const LoadedJob& job = job_->job();
   std::string value = "{\"job\":";
@@ -1030,14 +1043,14 @@ absl::Status Worker::PartitionTask::DeadLetter(std::string_view reason, int64_t 
   value += ",\"reason\":";
   AppendJsonString(reason, &value);
   value += ",\"topic\":";
-  AppendJsonString(tp_.topic, &value);
-  absl::StrAppend(&value, ",\"partition\":", tp_.partition, ",\"offset\":", offset);
+  AppendJsonString(topic, &value);
+  absl::StrAppend(&value, ",\"partition\":", partition, ",\"offset\":", offset);
   if (!data.empty()) AppendRawTextField("data", data, &value);
   value += "}";
   const std::vector<KafkaHeader> headers = {
       {"sluice.reason", std::string(reason)},
-      {"sluice.source.topic", tp_.topic},
-      {"sluice.source.partition", absl::StrCat(tp_.partition)},
+      {"sluice.source.topic", topic},
+      {"sluice.source.partition", absl::StrCat(partition)},
       {"sluice.source.offset", absl::StrCat(offset)},
   };
   const int64_t now_ms = WallTicks() / kTicksPerMillisecond;

@@ -4,6 +4,7 @@
 //
 //   # name: what the case shows
 //   # flags: --out-of-order-tolerance 5s      (extra `sluice run` flags)
+//   # one partition: why                      (skip the partitioned run)
 //   [query]
 //   SELECT ...
 //   [input telemetry]
@@ -17,9 +18,13 @@
 // Every output the query writes must be listed (an empty section means no
 // rows); an absent [errors] section means no event may be rejected.
 //
-// Each case runs twice: straight through, and one event per batch with a
-// checkpoint, a full teardown and a restore from RocksDB halfway through.
-// Both runs must produce the expected rows.
+// Each case runs three ways: straight through; one event per batch with a
+// checkpoint, a full teardown and a restore from RocksDB halfway through;
+// and with --partitions 3 (inputs split by their partition key as Kafka
+// would, a task per partition, exchanges between stages), as a cluster runs
+// it. All must produce the expected rows. A case whose result depends on
+// every event meeting in one partition (time policies: watermarks are per
+// partition) says why with `# one partition:` and skips the third run.
 //
 // Usage: golden_runner SLUICE_BINARY FILE.test [WORK_DIR]
 #include <sys/wait.h>
@@ -51,6 +56,7 @@ struct Section {
 struct Case {
   std::string name;
   std::vector<std::string> flags;
+  std::string one_partition;  // why the case runs on one partition only
   std::vector<Section> sections;
 };
 
@@ -86,6 +92,13 @@ bool ParseCase(const std::string& path, Case* c, std::string* error) {
       if (!line.empty() && line[0] == '#') {
         const std::string body = Trim(line.substr(1));
         if (body.rfind("name:", 0) == 0) c->name = Trim(body.substr(5));
+        if (body.rfind("one partition:", 0) == 0) {
+          c->one_partition = Trim(body.substr(14));
+          if (c->one_partition.empty()) {
+            *error = path + ":" + std::to_string(number) + ": '# one partition:' needs a reason";
+            return false;
+          }
+        }
         if (body.rfind("flags:", 0) == 0) {
           for (const std::string& w : SplitWords(body.substr(6))) c->flags.push_back(w);
         }
@@ -304,6 +317,10 @@ int main(int argc, char** argv) {
     ok = RunOnce(sluice, test_path, c, work / "restart",
                  {"--batch-size", "1", "--restart-after", half},
                  "checkpoint and restore after " + half + " events");
+  }
+  if (ok && !expects_error && c.one_partition.empty()) {
+    ok = RunOnce(sluice, test_path, c, work / "partitioned", {"--partitions", "3"},
+                 "three partitions");
   }
   if (ok) fs::remove_all(work);
   return ok ? 0 : 1;

@@ -229,6 +229,45 @@ TEST(ExchangeRecordTest, RoundTripAndGarbage) {
   }
 }
 
+// A row's source event crosses the exchange, so a row rejected in a later
+// stage still names its input, partition and position.
+TEST(ExchangeReceiverTest, RowsKeepTheirOriginAcrossTheExchange) {
+  BatchBuilder builder(1, 3);
+  uint32_t r = builder.AddRow(10);
+  builder.Set(0, r, Value::Bigint(1));
+  builder.SetOrigin(r, RowOrigin{2, 5, 1234});
+  r = builder.AddRow(11);
+  builder.Set(0, r, Value::Bigint(2));
+  builder.SetOrigin(r, RowOrigin{0, -1, -1});
+  r = builder.AddRow(12);
+  builder.Set(0, r, Value::Bigint(3));
+  const Batch with_origins = builder.Finish();
+  ExchangeReceiver rx(1, 1);
+  for (uint32_t row = 0; row < 3; ++row) {
+    std::string bytes;
+    EncodeExchangeRow(with_origins, row, &bytes);
+    ASSERT_TRUE(rx.AddRow(0, row, 100 + row, bytes));
+  }
+  // A row without an origin (an aggregate's), and one whose trailing bytes
+  // are not an origin: both arrive, with no origin.
+  ASSERT_TRUE(rx.AddRow(0, 3, 103, Row(13, 4)));
+  ASSERT_TRUE(rx.AddRow(0, 4, 104, Row(14, 5) + "\x05\xff"));
+  rx.SetWatermark(0, 100);
+  const Batch out = rx.TakeReady();
+  ASSERT_EQ(Values(out), (std::vector<int64_t>{1, 2, 3, 4, 5}));
+  ASSERT_NE(out.origin(0), nullptr);
+  EXPECT_EQ(out.origin(0)->input, 2);
+  EXPECT_EQ(out.origin(0)->partition, 5);
+  EXPECT_EQ(out.origin(0)->position, 1234);
+  EXPECT_EQ(out.origin(1)->input, 0);
+  EXPECT_EQ(out.origin(1)->partition, -1);
+  EXPECT_EQ(out.origin(1)->position, -1);
+  for (uint32_t row : {2u, 3u, 4u}) EXPECT_EQ(out.origin(row)->input, -1) << row;
+  // Output identities still come from the repartition record's position.
+  EXPECT_EQ(out.LowPosition(0), 100);
+  EXPECT_EQ(out.LowPosition(4), 104);
+}
+
 TEST(ExchangeReceiverTest, RowsFromUnknownUpstreamsAreRejected) {
   ExchangeReceiver rx(2, 1);
   EXPECT_FALSE(rx.AddRow(2, 0, -1, Row(10, 1)));
