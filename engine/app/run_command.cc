@@ -25,6 +25,7 @@
 #include "connectors/json_decoder.h"
 #include "connectors/json_lines_file.h"
 #include "engine/app/command_line.h"
+#include "engine/checkpoint_protocol.h"
 #include "engine/explain.h"
 #include "engine/input_driver.h"
 #include "engine/murmur2.h"
@@ -66,7 +67,8 @@ const std::vector<FlagSpec>& RunFlags() {
       {"checkpoint-every", true, false,
        "checkpoint state every N events (default: only at the end)", "N"},
       {"restart-after", true, false,
-       "testing: after N events checkpoint, drop all in-memory state, restore from RocksDB and go "
+       "testing: after N events checkpoint, drop all in-memory state and the local store, "
+       "rebuild the store from the changelog as a worker taking over the partition does, and go "
        "on",
        "N"},
       {"partitions", true, false,
@@ -631,16 +633,40 @@ int RunCommand(const std::vector<std::string>& args) {
   };
   if (absl::Status s = restore_positions(); !s.ok()) return Fail(std::string(s.message()));
 
+  // Checkpoints follow the worker's protocol (engine/checkpoint_protocol.h)
+  // over a changelog in memory: --restart-after rebuilds the state from it
+  // into an empty store, exactly as a worker that takes over a partition.
+  InMemoryChangelog changelog;
+  const std::string changelog_name = "run.changelog";
+  uint64_t incarnation = 0;
+  auto make_protocol = [&] {
+    CheckpointProtocol::Options options;
+    options.store = store.get();
+    std::string prefix;
+    AppendBigEndian32(env.partition, &prefix);
+    options.task_prefix = prefix;
+    options.meta_family = absl::StrCat(env.job_name, "/task");
+    options.incarnation = ++incarnation;
+    options.logs = {changelog_name};
+    options.log_of = [&changelog_name](std::string_view) { return &changelog_name; };
+    return std::make_unique<CheckpointProtocol>(std::move(options));
+  };
+  std::unique_ptr<CheckpointProtocol> checkpoints = make_protocol();
   auto checkpoint = [&]() -> absl::Status {
     StateWriteBatch batch;
     if (absl::Status s = task->Checkpoint(batch); !s.ok()) return s;
+    const CheckpointId id = checkpoints->Begin(batch, task->meta_table());
     for (int i = 0; i < static_cast<int>(inputs.size()); ++i) {
       std::string value;
       EncodeFixed64(static_cast<uint64_t>(inputs[i].file->position()), &value);
       batch.Put(task->meta_table(), positions_key(i), value);
     }
     if (absl::Status s = errors.Flush(); !s.ok()) return s;
-    return store->Commit(batch);
+    if (absl::Status s = checkpoints->WriteChanges(id, batch, changelog); !s.ok()) return s;
+    if (absl::Status s = checkpoints->WriteMarkers(id, changelog); !s.ok()) return s;
+    if (absl::Status s = store->Commit(batch); !s.ok()) return s;
+    checkpoints->Completed(id);
+    return absl::OkStatus();
   };
 
   std::vector<InputDriver> drivers;
@@ -679,10 +705,23 @@ int RunCommand(const std::vector<std::string>& args) {
         if (absl::Status s = checkpoint(); !s.ok()) return Fail(std::string(s.message()));
         task.reset();
         store.reset();
-        auto reopened = StateStore::Open(state_dir);
+        // A new, empty store, rebuilt from the changelog.
+        const fs::path restored_dir = fs::path(state_dir) / "restored";
+        fs::remove_all(restored_dir, ec);
+        auto reopened = StateStore::Open(restored_dir.string());
         if (!reopened.ok()) return Fail(std::string(reopened.status().message()));
         store = *std::move(reopened);
         env.store = store.get();
+        checkpoints = make_protocol();
+        auto rebuilt = checkpoints->Restore(changelog, [&]() -> absl::Status {
+          TaskEnvironment wipe = env;
+          wipe.fresh_state = true;
+          return Task::Create(plan, wipe).status();
+        });
+        if (!rebuilt.ok()) return Fail(std::string(rebuilt.status().message()));
+        if (!rebuilt->checkpoint || !rebuilt->from_log) {
+          return Fail("internal error: the checkpoint is not in the changelog");
+        }
         if (absl::Status s = open_inputs(); !s.ok()) return Fail(std::string(s.message()));
         for (int k = 0; k < static_cast<int>(inputs.size()); ++k) {
           drivers[k].set_decoder(0, inputs[k].decoder.get());

@@ -22,6 +22,7 @@
 #include "engine/app/log_line.h"
 #include "engine/changelog_record.h"
 #include "engine/checkpoint_progress.h"
+#include "engine/checkpoint_protocol.h"
 #include "engine/datetime.h"
 #include "engine/exchange.h"
 #include "engine/input_driver.h"
@@ -399,10 +400,12 @@ class Worker::PartitionTask {
   absl::Mutex error_mu_;
   std::string error_ ABSL_GUARDED_BY(error_mu_);
   const RecordBatch* current_ = nullptr;  // the batch being processed (pool thread)
-  // Checkpoints (task thread): the last one's number, the next input
-  // position to read, where the consumer starts.
-  int64_t checkpoint_number_ = 0;
-  bool end_checked_ = false;  // CaughtUp asked the broker once
+  // Checkpoints (task thread): the protocol (engine/checkpoint_protocol.h),
+  // the next input position to read, where the consumer starts.
+  std::unique_ptr<CheckpointProtocol> checkpoints_;
+  class KafkaChangelogWriter;
+  std::map<std::string, int> changelog_partition_;  // by changelog topic
+  bool end_checked_ = false;                        // CaughtUp asked the broker once
   // This instance of the task, among all that ever ran it (random).
   const uint64_t incarnation_ = std::random_device{}() * 0x100000000ull ^ std::random_device{}();
   // How long a later stage waits for an upstream task that sends nothing.
@@ -412,9 +415,7 @@ class Worker::PartitionTask {
   bool ignoring_silent_ = false;
   int64_t position_ = -1;
   int64_t start_offset_ = -1;
-  std::string prefix_;  // the task's state key prefix
-  std::map<uint32_t, const JobTopology::Changelog*> family_changelog_;  // by RocksDB family id
-  std::map<uint32_t, std::string> family_names_;
+  std::string prefix_;                  // the task's state key prefix
   std::unique_ptr<KafkaProducer> txn_;  // exactly_once only
 
   absl::Mutex mu_;
@@ -606,7 +607,6 @@ absl::Status Worker::PartitionTask::Init() {
       if (*found && DecodeFixed64(&in, &v)) *out = static_cast<int64_t>(v);
       return absl::OkStatus();
     };
-    if (absl::Status s = meta("checkpoint", &checkpoint_number_); !s.ok()) return s;
     if (absl::Status s = meta("position", &position_); !s.ok()) return s;
     start_offset_ = position_;
     next_offset_.store(position_);
@@ -693,152 +693,130 @@ void Worker::PartitionTask::Run() {
   }
 }
 
+namespace {
+
+// The task's partitions of its changelog topics, read to their ends.
+class KafkaChangelogReader final : public ChangelogReader {
+ public:
+  KafkaChangelogReader(KafkaTopicReader* reader, const std::map<std::string, int>* partition_of,
+                       std::string task, std::chrono::steady_clock::time_point deadline)
+      : reader_(reader), partition_of_(partition_of), task_(std::move(task)), deadline_(deadline) {}
+
+  absl::Status ReadAll(const std::vector<std::string>& logs, const RecordFn& fn) override {
+    struct Progress {
+      int64_t end = 0;
+      int64_t next = 0;
+    };
+    std::map<std::string, Progress> progress;
+    for (const std::string& topic : logs) {
+      auto end = reader_->AddPartition(topic, partition_of_->at(topic), 10'000);
+      if (absl::IsNotFound(end.status())) continue;  // never written: empty
+      if (!end.ok()) return end.status();
+      progress[topic].end = *end;
+    }
+    auto behind = [&] {
+      for (auto& [topic, p] : progress) {
+        if (p.next >= p.end) continue;
+        // Transaction markers take offsets but are never returned: the
+        // reader's position tells when it is past them.
+        p.next = std::max(p.next, reader_->Position(topic, partition_of_->at(topic)));
+        if (p.next < p.end) return true;
+      }
+      return false;
+    };
+    // A failed poll is retried (the reader reconnects); if the deadline
+    // passes, the last failure is the cause the error gives.
+    std::vector<KafkaMessage> messages;
+    absl::Status last_poll;
+    while (behind()) {
+      if (std::chrono::steady_clock::now() > deadline_) {
+        return absl::DeadlineExceededError(
+            absl::StrCat("reading the changelogs of ", task_,
+                         last_poll.ok() ? "" : absl::StrCat(": ", last_poll.message())));
+      }
+      messages.clear();
+      if (absl::Status s = reader_->Poll(100, 10'000, &messages); !s.ok()) last_poll = s;
+      for (const KafkaMessage& m : messages) {
+        auto it = progress.find(m.topic);
+        if (it == progress.end()) continue;
+        it->second.next = std::max(it->second.next, m.offset + 1);
+        fn(m.topic, m.key, m.value);
+      }
+    }
+    return absl::OkStatus();
+  }
+
+ private:
+  KafkaTopicReader* reader_;
+  const std::map<std::string, int>* partition_of_;
+  std::string task_;
+  std::chrono::steady_clock::time_point deadline_;
+};
+
+}  // namespace
+
+// The task's partition of each changelog topic; the producer keeps the
+// count of what is sent, to wait for its acknowledgement.
+class Worker::PartitionTask::KafkaChangelogWriter final : public ChangelogWriter {
+ public:
+  explicit KafkaChangelogWriter(PartitionTask* task)
+      : task_(task), now_ms_(WallTicks() / kTicksPerMillisecond) {}
+  absl::Status Append(const std::string& log, std::string_view key,
+                      std::string_view value) override {
+    return task_->producer()->Produce(log, key, value, now_ms_, &task_->tracker_, {},
+                                      task_->changelog_partition_.at(log));
+  }
+
+ private:
+  PartitionTask* task_;
+  int64_t now_ms_;
+};
+
 absl::Status Worker::PartitionTask::Restore(const TaskEnvironment& env, bool* restored) {
   *restored = false;
   const JobTopology* topology = job_->topology();
   const auto started = std::chrono::steady_clock::now();
+  CheckpointProtocol::Options options;
+  options.store = worker_->store_.get();
+  options.task_prefix = prefix_;
+  options.meta_family = absl::StrCat(job_->job().spec.name(), "/task");
+  options.incarnation = incarnation_;
+  for (const JobTopology::Changelog* c : topology->StageChangelogs(stage_)) {
+    options.logs.push_back(c->topic);
+    changelog_partition_[c->topic] = tp_.partition % c->partitions;
+  }
+  options.log_of = [topology](std::string_view family) -> const std::string* {
+    const JobTopology::Changelog* c = topology->ChangelogOf(family);
+    return c == nullptr ? nullptr : &c->topic;
+  };
+  checkpoints_ = std::make_unique<CheckpointProtocol>(std::move(options));
+
   KafkaProperties properties = worker_->options_.kafka;
   properties.insert(properties.end(), job_->job().kafka.begin(), job_->job().kafka.end());
   auto reader = KafkaTopicReader::Create(worker_->options_.bootstrap, properties);
   if (!reader.ok()) return reader.status();
-  struct Change {
-    int64_t checkpoint;
-    uint64_t incarnation;
-    char kind;
-    std::string family;
-    std::string key;
-    std::string value;
-  };
-  struct Read {
-    int64_t end = 0;
-    int64_t next = 0;
-    std::set<std::pair<int64_t, uint64_t>> markers;  // (number, incarnation)
-    std::vector<Change> changes;
-  };
-  std::map<std::string, Read> logs;
-  std::map<std::string, int> partitions;
-  for (const JobTopology::Changelog* c : topology->StageChangelogs(stage_)) {
-    partitions[c->topic] = c->partitions;
-    auto end = (*reader)->AddPartition(c->topic, tp_.partition % c->partitions, 10'000);
-    if (absl::IsNotFound(end.status())) {
-      logs[c->topic];
-      continue;
-    }
-    if (!end.ok()) return end.status();
-    logs[c->topic].end = *end;
-  }
-  std::vector<KafkaMessage> messages;
-  const auto deadline = started + std::chrono::seconds(120);
-  auto behind = [&] {
-    for (auto& [topic, log] : logs) {
-      if (log.next >= log.end) continue;
-      // Transaction markers take offsets but are never returned: the
-      // reader's position tells when it is past them.
-      log.next = std::max(log.next, (*reader)->Position(topic, tp_.partition % partitions[topic]));
-      if (log.next < log.end) return true;
-    }
-    return false;
-  };
-  // A failed poll is retried (the reader reconnects); if the deadline
-  // passes, the last failure is the cause the error gives.
-  absl::Status last_poll;
-  while (behind()) {
-    if (std::chrono::steady_clock::now() > deadline) {
-      return absl::DeadlineExceededError(
-          absl::StrCat("reading the changelogs of ", tp_.topic, "[", tp_.partition, "]",
-                       last_poll.ok() ? "" : absl::StrCat(": ", last_poll.message())));
-    }
-    messages.clear();
-    if (absl::Status s = (*reader)->Poll(100, 10'000, &messages); !s.ok()) last_poll = s;
-    for (KafkaMessage& m : messages) {
-      Read& log = logs[m.topic];
-      log.next = std::max(log.next, m.offset + 1);
-      // Records that are not this task's changes of this job's state are
-      // skipped: another task's, or garbage (engine/changelog_record.h).
-      ChangelogRecord record;
-      if (!DecodeChangelogRecord(m.key, m.value, &record)) continue;
-      if (record.kind == kChangelogMarker) {
-        if (record.key == prefix_) log.markers.emplace(record.checkpoint, record.incarnation);
-        continue;
-      }
-      if (!ChangelogChangeIsTasks(record, prefix_)) continue;
-      const JobTopology::Changelog* owner = topology->ChangelogOf(record.family);
-      if (owner == nullptr || owner->topic != m.topic) continue;
-      log.changes.push_back(Change{record.checkpoint, record.incarnation, record.kind,
-                                   std::string(record.family), std::string(record.key),
-                                   std::string(record.payload)});
-    }
-  }
-  // The checkpoints complete in every changelog, and the last of them. A
-  // checkpoint is named by its number and the incarnation of the task that
-  // took it: a task that died between its changes and its markers left
-  // changes under a number that the next owner takes again.
-  std::set<std::pair<int64_t, uint64_t>> valid;
-  bool first = true;
-  for (const auto& [topic, log] : logs) {
-    if (first) {
-      valid = log.markers;
-      first = false;
-      continue;
-    }
-    std::set<std::pair<int64_t, uint64_t>> both;
-    std::set_intersection(valid.begin(), valid.end(), log.markers.begin(), log.markers.end(),
-                          std::inserter(both, both.begin()));
-    valid = std::move(both);
-  }
-  if (valid.empty()) return absl::OkStatus();  // never checkpointed: start fresh
-  const int64_t complete = valid.rbegin()->first;
-  const uint64_t complete_incarnation = valid.rbegin()->second;
-  *restored = true;
-  auto meta = worker_->store_->OpenTable(absl::StrCat(job_->job().spec.name(), "/task"), prefix_);
-  if (!meta.ok()) return meta.status();
-  std::string local;
-  auto found = meta->Get(MetaKey("checkpoint"), &local);
-  if (!found.ok()) return found.status();
-  std::string_view in = local;
-  uint64_t local_checkpoint = 0, local_incarnation = 0;
-  if (*found && DecodeFixed64(&in, &local_checkpoint) && DecodeFixed64(&in, &local_incarnation) &&
-      static_cast<int64_t>(local_checkpoint) == complete &&
-      local_incarnation == complete_incarnation) {
-    Log(absl::StrCat(job_name(), " | ", tp_.topic, "[", tp_.partition, "] | state of checkpoint ",
-                     complete, " is here already"));
-    return absl::OkStatus();
-  }
-  // Rebuild: clear what the store holds for this task, then replay.
-  {
+  KafkaChangelogReader in(reader->get(), &changelog_partition_,
+                          absl::StrCat(tp_.topic, "[", tp_.partition, "]"),
+                          started + std::chrono::seconds(120));
+  auto result = checkpoints_->Restore(in, [&]() -> absl::Status {
     TaskEnvironment wipe = env;
     wipe.fresh_state = true;
-    auto task = Task::Create(job_->job().plan, wipe);
-    if (!task.ok()) return task.status();
+    return Task::Create(job_->job().plan, wipe).status();
+  });
+  if (!result.ok()) return result.status();
+  if (!result->checkpoint) return absl::OkStatus();  // never checkpointed: start fresh
+  *restored = true;
+  if (!result->from_log) {
+    Log(absl::StrCat(job_name(), " | ", tp_.topic, "[", tp_.partition, "] | state of checkpoint ",
+                     result->checkpoint->number, " is here already"));
+    return absl::OkStatus();
   }
-  StateWriteBatch batch;
-  std::map<std::string, StateTable> tables;
-  int64_t applied = 0;
-  for (const auto& [topic, log] : logs) {
-    for (const Change& c : log.changes) {
-      if (c.checkpoint > complete || !valid.contains({c.checkpoint, c.incarnation})) continue;
-      auto it = tables.find(c.family);
-      if (it == tables.end()) {
-        auto table = worker_->store_->OpenTable(c.family, "");
-        if (!table.ok()) return table.status();
-        it = tables.emplace(c.family, *table).first;
-      }
-      if (c.kind == 'P') {
-        batch.Put(it->second, c.key, c.value);
-      } else if (c.kind == 'D') {
-        batch.Delete(it->second, c.key);
-      } else if (c.kind == 'R') {
-        batch.DeleteRange(it->second, c.key, c.value);
-      }
-      ++applied;
-    }
-  }
-  if (absl::Status s = worker_->store_->Commit(batch); !s.ok()) return s;
   const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                       std::chrono::steady_clock::now() - started)
                       .count();
   Log(absl::StrCat(job_name(), " | ", tp_.topic, "[", tp_.partition, "] | restored checkpoint ",
-                   complete, " from the changelog: ", applied, " changes in ", ms, " ms"));
+                   result->checkpoint->number, " from the changelog: ", result->changes,
+                   " changes in ", ms, " ms"));
   return absl::OkStatus();
 }
 
@@ -861,21 +839,14 @@ absl::Status Worker::PartitionTask::WaitAcknowledged(int timeout_ms) {
 
 absl::Status Worker::PartitionTask::Checkpoint() {
   if (task_ == nullptr || position_ < 0 || failed_.load()) return absl::OkStatus();
-  const JobTopology* topology = job_->topology();
   StateWriteBatch batch;
   if (absl::Status s = task_->Checkpoint(batch); !s.ok()) return s;
-  const int64_t number = checkpoint_number_ + 1;
+  const CheckpointId id = checkpoints_->Begin(batch, task_->meta_table());
   auto put = [&](std::string_view what, int64_t v) {
     std::string value;
     EncodeFixed64(static_cast<uint64_t>(v), &value);
     batch.Put(task_->meta_table(), MetaKey(what), value);
   };
-  {
-    std::string value;
-    EncodeFixed64(static_cast<uint64_t>(number), &value);
-    EncodeFixed64(incarnation_, &value);
-    batch.Put(task_->meta_table(), MetaKey("checkpoint"), value);
-  }
   put("position", position_);
   if (sender_) {
     for (const auto& [node, seq] : sender_->seqs()) put(absl::StrCat("seq.", node), seq);
@@ -888,39 +859,12 @@ absl::Status Worker::PartitionTask::Checkpoint() {
       return s;
     }
   }
-  // The changes, to their operators' changelogs.
-  std::string number_bytes;
-  EncodeChangelogCheckpoint(number, incarnation_, &number_bytes);
-  const int64_t now_ms = WallTicks() / kTicksPerMillisecond;
-  absl::Status produced;
-  std::string key, value;
-  absl::Status each =
-      batch.ForEach([&](uint32_t family, char kind, std::string_view k, std::string_view v) {
-        if (!produced.ok()) return;
-        auto it = family_changelog_.find(family);
-        if (it == family_changelog_.end()) {
-          const std::string name = worker_->store_->FamilyName(family);
-          it = family_changelog_.emplace(family, topology->ChangelogOf(name)).first;
-          family_names_[family] = name;
-        }
-        const JobTopology::Changelog* c = it->second;
-        if (c == nullptr) return;
-        EncodeChangelogChange(family_names_[family], kind, k, v, number_bytes, &key, &value);
-        produced = producer()->Produce(c->topic, key, value, now_ms, &tracker_, {},
-                                       tp_.partition % c->partitions);
-      });
-  if (!each.ok()) return each;
-  if (!produced.ok()) return produced;
-  // Everything up to here acknowledged, the checkpoint is complete: mark it.
+  // The changes, to their operators' changelogs; once they are all
+  // acknowledged the checkpoint is complete: mark it.
+  KafkaChangelogWriter out(this);
+  if (absl::Status s = checkpoints_->WriteChanges(id, batch, out); !s.ok()) return s;
   if (absl::Status s = WaitAcknowledged(60'000); !s.ok()) return s;
-  EncodeChangelogMarker(prefix_, number_bytes, &key, &value);
-  for (const JobTopology::Changelog* c : topology->StageChangelogs(stage_)) {
-    if (absl::Status s = producer()->Produce(c->topic, key, value, now_ms, &tracker_, {},
-                                             tp_.partition % c->partitions);
-        !s.ok()) {
-      return s;
-    }
-  }
+  if (absl::Status s = checkpoints_->WriteMarkers(id, out); !s.ok()) return s;
   if (txn_) {
     // Outputs, exchange rows, changelog and the input position in one
     // transaction: all visible to read_committed readers, or none.
@@ -931,7 +875,7 @@ absl::Status Worker::PartitionTask::Checkpoint() {
     if (absl::Status b = txn_->BeginTransaction(); !b.ok()) return b;
   }
   if (absl::Status s = worker_->store_->Commit(batch); !s.ok()) return s;
-  checkpoint_number_ = number;
+  checkpoints_->Completed(id);
   receiver_parts_ = receiver_parts;
   // Durable: at once under exactly_once (the transaction committed the
   // group's offset too), else once the checkpoint's messages are

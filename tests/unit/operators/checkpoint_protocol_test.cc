@@ -1,0 +1,430 @@
+// The checkpoint and restore protocol (engine/checkpoint_protocol.h) with a
+// real task, real RocksDB stores and the changelog in memory: what the
+// worker does with Kafka, deterministic and without processes.
+#include "engine/checkpoint_protocol.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <random>
+
+#include "absl/strings/str_cat.h"
+#include "connectors/json_decoder.h"
+#include "engine/changelog_record.h"
+#include "engine/input_driver.h"
+#include "engine/task.h"
+#include "engine/value_codec.h"
+#include "operators/builtin_operators.h"
+#include "sql/compiler.h"
+
+namespace sluice {
+namespace {
+
+namespace fs = std::filesystem;
+
+class ScratchDir {
+ public:
+  ScratchDir() {
+    path_ = fs::temp_directory_path() /
+            absl::StrCat("sluice-checkpoint-",
+                         ::testing::UnitTest::GetInstance()->current_test_info()->name(), "-",
+                         std::random_device()());
+    fs::create_directories(path_);
+  }
+  ~ScratchDir() { fs::remove_all(path_); }
+  std::string path(const std::string& name) const { return (path_ / name).string(); }
+
+ private:
+  fs::path path_;
+};
+
+class CollectingSink final : public Sink {
+ public:
+  absl::Status Write(const std::vector<OutputRow>& rows) override {
+    for (const OutputRow& r : rows) this->rows.emplace_back(r.json);
+    return absl::OkStatus();
+  }
+  absl::Status Flush() override { return absl::OkStatus(); }
+  std::vector<std::string> rows;
+};
+
+// Events of 12 devices over a few minutes, in order.
+std::vector<std::string> Events(int count) {
+  std::mt19937 rng(7);
+  std::vector<std::string> events;
+  int64_t ms = 0;
+  for (int i = 0; i < count; ++i) {
+    ms += rng() % 300;
+    events.push_back(absl::StrCat(R"({"deviceId":"dev-)", rng() % 12, R"(","temperature":)",
+                                  rng() % 1000 / 10.0, R"(,"eventTime":"2024-01-01T00:)",
+                                  ms / 60000 % 60 < 10 ? "0" : "", ms / 60000 % 60, ":",
+                                  ms / 1000 % 60 < 10 ? "0" : "", ms / 1000 % 60, ".",
+                                  (ms % 1000) / 100, (ms % 100) / 10, ms % 10, R"(Z"})"));
+  }
+  return events;
+}
+
+constexpr char kQuery[] =
+    "SELECT deviceId, COUNT(*) AS n, AVG(temperature) AS avgT, System.Timestamp() AS t "
+    "INTO o FROM telemetry TIMESTAMP BY eventTime GROUP BY deviceId, TumblingWindow(second, 20)\n"
+    "SELECT deviceId, MAX(temperature) AS hi INTO s FROM telemetry TIMESTAMP BY eventTime "
+    "GROUP BY deviceId, SlidingWindow(second, 30)";
+
+// The families of a task go to two changelogs, as the worker splits them
+// (the task's own bookkeeping, and its operators' state).
+const std::string kTaskLog = "task.changelog";
+const std::string kStateLog = "state.changelog";
+
+// One life of a task: a store, the protocol, the task.
+class Life {
+ public:
+  Life(const v1::Plan& plan, const OperatorRegistry& registry, const std::string& dir,
+       uint64_t incarnation, CollectingSink* o, CollectingSink* s)
+      : plan_(plan) {
+    auto store = StateStore::Open(dir);
+    EXPECT_TRUE(store.ok()) << store.status();
+    store_ = *std::move(store);
+    env_.registry = &registry;
+    env_.store = store_.get();
+    env_.job_name = "job";
+    env_.partition = 3;
+    env_.sinks = {o, s};
+    CheckpointProtocol::Options options;
+    options.store = store_.get();
+    AppendBigEndian32(env_.partition, &options.task_prefix);
+    options.meta_family = "job/task";
+    options.incarnation = incarnation;
+    options.logs = {kTaskLog, kStateLog};
+    options.log_of = [](std::string_view family) -> const std::string* {
+      if (family == "job/task") return &kTaskLog;
+      return family.starts_with("job/") ? &kStateLog : nullptr;
+    };
+    protocol_ = std::make_unique<CheckpointProtocol>(std::move(options));
+    decoder_ = std::make_unique<JsonDecoder>(JsonDecoderOptionsFor(plan.inputs(0)));
+  }
+
+  // Restores from `log` and starts the task; the input position the
+  // checkpoint recorded (0 without one).
+  int64_t Start(ChangelogReader& log) {
+    auto restored = protocol_->Restore(log, [&]() -> absl::Status {
+      TaskEnvironment wipe = env_;
+      wipe.fresh_state = true;
+      return Task::Create(plan_, wipe).status();
+    });
+    EXPECT_TRUE(restored.ok()) << restored.status();
+    restored_ = *restored;
+    env_.fresh_state = !restored_.checkpoint.has_value();
+    auto task = Task::Create(plan_, env_);
+    EXPECT_TRUE(task.ok()) << task.status();
+    task_ = *std::move(task);
+    std::string value;
+    auto found = task_->meta_table().Get("position", &value);
+    EXPECT_TRUE(found.ok());
+    std::string_view in = value;
+    uint64_t position = 0;
+    if (*found) {
+      EXPECT_TRUE(DecodeFixed64(&in, &position));
+    }
+    return static_cast<int64_t>(position);
+  }
+
+  void Push(const std::vector<std::string>& events, size_t from, size_t to) {
+    std::vector<std::string> padded;
+    std::vector<SourceRecord> records;
+    padded.reserve(to - from);
+    for (size_t i = from; i < to; ++i) {
+      padded.push_back(events[i] + std::string(JsonDecoder::kPadding, ' '));
+      SourceRecord& r = records.emplace_back();
+      r.data = std::string_view(padded.back().data(), events[i].size());
+      r.readable_after = JsonDecoder::kPadding;
+      r.position = static_cast<int64_t>(i);
+    }
+    InputDriver driver({{0, decoder_.get()}}, nullptr);
+    ASSERT_TRUE(driver.Push(*task_, records).ok());
+  }
+
+  // A checkpoint at input position `position`. `markers` false: the task
+  // dies after writing its changes, before the markers; `commit` false: it
+  // dies after the markers, before its local store has the checkpoint.
+  void Checkpoint(int64_t position, InMemoryChangelog& log, bool markers = true,
+                  bool commit = true) {
+    StateWriteBatch batch;
+    ASSERT_TRUE(task_->Checkpoint(batch).ok());
+    const CheckpointId id = protocol_->Begin(batch, task_->meta_table());
+    std::string value;
+    EncodeFixed64(static_cast<uint64_t>(position), &value);
+    batch.Put(task_->meta_table(), "position", value);
+    ASSERT_TRUE(protocol_->WriteChanges(id, batch, log).ok());
+    if (!markers) return;
+    ASSERT_TRUE(protocol_->WriteMarkers(id, log).ok());
+    if (!commit) return;
+    ASSERT_TRUE(store_->Commit(batch).ok());
+    protocol_->Completed(id);
+  }
+
+  void End() { ASSERT_TRUE(task_->EndOfInput().ok()); }
+
+  const CheckpointProtocol::Restored& restored() const { return restored_; }
+  CheckpointProtocol& protocol() { return *protocol_; }
+
+ private:
+  const v1::Plan& plan_;
+  std::unique_ptr<StateStore> store_;
+  TaskEnvironment env_;
+  std::unique_ptr<CheckpointProtocol> protocol_;
+  std::unique_ptr<JsonDecoder> decoder_;
+  std::unique_ptr<Task> task_;
+  CheckpointProtocol::Restored restored_;
+};
+
+class CheckpointProtocolTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    sql::CompileResult r = sql::CompileQuery(kQuery);
+    ASSERT_TRUE(r.ok) << r.error.message;
+    plan_ = r.plan;
+    RegisterBuiltinOperators(&registry_);
+    events_ = Events(3000);
+    // The reference: one life, no checkpoint.
+    InMemoryChangelog none;
+    Life life(plan_, registry_, dir_.path("straight"), 1, &straight_o_, &straight_s_);
+    life.Start(none);
+    life.Push(events_, 0, events_.size());
+    life.End();
+    ASSERT_FALSE(straight_o_.rows.empty());
+    ASSERT_FALSE(straight_s_.rows.empty());
+  }
+
+  // Rows emitted after a checkpoint that a crash loses are emitted again
+  // by the next life (downstream readers drop the copies): what counts is
+  // the rows up to the checkpoint plus the next life's.
+  static std::vector<std::string> Sorted(std::vector<std::string> rows) {
+    std::sort(rows.begin(), rows.end());
+    return rows;
+  }
+  void ExpectExact(const CollectingSink& o, const CollectingSink& s) {
+    EXPECT_EQ(Sorted(o.rows), Sorted(straight_o_.rows));
+    EXPECT_EQ(Sorted(s.rows), Sorted(straight_s_.rows));
+  }
+
+  ScratchDir dir_;
+  v1::Plan plan_;
+  OperatorRegistry registry_;
+  std::vector<std::string> events_;
+  CollectingSink straight_o_, straight_s_;
+};
+
+TEST_F(CheckpointProtocolTest, ACheckpointRestoresIntoAnEmptyStoreAndContinuesExactly) {
+  InMemoryChangelog log;
+  CollectingSink o, s;
+  size_t kept_o = 0, kept_s = 0;
+  {
+    Life first(plan_, registry_, dir_.path("a"), 1, &o, &s);
+    EXPECT_EQ(first.Start(log), 0);
+    EXPECT_FALSE(first.restored().checkpoint.has_value());
+    first.Push(events_, 0, 1000);
+    first.Checkpoint(1000, log);
+    first.Push(events_, 1000, 1700);
+    first.Checkpoint(1700, log);
+    kept_o = o.rows.size();
+    kept_s = s.rows.size();
+    first.Push(events_, 1700, 2100);  // then it dies: these rows are replayed
+  }
+  o.rows.resize(kept_o);
+  s.rows.resize(kept_s);
+  // Another worker: an empty store, everything from the changelog.
+  Life second(plan_, registry_, dir_.path("b"), 2, &o, &s);
+  EXPECT_EQ(second.Start(log), 1700);
+  ASSERT_TRUE(second.restored().checkpoint.has_value());
+  EXPECT_EQ(second.restored().checkpoint->number, 2);
+  EXPECT_EQ(second.restored().checkpoint->incarnation, 1u);
+  EXPECT_TRUE(second.restored().from_log);
+  EXPECT_GT(second.restored().changes, 0);
+  second.Push(events_, 1700, events_.size());
+  second.End();
+  ExpectExact(o, s);
+  // Its next checkpoint follows the restored one.
+  EXPECT_EQ(second.protocol().last_number(), 2);
+}
+
+TEST_F(CheckpointProtocolTest, RestoreFromACurrentLocalStoreReadsNothingIn) {
+  InMemoryChangelog log;
+  CollectingSink o, s;
+  size_t kept_o = 0, kept_s = 0;
+  {
+    Life first(plan_, registry_, dir_.path("a"), 1, &o, &s);
+    first.Start(log);
+    first.Push(events_, 0, 1500);
+    first.Checkpoint(1500, log);
+    kept_o = o.rows.size();
+    kept_s = s.rows.size();
+  }
+  o.rows.resize(kept_o);
+  s.rows.resize(kept_s);
+  Life again(plan_, registry_, dir_.path("a"), 2, &o, &s);
+  EXPECT_EQ(again.Start(log), 1500);
+  EXPECT_FALSE(again.restored().from_log);
+  EXPECT_EQ(again.restored().changes, 0);
+  again.Push(events_, 1500, events_.size());
+  again.End();
+  ExpectExact(o, s);
+}
+
+TEST_F(CheckpointProtocolTest, RestoreFromAStaleLocalStoreRebuildsItFromTheChangelog) {
+  InMemoryChangelog log;
+  CollectingSink o, s;
+  size_t kept_o = 0, kept_s = 0;
+  {
+    Life first(plan_, registry_, dir_.path("a"), 1, &o, &s);
+    first.Start(log);
+    first.Push(events_, 0, 800);
+    first.Checkpoint(800, log);
+    first.Push(events_, 800, 1900);
+    // Complete in the changelog, but the process died before its own store
+    // had it: the store holds checkpoint 1, the log checkpoint 2.
+    first.Checkpoint(1900, log, /*markers=*/true, /*commit=*/false);
+    kept_o = o.rows.size();
+    kept_s = s.rows.size();
+  }
+  o.rows.resize(kept_o);
+  s.rows.resize(kept_s);
+  Life again(plan_, registry_, dir_.path("a"), 2, &o, &s);
+  EXPECT_EQ(again.Start(log), 1900);
+  EXPECT_EQ(again.restored().checkpoint->number, 2);
+  EXPECT_TRUE(again.restored().from_log);
+  again.Push(events_, 1900, events_.size());
+  again.End();
+  ExpectExact(o, s);
+}
+
+// A task that died between its changes and its markers left changes under
+// a number the next owner takes again; the next owner's checkpoint of that
+// number has another incarnation, and only its changes count.
+TEST_F(CheckpointProtocolTest, IncarnationFencingIgnoresADeadTasksUnfinishedCheckpoint) {
+  InMemoryChangelog log;
+  CollectingSink o, s;
+  size_t kept_o = 0, kept_s = 0;
+  {
+    Life first(plan_, registry_, dir_.path("a"), 1, &o, &s);
+    first.Start(log);
+    first.Push(events_, 0, 900);
+    first.Checkpoint(900, log);
+    kept_o = o.rows.size();
+    kept_s = s.rows.size();
+    first.Push(events_, 900, 2400);
+    first.Checkpoint(2400, log, /*markers=*/false);  // dies before its markers
+  }
+  o.rows.resize(kept_o);
+  s.rows.resize(kept_s);
+  {
+    Life second(plan_, registry_, dir_.path("b"), 2, &o, &s);
+    EXPECT_EQ(second.Start(log), 900);
+    EXPECT_EQ(second.restored().checkpoint->number, 1);
+    second.Push(events_, 900, 1300);
+    second.Checkpoint(1300, log);  // number 2 again, incarnation 2
+    kept_o = o.rows.size();
+    kept_s = s.rows.size();
+  }
+  o.rows.resize(kept_o);
+  s.rows.resize(kept_s);
+  Life third(plan_, registry_, dir_.path("c"), 3, &o, &s);
+  EXPECT_EQ(third.Start(log), 1300);
+  EXPECT_EQ(third.restored().checkpoint->number, 2);
+  EXPECT_EQ(third.restored().checkpoint->incarnation, 2u);
+  third.Push(events_, 1300, events_.size());
+  third.End();
+  ExpectExact(o, s);
+}
+
+TEST_F(CheckpointProtocolTest, ACheckpointWithoutItsMarkerInEveryLogIsNotComplete) {
+  InMemoryChangelog log;
+  CollectingSink o, s;
+  size_t kept_o = 0, kept_s = 0;
+  {
+    Life first(plan_, registry_, dir_.path("a"), 1, &o, &s);
+    first.Start(log);
+    first.Push(events_, 0, 1100);
+    first.Checkpoint(1100, log);
+    kept_o = o.rows.size();
+    kept_s = s.rows.size();
+    first.Push(events_, 1100, 2000);
+    first.Checkpoint(2000, log, /*markers=*/true, /*commit=*/false);
+  }
+  // The state log lost checkpoint 2's marker (its last record).
+  auto& records = log.records(kStateLog);
+  ChangelogRecord last;
+  ASSERT_TRUE(DecodeChangelogRecord(records.back().first, records.back().second, &last));
+  ASSERT_EQ(last.kind, kChangelogMarker);
+  ASSERT_EQ(last.checkpoint, 2);
+  records.pop_back();
+  o.rows.resize(kept_o);
+  s.rows.resize(kept_s);
+  Life again(plan_, registry_, dir_.path("b"), 2, &o, &s);
+  EXPECT_EQ(again.Start(log), 1100);
+  EXPECT_EQ(again.restored().checkpoint->number, 1);
+  again.Push(events_, 1100, events_.size());
+  again.End();
+  ExpectExact(o, s);
+}
+
+TEST_F(CheckpointProtocolTest, GarbageAndOtherTasksRecordsInTheLogAreSkipped) {
+  InMemoryChangelog log;
+  CollectingSink o, s;
+  size_t kept_o = 0, kept_s = 0;
+  {
+    Life first(plan_, registry_, dir_.path("a"), 1, &o, &s);
+    first.Start(log);
+    first.Push(events_, 0, 1200);
+    first.Checkpoint(1200, log);
+    kept_o = o.rows.size();
+    kept_s = s.rows.size();
+  }
+  // Records anyone with write access to the topics could add: garbage,
+  // another task's changes and markers, a change of a family the task does
+  // not log there.
+  std::string id, key, value;
+  EncodeChangelogCheckpoint(1, 1, &id);
+  std::string other;
+  AppendBigEndian32(4, &other);
+  EncodeChangelogChange("job/2.windows", 'P', other + "k", "v", id, &key, &value);
+  ASSERT_TRUE(log.Append(kStateLog, key, value).ok());
+  EncodeChangelogMarker(other, id, &key, &value);
+  ASSERT_TRUE(log.Append(kTaskLog, key, value).ok());
+  std::string mine;
+  AppendBigEndian32(3, &mine);
+  EncodeChangelogChange("job/task", 'D', mine + "position", "", id, &key, &value);
+  ASSERT_TRUE(log.Append(kStateLog, key, value).ok());  // not where job/task is logged
+  ASSERT_TRUE(log.Append(kStateLog, "garbage", "\x01\x02").ok());
+  ASSERT_TRUE(log.Append(kTaskLog, "", "").ok());
+  o.rows.resize(kept_o);
+  s.rows.resize(kept_s);
+  Life again(plan_, registry_, dir_.path("b"), 2, &o, &s);
+  EXPECT_EQ(again.Start(log), 1200);
+  again.Push(events_, 1200, events_.size());
+  again.End();
+  ExpectExact(o, s);
+}
+
+TEST_F(CheckpointProtocolTest, ATaskThatNeverCheckpointedStartsFresh) {
+  InMemoryChangelog log;
+  CollectingSink o, s;
+  {
+    // State in the local store, but no checkpoint ever completed.
+    Life first(plan_, registry_, dir_.path("a"), 1, &o, &s);
+    first.Start(log);
+    first.Push(events_, 0, 600);
+    first.Checkpoint(600, log, /*markers=*/false);
+  }
+  o.rows.clear();
+  s.rows.clear();
+  Life again(plan_, registry_, dir_.path("a"), 2, &o, &s);
+  EXPECT_EQ(again.Start(log), 0);
+  EXPECT_FALSE(again.restored().checkpoint.has_value());
+  again.Push(events_, 0, events_.size());
+  again.End();
+  ExpectExact(o, s);
+}
+
+}  // namespace
+}  // namespace sluice
