@@ -198,6 +198,17 @@ JsonDecoderOptions JsonDecoderOptionsFor(const v1::Input& input, std::string arr
 
 bool JsonDecoder::sets_arrival() const { return !impl_->options.arrival_time_field.empty(); }
 
+void JsonDecoder::DecodeAll(std::span<const SourceRecord> records, BatchBuilder& builder,
+                            std::vector<std::pair<uint32_t, std::string>>* failed) {
+  std::string error;
+  for (size_t i = 0; i < records.size(); ++i) {
+    if (!Decode(records[i].data, records[i].readable_after, 0, builder, &error)) {
+      failed->emplace_back(static_cast<uint32_t>(i), std::move(error));
+      error.clear();
+    }
+  }
+}
+
 JsonDecoder::JsonDecoder(JsonDecoderOptions options) : impl_(std::make_unique<Impl>()) {
   impl_->options = std::move(options);
 }

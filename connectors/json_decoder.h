@@ -61,6 +61,8 @@ class JsonDecoder final : public RecordDecoder {
     return Decode(json, readable_after, 0, builder, error);
   }
   bool sets_arrival() const override;
+  void DecodeAll(std::span<const SourceRecord> records, BatchBuilder& builder,
+                 std::vector<std::pair<uint32_t, std::string>>* failed) override;
 
   static constexpr size_t kPadding = 64;
 

@@ -1,5 +1,6 @@
 #include "connectors/kafka_consumer.h"
 
+#include <algorithm>
 #include <chrono>
 #include <map>
 
@@ -9,9 +10,11 @@
 
 namespace sluice {
 
-void RecordBatch::AppendTo(std::vector<SourceRecord>* out) const {
-  out->reserve(out->size() + records.size());
-  for (const Record& r : records) {
+void RecordBatch::AppendTo(std::vector<SourceRecord>* out, size_t first, size_t count) const {
+  const size_t end = first + std::min(count, records.size() - std::min(first, records.size()));
+  out->reserve(out->size() + (end - std::min(first, end)));
+  for (size_t i = first; i < end; ++i) {
+    const Record& r = records[i];
     SourceRecord& record = out->emplace_back();
     record.data = payload(r);
     record.readable_after = readable_after(r);

@@ -14,6 +14,7 @@
 #ifndef SLUICE_CONNECTORS_KAFKA_CONSUMER_H_
 #define SLUICE_CONNECTORS_KAFKA_CONSUMER_H_
 
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
@@ -54,9 +55,10 @@ struct RecordBatch {
   std::string_view payload(const Record& r) const { return {data.data() + r.begin, r.size}; }
   // Readable bytes after a record's payload (for the JSON decoder).
   size_t readable_after(const Record& r) const { return data.size() - r.begin - r.size; }
-  // The records as a source yields them (engine/source.h): payload,
-  // offset, and the record's timestamp as arrival time. Views into `data`.
-  void AppendTo(std::vector<SourceRecord>* out) const;
+  // Records [first, first + count) as a source yields them
+  // (engine/source.h): payload, offset, and the record's timestamp as
+  // arrival time. Views into `data`.
+  void AppendTo(std::vector<SourceRecord>* out, size_t first = 0, size_t count = SIZE_MAX) const;
 };
 
 class KafkaGroupConsumer {

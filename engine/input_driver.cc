@@ -13,24 +13,30 @@ absl::Status InputDriver::Push(Task& task, std::span<const SourceRecord> records
     RecordDecoder& decoder = *feeds_[k].decoder;
     const bool stamp_arrival = !decoder.sets_arrival();
     BatchBuilder builder(decoder.num_columns(), static_cast<uint32_t>(records.size()));
-    for (const SourceRecord& r : records) {
-      if (!decoder.Decode(r.data, r.readable_after, builder, &error_)) {
+    failed_.clear();
+    decoder.DecodeAll(records, builder, &failed_);
+    // Rows are the records that decoded, in order.
+    size_t f = 0;
+    uint32_t row = 0;
+    for (size_t i = 0; i < records.size(); ++i) {
+      const SourceRecord& r = records[i];
+      if (f < failed_.size() && failed_[f].first == i) {
         // Every feed decodes the same bytes; the first reports them.
         if (k == 0) {
           ++rejected_;
           TaskMetrics::Add(task.metrics().rejected, 1);
           if (reject_) {
-            if (absl::Status s = reject_(r, error_); !s.ok()) return s;
+            if (absl::Status s = reject_(r, failed_[f].second); !s.ok()) return s;
           }
         }
-        error_.clear();
+        ++f;
         continue;
       }
-      const uint32_t row = builder.num_rows() - 1;
       builder.SetOrigin(row, RowOrigin{feeds_[k].input, partition_, r.position});
       if (stamp_arrival && r.arrival != SourceRecord::kUnknownArrival) {
         builder.SetArrivalTime(row, r.arrival);
       }
+      ++row;
     }
     if (k == 0) decoded_ += builder.num_rows();
     Batch batch = builder.Finish();

@@ -56,7 +56,7 @@ class InputDriver {
   std::vector<Feed> feeds_;
   RejectFn reject_;
   std::vector<SourceRecord> scratch_;
-  std::string error_;
+  std::vector<std::pair<uint32_t, std::string>> failed_;
   int32_t partition_ = -1;
   int64_t decoded_ = 0;
   int64_t rejected_ = 0;

@@ -11,8 +11,10 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <span>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -75,6 +77,20 @@ class RecordDecoder {
   // True when the decoder sets each row's arrival time itself (from a field
   // of the event), so the source's must not replace it.
   virtual bool sets_arrival() const { return false; }
+
+  // Decodes `records` in order, a row each into `builder`; for each record
+  // that fails, appends its index and the reason to `failed`. One call per
+  // batch, so that a decoder can loop without a virtual call per record.
+  virtual void DecodeAll(std::span<const SourceRecord> records, BatchBuilder& builder,
+                         std::vector<std::pair<uint32_t, std::string>>* failed) {
+    std::string error;
+    for (size_t i = 0; i < records.size(); ++i) {
+      if (!Decode(records[i].data, records[i].readable_after, builder, &error)) {
+        failed->emplace_back(static_cast<uint32_t>(i), std::move(error));
+        error.clear();
+      }
+    }
+  }
 };
 
 }  // namespace sluice

@@ -275,6 +275,22 @@ class WindowAggregateOperator final : public Operator {
   absl::flat_hash_map<std::string, bool> touched_keys_;
   absl::btree_map<std::pair<int64_t, std::string>, bool> touched_instants_;
   absl::flat_hash_map<std::string, bool> touched_sessions_;
+  // Set when the lists outgrow the state itself (a long run without
+  // checkpoints): tracking stops and the next checkpoint rewrites it all.
+  bool rewrite_all_ = false;
+  static constexpr size_t kMinTracked = 4096;
+  void BoundTracking() {
+    if (rewrite_all_) return;
+    const size_t tracked = released_.size() + touched_keys_.size() + touched_instants_.size() +
+                           touched_sessions_.size();
+    const size_t live = buffered_.size() + sliding_.size() + instants_.size() + sessions_.size();
+    if (tracked <= std::max(kMinTracked, live)) return;
+    rewrite_all_ = true;
+    released_.clear();
+    touched_keys_.clear();
+    touched_instants_.clear();
+    touched_sessions_.clear();
+  }
 };
 
 std::vector<StateSpec> WindowAggregateOperator::DeclareState() const {
@@ -602,7 +618,9 @@ absl::Status WindowAggregateOperator::SweepBuffered(int64_t watermark, Emitter& 
   std::vector<BufferedRow> waiting;
   for (BufferedRow& row : buffered_) {
     const bool is_ready = row.timestamp < watermark;
-    if (is_ready && row.seq < persisted_seq_) released_.emplace_back(row.timestamp, row.seq);
+    if (is_ready && row.seq < persisted_seq_ && !rewrite_all_) {
+      released_.emplace_back(row.timestamp, row.seq);
+    }
     (is_ready ? ready : waiting).push_back(std::move(row));
   }
   buffered_ = std::move(waiting);
@@ -618,7 +636,7 @@ absl::Status WindowAggregateOperator::SweepBuffered(int64_t watermark, Emitter& 
     auto emit_until = [&](int64_t limit) {
       while (!instants_.empty() && instants_.begin()->first < limit) {
         auto [instant, key] = *instants_.begin();
-        touched_instants_.try_emplace(*instants_.begin(), true);
+        if (!rewrite_all_) touched_instants_.try_emplace(*instants_.begin(), true);
         instants_.erase(instants_.begin());
         EmitSlidingInstant(instant, key, &closed, &to_free);
       }
@@ -627,14 +645,15 @@ absl::Status WindowAggregateOperator::SweepBuffered(int64_t watermark, Emitter& 
       // Instants before this row's time are final before it enters.
       emit_until(row.timestamp);
       auto [events, new_key] = sliding_.try_emplace(row.key);
-      touched_keys_.try_emplace(row.key, !new_key);
+      if (!rewrite_all_) touched_keys_.try_emplace(row.key, !new_key);
       events->second.push_back(SlidingEvent{row.timestamp, row.args, row.position});
       for (int64_t instant : {row.timestamp, row.timestamp + size}) {
         auto [it, added] = instants_.emplace(instant, row.key);
-        if (added) touched_instants_.try_emplace(*it, false);
+        if (added && !rewrite_all_) touched_instants_.try_emplace(*it, false);
       }
     }
     emit_until(watermark);
+    BoundTracking();
     absl::Status s = EmitClosed(closed, out);
     for (void* acc : to_free) layout_.Free(acc);
     return s;
@@ -643,7 +662,7 @@ absl::Status WindowAggregateOperator::SweepBuffered(int64_t watermark, Emitter& 
   // Session windows.
   auto close_until = [&](const std::string& partition, int64_t limit) {
     auto it = sessions_.find(partition);
-    if (it != sessions_.end()) touched_sessions_.try_emplace(partition, true);
+    if (it != sessions_.end() && !rewrite_all_) touched_sessions_.try_emplace(partition, true);
     while (it != sessions_.end() && session_.CloseTime(it->second.start, it->second.last) < limit) {
       Session& session = it->second;
       if (session.groups.empty()) {
@@ -667,7 +686,7 @@ absl::Status WindowAggregateOperator::SweepBuffered(int64_t watermark, Emitter& 
   for (const BufferedRow& row : ready) {
     close_until(row.partition, row.timestamp);
     auto [it, inserted] = sessions_.try_emplace(row.partition);
-    touched_sessions_.try_emplace(row.partition, !inserted);
+    if (!rewrite_all_) touched_sessions_.try_emplace(row.partition, !inserted);
     Session& session = it->second;
     if (inserted) {
       session.start = row.timestamp;
@@ -684,6 +703,7 @@ absl::Status WindowAggregateOperator::SweepBuffered(int64_t watermark, Emitter& 
     }
   }
   for (const std::string& p : partitions) close_until(p, watermark);
+  BoundTracking();
   absl::Status s = EmitClosed(closed, out);
   for (void* acc : to_free) layout_.Free(acc);
   return s;
@@ -714,7 +734,7 @@ void WindowAggregateOperator::EmitSlidingInstant(int64_t instant, const std::str
                                                  std::vector<void*>* to_free) {
   auto it = sliding_.find(key);
   if (it == sliding_.end()) return;
-  touched_keys_.try_emplace(key, true);
+  if (!rewrite_all_) touched_keys_.try_emplace(key, true);
   const int64_t size = spec_.window().size_ticks();
   std::deque<SlidingEvent>& events = it->second;
   // Events at or before instant - size have left the window (start-exclusive).
@@ -807,6 +827,15 @@ absl::Status WindowAggregateOperator::CheckpointBuffered(StateWriteBatch& batch)
     AppendBigEndian64(timestamp, &key);
     AppendBigEndian64(static_cast<int64_t>(seq), &key);
   };
+  if (rewrite_all_) {
+    // Everything, as it stands: every entry counts as new.
+    batch.DeletePrefix(table, "");
+    persisted_seq_ = 0;
+    for (const auto& [group_key, events] : sliding_) touched_keys_.emplace(group_key, false);
+    for (const auto& instant : instants_) touched_instants_.emplace(instant, false);
+    for (const auto& [partition, session] : sessions_) touched_sessions_.emplace(partition, false);
+    rewrite_all_ = false;
+  }
   for (const auto& [timestamp, seq] : released_) {
     row_key(timestamp, seq);
     batch.Delete(table, key);

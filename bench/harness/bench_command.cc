@@ -14,7 +14,6 @@
 #include <filesystem>
 #include <fstream>
 #include <mutex>
-#include <span>
 #include <sstream>
 #include <thread>
 
@@ -437,16 +436,15 @@ absl::StatusOr<CoreRun> RunSluice(const v1::Plan& plan, const PartitionedInput& 
       Task* task = (*job)->source_task(p);
       std::vector<SourceRecord> records;
       for (const RecordBatch& batch : in.partitions[p]) {
-        records.clear();
-        batch.AppendTo(&records);
         // Micro-batches of about a thousand rows, as a worker forms them.
-        for (size_t first = 0; first < records.size(); first += 1024) {
-          const size_t n = std::min<size_t>(records.size() - first, 1024);
-          if (absl::Status s = driver.Push(*task, std::span(records).subspan(first, n)); !s.ok()) {
+        for (size_t first = 0; first < batch.records.size(); first += 1024) {
+          records.clear();
+          batch.AppendTo(&records, first, 1024);
+          if (absl::Status s = driver.Push(*task, records); !s.ok()) {
             results[p] = s;
             return;
           }
-          progress.events.fetch_add(static_cast<int64_t>(n));
+          progress.events.fetch_add(static_cast<int64_t>(records.size()));
         }
       }
       results[p] = (*job)->EndSource(p);

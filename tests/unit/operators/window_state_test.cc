@@ -288,6 +288,14 @@ TEST(WindowStateTest, ManyIncrementalCheckpointsThenARestoreContinueExactly) {
             << "checkpoint every " << every << " batches, restore after batch " << restore;
       }
     }
+    // Checkpoints far apart: the change lists outgrow the state, tracking
+    // stops, and the next checkpoint rewrites everything.
+    const auto many = Events(12000, 40, 6);
+    const auto many_straight = h.Run(many, size_t{1} << 30, -1);
+    for (size_t restore : {59, 119}) {
+      EXPECT_EQ(many_straight, h.RunCheckpointingEvery(many, 60, restore))
+          << "restore after batch " << restore;
+    }
   }
 }
 
