@@ -9,6 +9,7 @@ import errno
 import importlib
 import json
 import os
+import random
 import re
 import shutil
 import signal
@@ -43,8 +44,30 @@ def popen_retrying(args, **kwargs):
             time.sleep(0.5)
 
 
+def _ephemeral_ports_start():
+    try:
+        with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+            return int(f.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768
+
+
 def free_port():
-    """A loopback port nothing listens on right now."""
+    """A loopback port nothing listens on right now, taken below the
+    kernel's ephemeral range: a port the kernel handed out (bind to 0) can
+    become some outgoing connection's local port before the process it was
+    meant for binds it ("Address already in use"; seen with
+    local-cluster.sh's consecutive worker ports)."""
+    start = _ephemeral_ports_start()
+    rng = random.SystemRandom()
+    for _ in range(200):
+        port = rng.randrange(max(1024, start - 12000), max(1025, start - 16))
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]

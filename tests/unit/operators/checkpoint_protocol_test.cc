@@ -17,52 +17,17 @@
 #include "engine/value_codec.h"
 #include "operators/builtin_operators.h"
 #include "sql/compiler.h"
+#include "tests/unit/operators/test_support.h"
 
 namespace sluice {
 namespace {
 
-namespace fs = std::filesystem;
-
-class ScratchDir {
- public:
-  ScratchDir() {
-    path_ = fs::temp_directory_path() /
-            absl::StrCat("sluice-checkpoint-",
-                         ::testing::UnitTest::GetInstance()->current_test_info()->name(), "-",
-                         std::random_device()());
-    fs::create_directories(path_);
-  }
-  ~ScratchDir() { fs::remove_all(path_); }
-  std::string path(const std::string& name) const { return (path_ / name).string(); }
-
- private:
-  fs::path path_;
-};
-
-class CollectingSink final : public Sink {
- public:
-  absl::Status Write(const std::vector<OutputRow>& rows) override {
-    for (const OutputRow& r : rows) this->rows.emplace_back(r.json);
-    return absl::OkStatus();
-  }
-  absl::Status Flush() override { return absl::OkStatus(); }
-  std::vector<std::string> rows;
-};
+using testing_support::CollectingSink;
+using testing_support::ScratchDir;
 
 // Events of 12 devices over a few minutes, in order.
 std::vector<std::string> Events(int count) {
-  std::mt19937 rng(7);
-  std::vector<std::string> events;
-  int64_t ms = 0;
-  for (int i = 0; i < count; ++i) {
-    ms += rng() % 300;
-    events.push_back(absl::StrCat(R"({"deviceId":"dev-)", rng() % 12, R"(","temperature":)",
-                                  rng() % 1000 / 10.0, R"(,"eventTime":"2024-01-01T00:)",
-                                  ms / 60000 % 60 < 10 ? "0" : "", ms / 60000 % 60, ":",
-                                  ms / 1000 % 60 < 10 ? "0" : "", ms / 1000 % 60, ".",
-                                  (ms % 1000) / 100, (ms % 100) / 10, ms % 10, R"(Z"})"));
-  }
-  return events;
+  return testing_support::TelemetryEvents(count, 12, 7, 300);
 }
 
 constexpr char kQuery[] =

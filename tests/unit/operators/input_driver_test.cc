@@ -16,41 +16,13 @@
 #include "engine/state_store.h"
 #include "operators/builtin_operators.h"
 #include "sql/compiler.h"
+#include "tests/unit/operators/test_support.h"
 
 namespace sluice {
 namespace {
 
-namespace fs = std::filesystem;
-
-class ScratchDir {
- public:
-  ScratchDir() {
-    path_ = fs::temp_directory_path() /
-            absl::StrCat("sluice-input-driver-",
-                         ::testing::UnitTest::GetInstance()->current_test_info()->name(), "-",
-                         std::random_device()());
-    fs::create_directories(path_);
-  }
-  ~ScratchDir() { fs::remove_all(path_); }
-  std::string path() const { return path_.string(); }
-
- private:
-  fs::path path_;
-};
-
-class CollectingSink final : public Sink {
- public:
-  absl::Status Write(const std::vector<OutputRow>& rows) override {
-    for (const OutputRow& r : rows) {
-      this->rows.emplace_back(r.json);
-      positions.push_back(r.position);
-    }
-    return absl::OkStatus();
-  }
-  absl::Status Flush() override { return absl::OkStatus(); }
-  std::vector<std::string> rows;
-  std::vector<int64_t> positions;
-};
+using testing_support::CollectingSink;
+using testing_support::ScratchDir;
 
 struct Rejected {
   int64_t position;

@@ -12,27 +12,12 @@
 #include "engine/task.h"
 #include "operators/builtin_operators.h"
 #include "sql/compiler.h"
+#include "tests/unit/operators/test_support.h"
 
 namespace sluice {
 namespace {
 
-namespace fs = std::filesystem;
-
-class ScratchDir {
- public:
-  ScratchDir() {
-    path_ = fs::temp_directory_path() /
-            absl::StrCat("sluice-state-table-",
-                         ::testing::UnitTest::GetInstance()->current_test_info()->name(), "-",
-                         std::random_device()());
-    fs::create_directories(path_);
-  }
-  ~ScratchDir() { fs::remove_all(path_); }
-  std::string path() const { return path_.string(); }
-
- private:
-  fs::path path_;
-};
+using testing_support::ScratchDir;
 
 class NullSink final : public Sink {
  public:

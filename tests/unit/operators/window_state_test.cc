@@ -14,56 +14,16 @@
 #include "engine/value_codec.h"
 #include "operators/builtin_operators.h"
 #include "sql/compiler.h"
+#include "tests/unit/operators/test_support.h"
 
 namespace sluice {
 namespace {
 
-namespace fs = std::filesystem;
+using testing_support::CollectingSink;
+using testing_support::ScratchDir;
 
-class CollectingSink final : public Sink {
- public:
-  absl::Status Write(const std::vector<OutputRow>& rows) override {
-    for (const OutputRow& r : rows) this->rows.emplace_back(r.json);
-    return absl::OkStatus();
-  }
-  absl::Status Flush() override {
-    ++flushes;
-    return absl::OkStatus();
-  }
-  std::vector<std::string> rows;
-  int flushes = 0;
-};
-
-class ScratchDir {
- public:
-  ScratchDir() {
-    path_ = fs::temp_directory_path() /
-            absl::StrCat("sluice-window-state-",
-                         ::testing::UnitTest::GetInstance()->current_test_info()->name(), "-",
-                         std::random_device()());
-    fs::create_directories(path_);
-  }
-  ~ScratchDir() { fs::remove_all(path_); }
-  std::string path() const { return path_.string(); }
-
- private:
-  fs::path path_;
-};
-
-// Random per-device telemetry, in order, over a few minutes.
 std::vector<std::string> Events(int count, int devices, uint32_t seed) {
-  std::mt19937 rng(seed);
-  std::vector<std::string> events;
-  int64_t ms = 0;
-  for (int i = 0; i < count; ++i) {
-    ms += rng() % 40;
-    events.push_back(absl::StrCat(R"({"deviceId":"dev-)", rng() % devices, R"(","temperature":)",
-                                  rng() % 1000 / 10.0, R"(,"eventTime":"2024-01-01T00:)",
-                                  ms / 60000 % 60 < 10 ? "0" : "", ms / 60000 % 60, ":",
-                                  ms / 1000 % 60 < 10 ? "0" : "", ms / 1000 % 60, ".",
-                                  (ms % 1000) / 100, (ms % 100) / 10, ms % 10, R"(Z"})"));
-  }
-  return events;
+  return testing_support::TelemetryEvents(count, devices, seed);
 }
 
 struct Harness {
