@@ -227,7 +227,9 @@ class KafkaChangelogReader final : public ChangelogReader {
     };
     std::map<std::string, Progress> progress;
     for (const std::string& topic : logs) {
-      auto end = reader_->AddPartition(topic, partition_of_->at(topic), 10'000);
+      auto partition = partition_of_->find(topic);
+      if (partition == partition_of_->end()) continue;
+      auto end = reader_->AddPartition(topic, partition->second, 10'000);
       if (absl::IsNotFound(end.status())) continue;  // never written: empty
       if (!end.ok()) return end.status();
       progress[topic].end = *end;
@@ -237,7 +239,7 @@ class KafkaChangelogReader final : public ChangelogReader {
         if (p.next >= p.end) continue;
         // Transaction markers take offsets but are never returned: the
         // reader's position tells when it is past them.
-        p.next = std::max(p.next, reader_->Position(topic, partition_of_->at(topic)));
+        p.next = std::max(p.next, reader_->Position(topic, partition_of_->find(topic)->second));
         if (p.next < p.end) return true;
       }
       return false;
@@ -281,8 +283,12 @@ class Worker::PartitionTask::KafkaChangelogWriter final : public ChangelogWriter
       : task_(task), now_ms_(WallTicks() / kTicksPerMillisecond) {}
   absl::Status Append(const std::string& log, std::string_view key,
                       std::string_view value) override {
+    auto partition = task_->changelog_partition_.find(log);
+    if (partition == task_->changelog_partition_.end()) {
+      return absl::InternalError(absl::StrCat("no changelog ", log, " for this task"));
+    }
     return task_->producer()->Produce(log, key, value, now_ms_, &task_->tracker_, {},
-                                      task_->changelog_partition_.at(log));
+                                      partition->second);
   }
 
  private:
