@@ -143,6 +143,22 @@ class Life {
   CheckpointProtocol::Restored restored_;
 };
 
+// The two outputs across a task's lives: Keep() marks what a checkpoint
+// covers, Crash() forgets the rows emitted after it (the next life emits
+// them again; downstream readers drop the copies).
+struct Outputs {
+  CollectingSink o, s;
+  size_t kept_o = 0, kept_s = 0;
+  void Keep() {
+    kept_o = o.rows.size();
+    kept_s = s.rows.size();
+  }
+  void Crash() {
+    o.rows.resize(kept_o);
+    s.rows.resize(kept_s);
+  }
+};
+
 class CheckpointProtocolTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -182,8 +198,9 @@ class CheckpointProtocolTest : public ::testing::Test {
 
 TEST_F(CheckpointProtocolTest, ACheckpointRestoresIntoAnEmptyStoreAndContinuesExactly) {
   InMemoryChangelog log;
-  CollectingSink o, s;
-  size_t kept_o = 0, kept_s = 0;
+  Outputs out;
+  CollectingSink& o = out.o;
+  CollectingSink& s = out.s;
   {
     Life first(plan_, registry_, dir_.path("a"), 1, &o, &s);
     EXPECT_EQ(first.Start(log), 0);
@@ -192,12 +209,10 @@ TEST_F(CheckpointProtocolTest, ACheckpointRestoresIntoAnEmptyStoreAndContinuesEx
     first.Checkpoint(1000, log);
     first.Push(events_, 1000, 1700);
     first.Checkpoint(1700, log);
-    kept_o = o.rows.size();
-    kept_s = s.rows.size();
+    out.Keep();
     first.Push(events_, 1700, 2100);  // then it dies: these rows are replayed
   }
-  o.rows.resize(kept_o);
-  s.rows.resize(kept_s);
+  out.Crash();
   // Another worker: an empty store, everything from the changelog.
   Life second(plan_, registry_, dir_.path("b"), 2, &o, &s);
   EXPECT_EQ(second.Start(log), 1700);
@@ -215,18 +230,17 @@ TEST_F(CheckpointProtocolTest, ACheckpointRestoresIntoAnEmptyStoreAndContinuesEx
 
 TEST_F(CheckpointProtocolTest, RestoreFromACurrentLocalStoreReadsNothingIn) {
   InMemoryChangelog log;
-  CollectingSink o, s;
-  size_t kept_o = 0, kept_s = 0;
+  Outputs out;
+  CollectingSink& o = out.o;
+  CollectingSink& s = out.s;
   {
     Life first(plan_, registry_, dir_.path("a"), 1, &o, &s);
     first.Start(log);
     first.Push(events_, 0, 1500);
     first.Checkpoint(1500, log);
-    kept_o = o.rows.size();
-    kept_s = s.rows.size();
+    out.Keep();
   }
-  o.rows.resize(kept_o);
-  s.rows.resize(kept_s);
+  out.Crash();
   Life again(plan_, registry_, dir_.path("a"), 2, &o, &s);
   EXPECT_EQ(again.Start(log), 1500);
   EXPECT_FALSE(again.restored().from_log);
@@ -238,8 +252,9 @@ TEST_F(CheckpointProtocolTest, RestoreFromACurrentLocalStoreReadsNothingIn) {
 
 TEST_F(CheckpointProtocolTest, RestoreFromAStaleLocalStoreRebuildsItFromTheChangelog) {
   InMemoryChangelog log;
-  CollectingSink o, s;
-  size_t kept_o = 0, kept_s = 0;
+  Outputs out;
+  CollectingSink& o = out.o;
+  CollectingSink& s = out.s;
   {
     Life first(plan_, registry_, dir_.path("a"), 1, &o, &s);
     first.Start(log);
@@ -249,11 +264,9 @@ TEST_F(CheckpointProtocolTest, RestoreFromAStaleLocalStoreRebuildsItFromTheChang
     // Complete in the changelog, but the process died before its own store
     // had it: the store holds checkpoint 1, the log checkpoint 2.
     first.Checkpoint(1900, log, /*markers=*/true, /*commit=*/false);
-    kept_o = o.rows.size();
-    kept_s = s.rows.size();
+    out.Keep();
   }
-  o.rows.resize(kept_o);
-  s.rows.resize(kept_s);
+  out.Crash();
   Life again(plan_, registry_, dir_.path("a"), 2, &o, &s);
   EXPECT_EQ(again.Start(log), 1900);
   EXPECT_EQ(again.restored().checkpoint->number, 2);
@@ -268,31 +281,28 @@ TEST_F(CheckpointProtocolTest, RestoreFromAStaleLocalStoreRebuildsItFromTheChang
 // number has another incarnation, and only its changes count.
 TEST_F(CheckpointProtocolTest, IncarnationFencingIgnoresADeadTasksUnfinishedCheckpoint) {
   InMemoryChangelog log;
-  CollectingSink o, s;
-  size_t kept_o = 0, kept_s = 0;
+  Outputs out;
+  CollectingSink& o = out.o;
+  CollectingSink& s = out.s;
   {
     Life first(plan_, registry_, dir_.path("a"), 1, &o, &s);
     first.Start(log);
     first.Push(events_, 0, 900);
     first.Checkpoint(900, log);
-    kept_o = o.rows.size();
-    kept_s = s.rows.size();
+    out.Keep();
     first.Push(events_, 900, 2400);
     first.Checkpoint(2400, log, /*markers=*/false);  // dies before its markers
   }
-  o.rows.resize(kept_o);
-  s.rows.resize(kept_s);
+  out.Crash();
   {
     Life second(plan_, registry_, dir_.path("b"), 2, &o, &s);
     EXPECT_EQ(second.Start(log), 900);
     EXPECT_EQ(second.restored().checkpoint->number, 1);
     second.Push(events_, 900, 1300);
     second.Checkpoint(1300, log);  // number 2 again, incarnation 2
-    kept_o = o.rows.size();
-    kept_s = s.rows.size();
+    out.Keep();
   }
-  o.rows.resize(kept_o);
-  s.rows.resize(kept_s);
+  out.Crash();
   Life third(plan_, registry_, dir_.path("c"), 3, &o, &s);
   EXPECT_EQ(third.Start(log), 1300);
   EXPECT_EQ(third.restored().checkpoint->number, 2);
@@ -304,15 +314,15 @@ TEST_F(CheckpointProtocolTest, IncarnationFencingIgnoresADeadTasksUnfinishedChec
 
 TEST_F(CheckpointProtocolTest, ACheckpointWithoutItsMarkerInEveryLogIsNotComplete) {
   InMemoryChangelog log;
-  CollectingSink o, s;
-  size_t kept_o = 0, kept_s = 0;
+  Outputs out;
+  CollectingSink& o = out.o;
+  CollectingSink& s = out.s;
   {
     Life first(plan_, registry_, dir_.path("a"), 1, &o, &s);
     first.Start(log);
     first.Push(events_, 0, 1100);
     first.Checkpoint(1100, log);
-    kept_o = o.rows.size();
-    kept_s = s.rows.size();
+    out.Keep();
     first.Push(events_, 1100, 2000);
     first.Checkpoint(2000, log, /*markers=*/true, /*commit=*/false);
   }
@@ -323,8 +333,7 @@ TEST_F(CheckpointProtocolTest, ACheckpointWithoutItsMarkerInEveryLogIsNotComplet
   ASSERT_EQ(last.kind, kChangelogMarker);
   ASSERT_EQ(last.checkpoint, 2);
   records.pop_back();
-  o.rows.resize(kept_o);
-  s.rows.resize(kept_s);
+  out.Crash();
   Life again(plan_, registry_, dir_.path("b"), 2, &o, &s);
   EXPECT_EQ(again.Start(log), 1100);
   EXPECT_EQ(again.restored().checkpoint->number, 1);
@@ -335,15 +344,15 @@ TEST_F(CheckpointProtocolTest, ACheckpointWithoutItsMarkerInEveryLogIsNotComplet
 
 TEST_F(CheckpointProtocolTest, GarbageAndOtherTasksRecordsInTheLogAreSkipped) {
   InMemoryChangelog log;
-  CollectingSink o, s;
-  size_t kept_o = 0, kept_s = 0;
+  Outputs out;
+  CollectingSink& o = out.o;
+  CollectingSink& s = out.s;
   {
     Life first(plan_, registry_, dir_.path("a"), 1, &o, &s);
     first.Start(log);
     first.Push(events_, 0, 1200);
     first.Checkpoint(1200, log);
-    kept_o = o.rows.size();
-    kept_s = s.rows.size();
+    out.Keep();
   }
   // Records anyone with write access to the topics could add: garbage,
   // another task's changes and markers, a change of a family the task does
@@ -362,8 +371,7 @@ TEST_F(CheckpointProtocolTest, GarbageAndOtherTasksRecordsInTheLogAreSkipped) {
   ASSERT_TRUE(log.Append(kStateLog, key, value).ok());  // not where job/task is logged
   ASSERT_TRUE(log.Append(kStateLog, "garbage", "\x01\x02").ok());
   ASSERT_TRUE(log.Append(kTaskLog, "", "").ok());
-  o.rows.resize(kept_o);
-  s.rows.resize(kept_s);
+  out.Crash();
   Life again(plan_, registry_, dir_.path("b"), 2, &o, &s);
   EXPECT_EQ(again.Start(log), 1200);
   again.Push(events_, 1200, events_.size());
