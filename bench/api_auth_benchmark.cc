@@ -15,7 +15,7 @@
 #include <string>
 
 #include "absl/strings/str_cat.h"
-#include "engine/app/api_auth.h"
+#include "engine/app/control/api_auth.h"
 
 namespace sluice::bench {
 namespace {

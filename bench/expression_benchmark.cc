@@ -13,7 +13,7 @@
 
 #include "bench/telemetry_data.h"
 #include "connectors/json_decoder.h"
-#include "engine/expression.h"
+#include "engine/expr/expression.h"
 #include "sql/compiler.h"
 
 namespace sluice::bench {

@@ -16,7 +16,7 @@
 #include "bench/telemetry_data.h"
 #include "connectors/json_decoder.h"
 #include "connectors/kafka_consumer.h"
-#include "engine/datetime.h"
+#include "engine/core/datetime.h"
 
 namespace sluice::bench {
 namespace {

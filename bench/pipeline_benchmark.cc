@@ -10,8 +10,8 @@
 
 #include "bench/telemetry_data.h"
 #include "connectors/json_decoder.h"
-#include "engine/state_store.h"
-#include "engine/task.h"
+#include "engine/exec/task.h"
+#include "engine/state/state_store.h"
 #include "operators/builtin_operators.h"
 #include "sql/compiler.h"
 

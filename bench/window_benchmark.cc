@@ -9,7 +9,7 @@
 #include <random>
 
 #include "bench/telemetry_data.h"
-#include "engine/datetime.h"
+#include "engine/core/datetime.h"
 #include "operators/window_policy.h"
 
 namespace sluice::bench {

@@ -4,7 +4,7 @@
 #include <cmath>
 #include <cstdio>
 
-#include "engine/datetime.h"
+#include "engine/core/datetime.h"
 
 namespace sluice {
 namespace {

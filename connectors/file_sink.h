@@ -11,7 +11,7 @@
 #include <string>
 
 #include "absl/status/statusor.h"
-#include "engine/operator.h"
+#include "engine/exec/operator.h"
 
 namespace sluice {
 

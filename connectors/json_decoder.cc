@@ -1,8 +1,8 @@
 #include "connectors/json_decoder.h"
 
 #include "absl/strings/str_cat.h"
-#include "engine/datetime.h"
-#include "engine/value.h"
+#include "engine/core/datetime.h"
+#include "engine/core/value.h"
 #include "simdjson.h"
 
 namespace sluice {

@@ -20,8 +20,8 @@
 #include <string_view>
 #include <vector>
 
-#include "engine/batch.h"
-#include "engine/source.h"
+#include "engine/core/batch.h"
+#include "engine/runtime/source.h"
 #include "proto/plan.pb.h"
 
 namespace sluice {

@@ -8,7 +8,7 @@
 #include <cstring>
 
 #include "absl/strings/str_cat.h"
-#include "engine/datetime.h"
+#include "engine/core/datetime.h"
 #include "simdjson.h"
 
 namespace sluice {

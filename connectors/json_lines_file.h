@@ -1,5 +1,5 @@
 // JsonLinesFile: a file of JSON events, one object per line (or one
-// top-level JSON array of objects), as a Source (engine/source.h).
+// top-level JSON array of objects), as a Source (engine/runtime/source.h).
 //
 // The whole file is loaded into one padded buffer (simdjson needs readable
 // padding after each document) so lines are parsed in place and stay
@@ -17,7 +17,7 @@
 
 #include "absl/status/statusor.h"
 #include "connectors/json_decoder.h"
-#include "engine/source.h"
+#include "engine/runtime/source.h"
 
 namespace sluice {
 

@@ -5,7 +5,7 @@
 #include <map>
 
 #include "absl/strings/str_cat.h"
-#include "engine/datetime.h"
+#include "engine/core/datetime.h"
 #include "librdkafka/rdkafkacpp.h"
 
 namespace sluice {

@@ -23,7 +23,7 @@
 
 #include "absl/status/statusor.h"
 #include "connectors/kafka_client.h"
-#include "engine/source.h"
+#include "engine/runtime/source.h"
 
 namespace RdKafka {
 class KafkaConsumer;
@@ -56,7 +56,7 @@ struct RecordBatch {
   // Readable bytes after a record's payload (for the JSON decoder).
   size_t readable_after(const Record& r) const { return data.size() - r.begin - r.size; }
   // Records [first, first + count) as a source yields them
-  // (engine/source.h): payload, offset, and the record's timestamp as
+  // (engine/runtime/source.h): payload, offset, and the record's timestamp as
   // arrival time. Views into `data`.
   void AppendTo(std::vector<SourceRecord>* out, size_t first = 0, size_t count = SIZE_MAX) const;
 };

@@ -3,7 +3,7 @@
 #include <chrono>
 
 #include "absl/strings/str_cat.h"
-#include "engine/datetime.h"
+#include "engine/core/datetime.h"
 
 namespace sluice {
 

@@ -19,7 +19,7 @@
 #include "absl/synchronization/mutex.h"
 #include "connectors/kafka_client.h"
 #include "connectors/kafka_consumer.h"
-#include "engine/operator.h"
+#include "engine/exec/operator.h"
 #include "librdkafka/rdkafkacpp.h"
 
 namespace sluice {

@@ -7,9 +7,9 @@
 
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
-#include "engine/conversion.h"
-#include "engine/datetime.h"
-#include "engine/value_codec.h"
+#include "engine/core/conversion.h"
+#include "engine/core/datetime.h"
+#include "engine/core/value_codec.h"
 
 namespace sluice {
 namespace {

@@ -19,8 +19,8 @@
 #include <string_view>
 
 #include "absl/status/statusor.h"
-#include "engine/arena.h"
-#include "engine/value.h"
+#include "engine/core/arena.h"
+#include "engine/core/value.h"
 #include "proto/plan.pb.h"
 
 namespace sluice {

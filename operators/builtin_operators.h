@@ -9,8 +9,8 @@
 #include <memory>
 
 #include "absl/status/statusor.h"
-#include "engine/operator.h"
-#include "engine/operator_registry.h"
+#include "engine/exec/operator.h"
+#include "engine/exec/operator_registry.h"
 #include "proto/plan.pb.h"
 
 namespace sluice {

@@ -27,9 +27,9 @@
 #include <chrono>
 
 #include "absl/strings/str_cat.h"
-#include "engine/datetime.h"
-#include "engine/expression.h"
-#include "engine/value_codec.h"
+#include "engine/core/datetime.h"
+#include "engine/core/value_codec.h"
+#include "engine/expr/expression.h"
 #include "operators/builtin_operators.h"
 
 namespace sluice {

@@ -5,11 +5,11 @@
 // watermark goes too. Anywhere else (a single task running every stage, or
 // the receiving side of the exchange) rows and watermarks pass through.
 // Rows whose key cannot be evaluated go to the job's error output.
-#include "engine/exchange.h"
-#include "engine/expression.h"
-#include "engine/murmur2.h"
-#include "engine/row_json.h"
-#include "engine/value_codec.h"
+#include "engine/core/murmur2.h"
+#include "engine/core/row_json.h"
+#include "engine/core/value_codec.h"
+#include "engine/exec/exchange.h"
+#include "engine/expr/expression.h"
 #include "operators/builtin_operators.h"
 
 namespace sluice {

@@ -1,8 +1,8 @@
 // Filter (WHERE, HAVING): narrows a batch's selection to the rows whose
 // predicate is true; NULL and false drop the row. Rows whose predicate fails
 // to evaluate go to the job's error output.
-#include "engine/expression.h"
-#include "engine/row_json.h"
+#include "engine/core/row_json.h"
+#include "engine/expr/expression.h"
 #include "operators/builtin_operators.h"
 
 namespace sluice {

@@ -2,8 +2,8 @@
 // are plain references to input columns are shared, not copied; computed
 // columns are materialized for the active rows. Rows whose expressions fail
 // go to the job's error output.
-#include "engine/expression.h"
-#include "engine/row_json.h"
+#include "engine/core/row_json.h"
+#include "engine/expr/expression.h"
 #include "operators/builtin_operators.h"
 
 namespace sluice {

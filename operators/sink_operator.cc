@@ -3,7 +3,7 @@
 // the row's group key as text: the key's value for one key column (strings
 // as they are), a JSON array for several, empty for rows without keys.
 #include "absl/strings/str_cat.h"
-#include "engine/row_json.h"
+#include "engine/core/row_json.h"
 #include "operators/builtin_operators.h"
 
 namespace sluice {

@@ -18,7 +18,7 @@
 #include <memory>
 #include <vector>
 
-#include "engine/datetime.h"
+#include "engine/core/datetime.h"
 #include "proto/plan.pb.h"
 
 namespace sluice {

@@ -1,6 +1,6 @@
 // The names the compiler knows: scalar functions with their argument counts,
 // aggregates, window functions and their parts. The runtime implements the
-// scalar functions (engine/scalar_function.h); a unit test checks that the
+// scalar functions (engine/expr/scalar_function.h); a unit test checks that the
 // two lists agree, so the compiler never accepts a call the engine cannot
 // run.
 #ifndef SLUICE_SQL_FUNCTION_CATALOG_H_

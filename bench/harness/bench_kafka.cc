@@ -36,10 +36,10 @@
 #include "connectors/kafka_client.h"
 #include "connectors/kafka_producer.h"
 #include "connectors/kafka_reader.h"
-#include "engine/app/command_line.h"
-#include "engine/app/job_loader.h"
-#include "engine/app/worker.h"
-#include "engine/datetime.h"
+#include "engine/app/base/command_line.h"
+#include "engine/app/base/job_loader.h"
+#include "engine/app/worker/worker.h"
+#include "engine/core/datetime.h"
 
 namespace sluice {
 namespace {

@@ -24,16 +24,16 @@
 #include "connectors/file_sink.h"
 #include "connectors/json_decoder.h"
 #include "connectors/json_lines_file.h"
-#include "engine/app/command_line.h"
-#include "engine/checkpoint_protocol.h"
-#include "engine/explain.h"
-#include "engine/input_driver.h"
-#include "engine/murmur2.h"
-#include "engine/staged_job.h"
-#include "engine/state_store.h"
-#include "engine/task.h"
-#include "engine/value.h"
-#include "engine/value_codec.h"
+#include "engine/app/base/command_line.h"
+#include "engine/core/murmur2.h"
+#include "engine/core/value.h"
+#include "engine/core/value_codec.h"
+#include "engine/exec/explain.h"
+#include "engine/exec/staged_job.h"
+#include "engine/exec/task.h"
+#include "engine/runtime/checkpoint_protocol.h"
+#include "engine/runtime/input_driver.h"
+#include "engine/state/state_store.h"
 #include "operators/builtin_operators.h"
 #include "simdjson.h"
 #include "sql/compiler.h"
@@ -633,7 +633,7 @@ int RunCommand(const std::vector<std::string>& args) {
   };
   if (absl::Status s = restore_positions(); !s.ok()) return Fail(std::string(s.message()));
 
-  // Checkpoints follow the worker's protocol (engine/checkpoint_protocol.h)
+  // Checkpoints follow the worker's protocol (engine/runtime/checkpoint_protocol.h)
   // over a changelog in memory: --restart-after rebuilds the state from it
   // into an empty store, exactly as a worker that takes over a partition.
   InMemoryChangelog changelog;

@@ -2,8 +2,8 @@
 
 #include <cstdio>
 
-#include "engine/app/api_auth.h"
-#include "engine/app/command_line.h"
+#include "engine/app/base/command_line.h"
+#include "engine/app/control/api_auth.h"
 
 namespace sluice {
 

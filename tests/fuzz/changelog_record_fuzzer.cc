@@ -15,9 +15,9 @@
 
 #include "absl/strings/str_cat.h"
 #include "connectors/json_decoder.h"
-#include "engine/changelog_record.h"
-#include "engine/state_store.h"
-#include "engine/task.h"
+#include "engine/exec/task.h"
+#include "engine/state/changelog_record.h"
+#include "engine/state/state_store.h"
 #include "operators/builtin_operators.h"
 #include "sql/compiler.h"
 
@@ -153,7 +153,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   EncodeChangelogCheckpoint(1, 1, &checkpoint_bytes);
   for (const Record& r : records) {
     EncodeChangelogChange(r.family, r.kind, r.key, r.payload, checkpoint_bytes, &key, &value);
-    // What the restore skips (engine/app/worker.cc): not a record, or a
+    // What the restore skips (engine/app/worker/worker.cc): not a record, or a
     // change outside the task's keys (a range past its prefix).
     ChangelogRecord decoded;
     if (!DecodeChangelogRecord(key, value, &decoded) ||

@@ -6,7 +6,7 @@
 #include <string>
 
 #include "connectors/json_decoder.h"
-#include "engine/value.h"
+#include "engine/core/value.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   static sluice::JsonDecoder* decoders[2] = {nullptr, nullptr};

@@ -5,7 +5,7 @@
 #include <cstdint>
 #include <string>
 
-#include "engine/exchange.h"
+#include "engine/exec/exchange.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string input(reinterpret_cast<const char*>(data), size);

@@ -4,8 +4,8 @@
 #include <cstdint>
 #include <string>
 
-#include "engine/app/job_loader.h"
-#include "engine/app/job_policy.h"
+#include "engine/app/base/job_loader.h"
+#include "engine/app/base/job_policy.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string json(reinterpret_cast<const char*>(data), size);

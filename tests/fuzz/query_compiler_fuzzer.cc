@@ -6,7 +6,7 @@
 #include <cstdlib>
 #include <string_view>
 
-#include "engine/explain.h"
+#include "engine/exec/explain.h"
 #include "operators/builtin_operators.h"
 #include "sql/compiler.h"
 

@@ -1,6 +1,6 @@
 // Sluice's murmur2 must put keys where Kafka's partitioner does: librdkafka's
 // Java-compatible murmur2 partitioner is the oracle.
-#include "engine/murmur2.h"
+#include "engine/core/murmur2.h"
 
 #include <random>
 #include <string>

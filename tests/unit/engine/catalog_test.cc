@@ -1,4 +1,4 @@
-#include "engine/catalog.h"
+#include "engine/control/catalog.h"
 
 #include <map>
 #include <random>

@@ -1,9 +1,9 @@
-#include "engine/changelog_record.h"
+#include "engine/state/changelog_record.h"
 
 #include <random>
 #include <string>
 
-#include "engine/state_store.h"
+#include "engine/state/state_store.h"
 #include "gtest/gtest.h"
 
 namespace sluice {

@@ -1,6 +1,6 @@
 // Which checkpoint a task may resume from and commit: the latest one whose
 // messages the log has all acknowledged.
-#include "engine/checkpoint_progress.h"
+#include "engine/runtime/checkpoint_progress.h"
 
 #include <gtest/gtest.h>
 

@@ -1,4 +1,4 @@
-#include "engine/conversion.h"
+#include "engine/core/conversion.h"
 
 #include <cmath>
 #include <cstdint>
@@ -6,9 +6,9 @@
 #include <string>
 #include <string_view>
 
-#include "engine/arena.h"
-#include "engine/datetime.h"
-#include "engine/value.h"
+#include "engine/core/arena.h"
+#include "engine/core/datetime.h"
+#include "engine/core/value.h"
 #include "gtest/gtest.h"
 
 namespace sluice {

@@ -1,4 +1,4 @@
-#include "engine/datetime.h"
+#include "engine/core/datetime.h"
 
 #include <gtest/gtest.h>
 

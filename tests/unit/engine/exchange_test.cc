@@ -1,6 +1,6 @@
 // ExchangeReceiver: merging upstream tasks, dropping replays, surviving a
 // checkpoint, and not waiting forever for an upstream that never speaks.
-#include "engine/exchange.h"
+#include "engine/exec/exchange.h"
 
 #include <filesystem>
 #include <random>
@@ -8,8 +8,8 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
-#include "engine/operator.h"
-#include "engine/value_codec.h"
+#include "engine/core/value_codec.h"
+#include "engine/exec/operator.h"
 #include "gtest/gtest.h"
 
 namespace sluice {

@@ -5,7 +5,7 @@
 
 #include <gtest/gtest.h>
 
-#include "engine/scalar_function.h"
+#include "engine/expr/scalar_function.h"
 
 namespace sluice {
 namespace {

@@ -14,10 +14,10 @@
 #include <string_view>
 #include <vector>
 
-#include "engine/arena.h"
-#include "engine/datetime.h"
-#include "engine/scalar_function.h"
-#include "engine/value.h"
+#include "engine/core/arena.h"
+#include "engine/core/datetime.h"
+#include "engine/core/value.h"
+#include "engine/expr/scalar_function.h"
 #include "gtest/gtest.h"
 
 namespace sluice {

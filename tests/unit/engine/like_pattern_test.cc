@@ -1,4 +1,4 @@
-#include "engine/functions/like_pattern.h"
+#include "engine/expr/functions/like_pattern.h"
 
 #include <cstdint>
 #include <random>

@@ -1,4 +1,4 @@
-#include "engine/value.h"
+#include "engine/core/value.h"
 
 #include <gtest/gtest.h>
 
@@ -9,7 +9,7 @@
 #include <random>
 #include <string>
 
-#include "engine/value_codec.h"
+#include "engine/core/value_codec.h"
 
 namespace sluice {
 namespace {

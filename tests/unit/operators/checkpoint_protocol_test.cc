@@ -1,7 +1,7 @@
-// The checkpoint and restore protocol (engine/checkpoint_protocol.h) with a
+// The checkpoint and restore protocol (engine/runtime/checkpoint_protocol.h) with a
 // real task, real RocksDB stores and the changelog in memory: what the
 // worker does with Kafka, deterministic and without processes.
-#include "engine/checkpoint_protocol.h"
+#include "engine/runtime/checkpoint_protocol.h"
 
 #include <gtest/gtest.h>
 
@@ -11,10 +11,10 @@
 
 #include "absl/strings/str_cat.h"
 #include "connectors/json_decoder.h"
-#include "engine/changelog_record.h"
-#include "engine/input_driver.h"
-#include "engine/task.h"
-#include "engine/value_codec.h"
+#include "engine/core/value_codec.h"
+#include "engine/exec/task.h"
+#include "engine/runtime/input_driver.h"
+#include "engine/state/changelog_record.h"
 #include "operators/builtin_operators.h"
 #include "sql/compiler.h"
 #include "tests/unit/operators/test_support.h"

@@ -1,6 +1,6 @@
-// The one path from a source's records to a task (engine/input_driver.h),
+// The one path from a source's records to a task (engine/runtime/input_driver.h),
 // and the JSON-lines file as a source.
-#include "engine/input_driver.h"
+#include "engine/runtime/input_driver.h"
 
 #include <gtest/gtest.h>
 
@@ -12,8 +12,8 @@
 #include "absl/strings/str_cat.h"
 #include "connectors/json_decoder.h"
 #include "connectors/json_lines_file.h"
-#include "engine/datetime.h"
-#include "engine/state_store.h"
+#include "engine/core/datetime.h"
+#include "engine/state/state_store.h"
 #include "operators/builtin_operators.h"
 #include "sql/compiler.h"
 #include "tests/unit/operators/test_support.h"

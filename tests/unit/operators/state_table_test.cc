@@ -8,8 +8,8 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
-#include "engine/state_store.h"
-#include "engine/task.h"
+#include "engine/exec/task.h"
+#include "engine/state/state_store.h"
 #include "operators/builtin_operators.h"
 #include "sql/compiler.h"
 #include "tests/unit/operators/test_support.h"

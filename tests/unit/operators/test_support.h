@@ -12,7 +12,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
-#include "engine/operator.h"
+#include "engine/exec/operator.h"
 
 namespace sluice::testing_support {
 

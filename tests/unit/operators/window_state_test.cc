@@ -9,9 +9,9 @@
 
 #include "absl/strings/str_cat.h"
 #include "connectors/json_decoder.h"
-#include "engine/state_store.h"
-#include "engine/task.h"
-#include "engine/value_codec.h"
+#include "engine/core/value_codec.h"
+#include "engine/exec/task.h"
+#include "engine/state/state_store.h"
 #include "operators/builtin_operators.h"
 #include "sql/compiler.h"
 #include "tests/unit/operators/test_support.h"
@@ -390,7 +390,7 @@ class CorruptState {
             })
             .ok());
     // The table's keys carry the task's prefix: its partition, four bytes
-    // (engine/task.cc).
+    // (engine/exec/task.cc).
     for (auto& [key, value] : entries) {
       EXPECT_GE(key.size(), 4u);
       prefix_ = key.substr(0, 4);

@@ -12,8 +12,8 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
-#include "engine/explain.h"
-#include "engine/operator_registry.h"
+#include "engine/exec/explain.h"
+#include "engine/exec/operator_registry.h"
 #include "google/protobuf/util/json_util.h"
 #include "operators/builtin_operators.h"
 #include "operators/window_policy.h"
@@ -24,7 +24,7 @@
 namespace sluice::sql {
 namespace {
 
-// The JobService API refuses larger queries (engine/app/job_service.h).
+// The JobService API refuses larger queries (engine/app/control/job_service.h).
 constexpr size_t kMaxQueryBytes = 100'000;
 
 // `prefix` + `count` copies of `term` joined by `separator` + `suffix`, with

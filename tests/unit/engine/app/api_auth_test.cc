@@ -1,4 +1,4 @@
-#include "engine/app/api_auth.h"
+#include "engine/app/control/api_auth.h"
 
 #include <unistd.h>
 
@@ -11,7 +11,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/notification.h"
-#include "engine/app/api_audit.h"
+#include "engine/app/control/api_audit.h"
 #include "gmock/gmock.h"
 #include "google/protobuf/descriptor.h"
 #include "gtest/gtest.h"

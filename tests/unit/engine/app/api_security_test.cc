@@ -1,4 +1,4 @@
-#include "engine/app/api_security.h"
+#include "engine/app/control/api_security.h"
 
 #include <openssl/ec.h>
 #include <openssl/evp.h>

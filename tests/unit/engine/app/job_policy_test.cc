@@ -1,10 +1,10 @@
-#include "engine/app/job_policy.h"
+#include "engine/app/base/job_policy.h"
 
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 
-#include "engine/app/job_loader.h"
+#include "engine/app/base/job_loader.h"
 #include "gtest/gtest.h"
 
 namespace sluice {

@@ -21,7 +21,7 @@
 #include "absl/strings/str_cat.h"
 #include "connectors/embedded_broker.h"
 #include "connectors/kafka_producer.h"
-#include "engine/app/tail_hub.h"
+#include "engine/app/control/tail_hub.h"
 #include "grpcpp/create_channel.h"
 #include "grpcpp/security/credentials.h"
 #include "grpcpp/security/server_credentials.h"

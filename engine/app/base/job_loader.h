@@ -1,0 +1,56 @@
+// Turns a JobSpec (a job file, or a gRPC request) into a runnable job: the
+// compiled plan with the time policies applied, and where each input and
+// output goes.
+#ifndef SLUICE_ENGINE_APP_BASE_JOB_LOADER_H_
+#define SLUICE_ENGINE_APP_BASE_JOB_LOADER_H_
+
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "connectors/kafka_client.h"
+#include "proto/job.pb.h"
+#include "proto/plan.pb.h"
+
+namespace sluice {
+
+struct OutputTarget {
+  enum class Kind { kTopic, kFile, kStdout };
+  Kind kind = Kind::kTopic;
+  std::string name;  // topic or file path
+};
+
+struct LoadedJob {
+  v1::JobSpec spec;
+  v1::Plan plan;
+  std::vector<std::string> input_topics;  // by plan input
+  std::vector<OutputTarget> outputs;      // by plan output
+  std::string dead_letter_topic;
+  KafkaProperties kafka;
+  bool exactly_once = false;  // spec.guarantee
+  int64_t version = 0;        // the catalog's version of the job (0: not from the catalog)
+};
+
+// Parses a job spec in protobuf's JSON mapping; `where` names it in errors.
+absl::StatusOr<v1::JobSpec> ParseJobSpec(const std::string& json, const std::string& where);
+
+// Reads a job file (JSON in protobuf's mapping of JobSpec). `query_file`
+// paths are relative to the job file.
+absl::StatusOr<v1::JobSpec> ReadJobFile(const std::string& path);
+
+// Compiles and binds a job. Query errors come back as InvalidArgument with
+// "LINE:COL: error: message".
+absl::StatusOr<LoadedJob> LoadJob(const v1::JobSpec& spec);
+
+// Binds an already compiled plan (from the job catalog) to the spec's
+// inputs and outputs, as LoadJob does after compiling. Applying the time
+// policies again is harmless.
+absl::StatusOr<LoadedJob> BindJob(const v1::JobSpec& spec, v1::Plan plan);
+
+// Parses a TimePolicySpec (durations like "5s"); unset fields keep `base`'s.
+absl::StatusOr<v1::TimePolicy> ParseTimePolicy(const v1::TimePolicySpec& spec,
+                                               const v1::TimePolicy& base);
+
+}  // namespace sluice
+
+#endif  // SLUICE_ENGINE_APP_BASE_JOB_LOADER_H_

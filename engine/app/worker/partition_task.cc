@@ -1,0 +1,528 @@
+// A task on one assigned partition: start and restore, the input loop,
+// checkpoints through the changelog protocol, dead letters, status.
+#include "engine/app/worker/worker_parts.h"
+
+namespace sluice {
+
+const std::string& Worker::PartitionTask::job_name() const { return job_->label(); }
+
+bool Worker::PartitionTask::CaughtUp() {
+  // The cached end can be stale right after an assignment (librdkafka keeps
+  // it from when this consumer last had the partition): ask the broker the
+  // first time.
+  const int64_t end = end_checked_ ? job_->consumer()->CachedEndOffset(tp_)
+                                   : job_->consumer()->QueryEndOffset(tp_, 2000);
+  if (end >= 0) end_checked_ = true;
+  return end >= 0 && position_ >= end;
+}
+
+absl::Status Worker::PartitionTask::Init() {
+  const LoadedJob& job = job_->job();
+  const JobTopology* topology = job_->topology();
+  const bool staged = topology != nullptr && topology->stages > 1;
+  for (int i = 0; i < job.plan.inputs_size() && stage_ == 0; ++i) {
+    if (job.input_topics[i] != tp_.topic) continue;
+    inputs_.push_back(i);
+    decoders_.push_back(std::make_unique<JsonDecoder>(JsonDecoderOptionsFor(job.plan.inputs(i))));
+  }
+  if (job.exactly_once) {
+    // One transactional producer per task. Its id names the task, so a new
+    // owner of the partition fences an old one that is still around.
+    KafkaProperties properties = worker_->options_.kafka;
+    properties.insert(properties.end(), job.kafka.begin(), job.kafka.end());
+    properties.emplace_back("transactional.id", absl::StrCat("sluice.", job_name(), ".", tp_.topic,
+                                                             ".", tp_.partition));
+    auto txn = KafkaProducer::Create(worker_->options_.bootstrap, properties);
+    if (!txn.ok()) return txn.status();
+    txn_ = *std::move(txn);
+    if (absl::Status s = txn_->InitTransactions(30'000); !s.ok()) return s;
+    if (absl::Status s = txn_->BeginTransaction(); !s.ok()) return s;
+  }
+  std::vector<Sink*> sinks;
+  for (int o = 0; o < job.plan.outputs_size(); ++o) {
+    // Rows are named the same however often they are produced (sluice.id),
+    // so that readers (and the file outputs themselves) can drop the copies
+    // a replay makes.
+    std::string identity = absl::StrCat(job.spec.name(), "/", job.plan.outputs(o).name());
+    std::string source = stage_ == 0 ? absl::StrCat(tp_.topic, ":", tp_.partition)
+                                     : absl::StrCat("stage", stage_, ":", tp_.partition);
+    if (SharedSink* shared = job_->shared_sink(o)) {
+      sinks_.push_back(
+          std::make_unique<SharedSinkRef>(shared, std::move(identity), std::move(source)));
+    } else {
+      sinks_.push_back(std::make_unique<KafkaSink>(producer(), job.outputs[o].name, &tracker_,
+                                                   std::move(identity), std::move(source)));
+    }
+    sinks.push_back(sinks_.back().get());
+  }
+  TaskEnvironment env;
+  env.registry = &worker_->registry_;
+  env.store = worker_->store_.get();
+  env.job_name = job.spec.name();
+  env.partition = id_;
+  env.sinks = sinks;
+  if (staged) {
+    env.stage = stage_;
+    const int sender =
+        stage_ == 0 ? topology->topic_base.at(tp_.topic) + tp_.partition : tp_.partition;
+    sender_ = std::make_unique<KafkaExchangeSender>(producer(), &tracker_, topology, sender);
+    env.exchange_sender = sender_.get();
+  }
+  env.reject = [this](const RejectedRow& row) {
+    std::string_view data;
+    if (current_ != nullptr && row.origin.position >= 0) {
+      const auto& records = current_->records;
+      auto it = std::lower_bound(
+          records.begin(), records.end(), row.origin.position,
+          [](const RecordBatch::Record& r, int64_t offset) { return r.offset < offset; });
+      if (it != records.end() && it->offset == row.origin.position) data = current_->payload(*it);
+    }
+    if (stage_ > 0 && row.origin.input >= 0 && row.origin.partition >= 0 &&
+        row.origin.input < static_cast<int>(job_->job().input_topics.size())) {
+      // A row rejected after an exchange names the event it came from.
+      return DeadLetter(row.reason, job_->job().input_topics[row.origin.input],
+                        row.origin.partition, row.origin.position, row.data);
+    }
+    return DeadLetter(row.reason, tp_.topic, tp_.partition, row.origin.position,
+                      data.empty() ? row.data : data);
+  };
+  prefix_.clear();
+  AppendBigEndian32(id_, &prefix_);
+  // The state of the last checkpoint: from the local store when it is
+  // current, else rebuilt from the changelog; none for a task that never ran.
+  bool restored = false;
+  if (absl::Status s = Restore(env, &restored); !s.ok()) return s;
+  env.fresh_state = !restored;
+  auto task = Task::Create(job.plan, env);
+  if (!task.ok()) return task.status();
+  task_ = *std::move(task);
+  {
+    std::vector<InputDriver::Feed> feeds;
+    for (size_t k = 0; k < inputs_.size(); ++k) feeds.push_back({inputs_[k], decoders_[k].get()});
+    driver_ = std::make_unique<InputDriver>(
+        std::move(feeds), [this](const SourceRecord& r, std::string_view reason) {
+          return DeadLetter(reason, tp_.topic, tp_.partition, r.position, r.data);
+        });
+    driver_->set_partition(tp_.partition);
+  }
+  if (stage_ > 0) {
+    if (task_->entry_exchanges().empty()) {
+      return absl::InternalError(absl::StrCat("stage ", stage_, " has no exchange to read"));
+    }
+    entry_ = task_->entry_exchanges().front();
+    const JobTopology::Exchange& x = topology->exchanges.at(entry_);
+    receiver_ = std::make_unique<ExchangeReceiver>(
+        topology->Tasks(x.from_stage),
+        static_cast<size_t>(job.plan.nodes(entry_).schema().columns_size()));
+  }
+  if (restored) {
+    std::string value;
+    auto meta = [&](std::string_view what, int64_t* out) -> absl::Status {
+      auto found = task_->meta_table().Get(MetaKey(what), &value);
+      if (!found.ok()) return found.status();
+      std::string_view in = value;
+      uint64_t v = 0;
+      if (*found && DecodeFixed64(&in, &v)) *out = static_cast<int64_t>(v);
+      return absl::OkStatus();
+    };
+    if (absl::Status s = meta("position", &position_); !s.ok()) return s;
+    start_offset_ = position_;
+    next_offset_.store(position_);
+    if (sender_) {
+      for (const auto& [node, x] : topology->exchanges) {
+        if (x.from_stage != stage_) continue;
+        int64_t seq = 0;
+        if (absl::Status s = meta(absl::StrCat("seq.", node), &seq); !s.ok()) return s;
+        sender_->seqs()[node] = seq;
+      }
+    }
+    if (receiver_) {
+      auto parts = RestoreReceiver(*receiver_, task_->meta_table(), MetaKey("receiver"));
+      if (!parts.ok()) return parts.status();
+      receiver_parts_ = *parts;
+    }
+  }
+  if (stage_ > 0) return absl::OkStatus();
+  // Inputs this partition does not carry are over from the start, so that
+  // a UNION over several topics is not held back by them.
+  for (int i = 0; i < job.plan.inputs_size(); ++i) {
+    if (std::find(inputs_.begin(), inputs_.end(), i) == inputs_.end()) {
+      if (absl::Status s = task_->EndInput(i); !s.ok()) return s;
+    }
+  }
+  return absl::OkStatus();
+}
+
+void Worker::PartitionTask::Run() {
+  while (true) {
+    RecordBatch batch;
+    bool have_batch = false;
+    bool tick = false;
+    bool checkpoint = false;
+    {
+      absl::MutexLock lock(&mu_);
+      if (checkpoint_) {
+        checkpoint_ = false;
+        checkpoint = true;
+      } else if (!inbox_.empty()) {
+        batch = std::move(inbox_.front());
+        inbox_.pop_front();
+        have_batch = true;
+      } else if (tick_) {
+        tick_ = false;
+        tick = true;
+      } else {
+        scheduled_ = false;
+        return;
+      }
+    }
+    if (failed_.load()) continue;  // drop work after a failure; nothing gets committed
+    if (have_batch) {
+      if (stage_ > 0) {
+        ProcessExchange(batch);
+      } else {
+        Process(batch);
+      }
+    }
+    // The clock moves an idle input's watermark only when the partition is
+    // read to its end: a task with a backlog (just restored, or behind) is
+    // not idle, and moving its watermark by the clock would make the
+    // backlog late and the result differ from a run without the pause.
+    if (tick && (stage_ > 0 || CaughtUp())) {
+      if (absl::Status s = task_->Tick(WallTicks()); !s.ok()) Fail(s);
+      // An upstream partition that has never had an event must not stall
+      // this stage forever (see ExchangeReceiver::IgnoreSilentUpstreams).
+      if (receiver_ && !ignoring_silent_ && !receiver_->ignoring_silent() &&
+          WallTicks() / kTicksPerMillisecond - started_at_ms_ >= kSilentUpstreamMs &&
+          receiver_->silent_upstreams() > 0) {
+        ignoring_silent_ = true;
+        Log(absl::StrCat(job_name(), " | ", tp_.topic, "[", tp_.partition, "] | ",
+                         receiver_->silent_upstreams(), " upstream task(s) sent nothing in ",
+                         kSilentUpstreamMs / 1000, " s; the watermark no longer waits for them"));
+        receiver_->IgnoreSilentUpstreams();
+        ReleaseExchange();
+      }
+    }
+    if (checkpoint) {
+      if (absl::Status s = Checkpoint(); !s.ok()) Fail(s);
+    }
+    TaskMetrics::Set(task_->metrics().memory_state_bytes,
+                     static_cast<int64_t>(task_->MemoryStateBytes()));
+  }
+}
+
+namespace {
+
+// The task's partitions of its changelog topics, read to their ends.
+class KafkaChangelogReader final : public ChangelogReader {
+ public:
+  KafkaChangelogReader(KafkaTopicReader* reader, const std::map<std::string, int>* partition_of,
+                       std::string task, std::chrono::steady_clock::time_point deadline)
+      : reader_(reader), partition_of_(partition_of), task_(std::move(task)), deadline_(deadline) {}
+
+  absl::Status ReadAll(const std::vector<std::string>& logs, const RecordFn& fn) override {
+    struct Progress {
+      int64_t end = 0;
+      int64_t next = 0;
+    };
+    std::map<std::string, Progress> progress;
+    for (const std::string& topic : logs) {
+      auto partition = partition_of_->find(topic);
+      if (partition == partition_of_->end()) continue;
+      auto end = reader_->AddPartition(topic, partition->second, 10'000);
+      if (absl::IsNotFound(end.status())) continue;  // never written: empty
+      if (!end.ok()) return end.status();
+      progress[topic].end = *end;
+    }
+    auto behind = [&] {
+      for (auto& [topic, p] : progress) {
+        if (p.next >= p.end) continue;
+        // Transaction markers take offsets but are never returned: the
+        // reader's position tells when it is past them.
+        p.next = std::max(p.next, reader_->Position(topic, partition_of_->find(topic)->second));
+        if (p.next < p.end) return true;
+      }
+      return false;
+    };
+    // A failed poll is retried (the reader reconnects); if the deadline
+    // passes, the last failure is the cause the error gives.
+    std::vector<KafkaMessage> messages;
+    absl::Status last_poll;
+    while (behind()) {
+      if (std::chrono::steady_clock::now() > deadline_) {
+        return absl::DeadlineExceededError(
+            absl::StrCat("reading the changelogs of ", task_,
+                         last_poll.ok() ? "" : absl::StrCat(": ", last_poll.message())));
+      }
+      messages.clear();
+      if (absl::Status s = reader_->Poll(100, 10'000, &messages); !s.ok()) last_poll = s;
+      for (const KafkaMessage& m : messages) {
+        auto it = progress.find(m.topic);
+        if (it == progress.end()) continue;
+        it->second.next = std::max(it->second.next, m.offset + 1);
+        fn(m.topic, m.key, m.value);
+      }
+    }
+    return absl::OkStatus();
+  }
+
+ private:
+  KafkaTopicReader* reader_;
+  const std::map<std::string, int>* partition_of_;
+  std::string task_;
+  std::chrono::steady_clock::time_point deadline_;
+};
+
+}  // namespace
+
+// The task's partition of each changelog topic; the producer keeps the
+// count of what is sent, to wait for its acknowledgement.
+class Worker::PartitionTask::KafkaChangelogWriter final : public ChangelogWriter {
+ public:
+  explicit KafkaChangelogWriter(PartitionTask* task)
+      : task_(task), now_ms_(WallTicks() / kTicksPerMillisecond) {}
+  absl::Status Append(const std::string& log, std::string_view key,
+                      std::string_view value) override {
+    auto partition = task_->changelog_partition_.find(log);
+    if (partition == task_->changelog_partition_.end()) {
+      return absl::InternalError(absl::StrCat("no changelog ", log, " for this task"));
+    }
+    return task_->producer()->Produce(log, key, value, now_ms_, &task_->tracker_, {},
+                                      partition->second);
+  }
+
+ private:
+  PartitionTask* task_;
+  int64_t now_ms_;
+};
+
+absl::Status Worker::PartitionTask::Restore(const TaskEnvironment& env, bool* restored) {
+  *restored = false;
+  const JobTopology* topology = job_->topology();
+  const auto started = std::chrono::steady_clock::now();
+  CheckpointProtocol::Options options;
+  options.store = worker_->store_.get();
+  options.task_prefix = prefix_;
+  options.meta_family = absl::StrCat(job_->job().spec.name(), "/task");
+  options.incarnation = incarnation_;
+  for (const JobTopology::Changelog* c : topology->StageChangelogs(stage_)) {
+    options.logs.push_back(c->topic);
+    changelog_partition_[c->topic] = tp_.partition % c->partitions;
+  }
+  options.log_of = [topology](std::string_view family) -> const std::string* {
+    const JobTopology::Changelog* c = topology->ChangelogOf(family);
+    return c == nullptr ? nullptr : &c->topic;
+  };
+  checkpoints_ = std::make_unique<CheckpointProtocol>(std::move(options));
+
+  KafkaProperties properties = worker_->options_.kafka;
+  properties.insert(properties.end(), job_->job().kafka.begin(), job_->job().kafka.end());
+  auto reader = KafkaTopicReader::Create(worker_->options_.bootstrap, properties);
+  if (!reader.ok()) return reader.status();
+  KafkaChangelogReader in(reader->get(), &changelog_partition_,
+                          absl::StrCat(tp_.topic, "[", tp_.partition, "]"),
+                          started + std::chrono::seconds(120));
+  auto result = checkpoints_->Restore(in, [&]() -> absl::Status {
+    TaskEnvironment wipe = env;
+    wipe.fresh_state = true;
+    return Task::Create(job_->job().plan, wipe).status();
+  });
+  if (!result.ok()) return result.status();
+  if (!result->checkpoint) return absl::OkStatus();  // never checkpointed: start fresh
+  *restored = true;
+  if (!result->from_log) {
+    Log(absl::StrCat(job_name(), " | ", tp_.topic, "[", tp_.partition, "] | state of checkpoint ",
+                     result->checkpoint->number, " is here already"));
+    return absl::OkStatus();
+  }
+  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                      std::chrono::steady_clock::now() - started)
+                      .count();
+  Log(absl::StrCat(job_name(), " | ", tp_.topic, "[", tp_.partition, "] | restored checkpoint ",
+                   result->checkpoint->number, " from the changelog: ", result->changes,
+                   " changes in ", ms, " ms"));
+  return absl::OkStatus();
+}
+
+absl::Status Worker::PartitionTask::WaitAcknowledged(int timeout_ms) {
+  // Only this task produces with its tracker, and it is not producing now:
+  // once the reports catch up with the count, everything is acknowledged.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+  while (tracker_.acked() + tracker_.failed() < tracker_.produced()) {
+    if (std::chrono::steady_clock::now() > deadline) {
+      return absl::UnavailableError("Kafka did not acknowledge the task's messages in time");
+    }
+    std::this_thread::sleep_for(std::chrono::microseconds(500));
+  }
+  if (tracker_.failed() > 0) {
+    return absl::UnavailableError(
+        absl::StrCat("Kafka refused the task's messages: ", tracker_.last_error()));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Worker::PartitionTask::Checkpoint() {
+  if (task_ == nullptr || position_ < 0 || failed_.load()) return absl::OkStatus();
+  StateWriteBatch batch;
+  if (absl::Status s = task_->Checkpoint(batch); !s.ok()) return s;
+  const CheckpointId id = checkpoints_->Begin(batch, task_->meta_table());
+  auto put = [&](std::string_view what, int64_t v) {
+    std::string value;
+    EncodeFixed64(static_cast<uint64_t>(v), &value);
+    batch.Put(task_->meta_table(), MetaKey(what), value);
+  };
+  put("position", position_);
+  if (sender_) {
+    for (const auto& [node, seq] : sender_->seqs()) put(absl::StrCat("seq.", node), seq);
+  }
+  int64_t receiver_parts = 0;
+  if (receiver_) {
+    if (absl::Status s = CheckpointReceiver(*receiver_, task_->meta_table(), MetaKey("receiver"),
+                                            receiver_parts_, batch, &receiver_parts);
+        !s.ok()) {
+      return s;
+    }
+  }
+  // The changes, to their operators' changelogs; once they are all
+  // acknowledged the checkpoint is complete: mark it.
+  KafkaChangelogWriter out(this);
+  if (absl::Status s = checkpoints_->WriteChanges(id, batch, out); !s.ok()) return s;
+  if (absl::Status s = WaitAcknowledged(60'000); !s.ok()) return s;
+  if (absl::Status s = checkpoints_->WriteMarkers(id, out); !s.ok()) return s;
+  if (txn_) {
+    // Outputs, exchange rows, changelog and the input position in one
+    // transaction: all visible to read_committed readers, or none.
+    auto group = job_->consumer()->GroupMetadata();
+    absl::Status s = txn_->CommitTransaction({{tp_, position_}}, group.get(), 60'000);
+    if (absl::IsAborted(s)) txn_->AbortTransaction(30'000).IgnoreError();
+    if (!s.ok()) return s;
+    if (absl::Status b = txn_->BeginTransaction(); !b.ok()) return b;
+  }
+  if (absl::Status s = worker_->store_->Commit(batch); !s.ok()) return s;
+  checkpoints_->Completed(id);
+  receiver_parts_ = receiver_parts;
+  // Durable: at once under exactly_once (the transaction committed the
+  // group's offset too), else once the checkpoint's messages are
+  // acknowledged (the consumer commits it when the partition leaves).
+  absl::MutexLock lock(&commit_mu_);
+  if (txn_) {
+    progress_.Durable(position_);
+  } else {
+    progress_.Taken(position_, tracker_.produced());
+  }
+  return absl::OkStatus();
+}
+
+void Worker::PartitionTask::Fail(const absl::Status& status) {
+  failed_.store(true);
+  {
+    absl::MutexLock lock(&error_mu_);
+    if (error_.empty()) error_ = std::string(status.message());
+  }
+  Log(absl::StrCat(job_name(), " | ", tp_.topic, "[", tp_.partition,
+                   "] | failed: ", status.message()));
+}
+
+void Worker::PartitionTask::FillStatus(v1::TaskStatus* status) {
+  status->set_topic(tp_.topic);
+  status->set_partition(tp_.partition);
+  status->set_next_offset(next_offset_.load());
+  status->set_committed_offset(DurableOffset());
+  const int64_t end = job_->consumer()->CachedEndOffset(tp_);
+  status->set_end_offset(end);
+  const int64_t next = next_offset_.load();
+  // Before the first batch the position is unknown; the lag then is the
+  // whole partition as far as the task can tell.
+  status->set_lag(end < 0 ? -1 : std::max<int64_t>(0, end - std::max<int64_t>(0, next)));
+  status->set_started_at_ms(started_at_ms_);
+  status->set_failed(failed_.load());
+  {
+    absl::MutexLock lock(&error_mu_);
+    status->set_error(error_);
+  }
+  if (task_ == nullptr) return;
+  const TaskMetrics& m = task_->metrics();
+  const int64_t watermark = m.watermark.load();
+  if (watermark != INT64_MIN) status->set_watermark(FormatDatetime(watermark));
+  status->set_events_in(m.events_in.load());
+  status->set_rows_out(m.rows_out.load());
+  status->set_late_adjusted(m.late_adjusted.load());
+  status->set_late_dropped(m.late_dropped.load());
+  status->set_out_of_order_adjusted(m.out_of_order_adjusted.load());
+  status->set_out_of_order_dropped(m.out_of_order_dropped.load());
+  status->set_early_dropped(m.early_dropped.load());
+  status->set_dead_lettered(m.rejected.load());
+  status->set_state_bytes(m.memory_state_bytes.load() + task_->StoredStateBytes());
+}
+
+void Worker::PartitionTask::Process(const RecordBatch& batch) {
+  current_ = &batch;
+  records_.clear();
+  batch.AppendTo(&records_);
+  if (absl::Status s = driver_->Push(*task_, records_); !s.ok()) Fail(s);
+  current_ = nullptr;
+  if (failed_.load() || batch.records.empty()) return;
+  position_ = batch.records.back().offset + 1;
+  next_offset_.store(position_);
+}
+
+void Worker::PartitionTask::ReleaseExchange() {
+  if (receiver_->watermark() <= receiver_->released()) return;
+  Batch ready = receiver_->TakeReady();
+  TaskMetrics::Add(task_->metrics().events_in, ready.num_rows);
+  absl::Status s = task_->PushExchange(entry_, ready);
+  if (s.ok()) s = task_->AdvanceExchange(entry_, receiver_->released());
+  if (!s.ok()) Fail(s);
+}
+
+// A later stage: repartition records from the tasks of the stage before,
+// merged by the receiver and released to the plan as its watermark (the
+// slowest sender's) passes them.
+void Worker::PartitionTask::ProcessExchange(const RecordBatch& batch) {
+  for (const RecordBatch::Record& r : batch.records) {
+    ExchangeRecord record;
+    bool ok = DecodeExchangeRecord(batch.payload(r), &record);
+    if (ok && record.kind == ExchangeRecord::Kind::kRow) {
+      ok = receiver_->AddRow(record.sender, record.seq, r.offset, record.row);
+    } else if (ok) {
+      receiver_->SetWatermark(record.sender, record.watermark);
+    }
+    if (!ok) {
+      TaskMetrics::Add(task_->metrics().rejected, 1);
+      if (absl::Status s =
+              DeadLetter("malformed repartition record", tp_.topic, tp_.partition, r.offset, "");
+          !s.ok()) {
+        Fail(s);
+      }
+    }
+  }
+  ReleaseExchange();
+  if (failed_.load() || batch.records.empty()) return;
+  position_ = batch.records.back().offset + 1;
+  next_offset_.store(position_);
+}
+
+absl::Status Worker::PartitionTask::DeadLetter(std::string_view reason, const std::string& topic,
+                                               int32_t partition, int64_t offset,
+                                               std::string_view data) {
+  const LoadedJob& job = job_->job();
+  std::string value = "{\"job\":";
+  AppendJsonString(job.spec.name(), &value);
+  value += ",\"reason\":";
+  AppendJsonString(reason, &value);
+  value += ",\"topic\":";
+  AppendJsonString(topic, &value);
+  absl::StrAppend(&value, ",\"partition\":", partition, ",\"offset\":", offset);
+  if (!data.empty()) AppendRawTextField("data", data, &value);
+  value += "}";
+  const std::vector<KafkaHeader> headers = {
+      {"sluice.reason", std::string(reason)},
+      {"sluice.source.topic", topic},
+      {"sluice.source.partition", absl::StrCat(partition)},
+      {"sluice.source.offset", absl::StrCat(offset)},
+  };
+  const int64_t now_ms = WallTicks() / kTicksPerMillisecond;
+  return producer()->Produce(job.dead_letter_topic, "", value, now_ms, &tracker_, headers);
+}
+
+}  // namespace sluice

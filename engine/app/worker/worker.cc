@@ -1,0 +1,416 @@
+#include "engine/app/worker/worker.h"
+
+#include "engine/app/worker/worker_parts.h"
+
+namespace sluice {
+
+absl::Status Worker::JobRunner::Start() {
+  const int outputs = job_.plan.outputs_size();
+  shared_.resize(outputs);
+  for (int o = 0; o < outputs; ++o) {
+    const OutputTarget& target = job_.outputs[o];
+    absl::StatusOr<std::unique_ptr<SharedSink>> shared;
+    if (target.kind == OutputTarget::Kind::kFile) {
+      auto sink = JsonLinesSink::Create(target.name, /*append=*/true);
+      if (!sink.ok()) return sink.status();
+      shared = SharedSink::Create(*std::move(sink), target.name + ".ids");
+    } else if (target.kind == OutputTarget::Kind::kStdout) {
+      shared = SharedSink::Create(
+          JsonLinesSink::Stdout(absl::StrCat(job_.spec.name(), " | ", target.name, " | ")), "");
+    } else {
+      continue;
+    }
+    if (!shared.ok()) return shared.status();
+    shared_[o] = *std::move(shared);
+  }
+  std::set<std::string> topics;
+  if (stage_ == 0) {
+    topics.insert(job_.input_topics.begin(), job_.input_topics.end());
+  } else {
+    for (const auto& [node, x] : topology_->exchanges) {
+      if (x.to_stage == stage_) topics.insert(x.topic);
+    }
+  }
+  const std::string group = stage_ == 0
+                                ? absl::StrCat("sluice.", job_.spec.name())
+                                : absl::StrCat("sluice.", job_.spec.name(), ".stage", stage_);
+  KafkaProperties properties = worker_->options_.kafka;
+  properties.insert(properties.end(), job_.kafka.begin(), job_.kafka.end());
+  KafkaGroupConsumer::Callbacks callbacks;
+  callbacks.assigned = [this](const std::vector<TopicPartition>& p) { return OnAssigned(p); };
+  callbacks.revoked = [this](const std::vector<TopicPartition>& p, bool lost) {
+    OnRevoked(p, lost);
+  };
+  auto consumer = KafkaGroupConsumer::Create(worker_->options_.bootstrap, group,
+                                             std::vector<std::string>(topics.begin(), topics.end()),
+                                             properties, std::move(callbacks));
+  if (!consumer.ok()) return consumer.status();
+  consumer_ = *std::move(consumer);
+  Log(absl::StrCat(worker_->options_.name, " | ", label_, " | joined group ", group, " on ",
+                   absl::StrJoin(topics, ", ")));
+  thread_ = std::thread([this] { Loop(); });
+  return absl::OkStatus();
+}
+
+void Worker::JobRunner::Stop() {
+  stop_.store(true);
+  if (thread_.joinable()) thread_.join();
+}
+
+void Worker::JobRunner::Loop() {
+  int64_t last_tick = SteadyMs();
+  int64_t last_commit = last_tick;
+  last_status_ms_ = last_tick;
+  std::vector<RecordBatch> batches;
+  absl::Status last_error;
+  while (!stop_.load()) {
+    batches.clear();
+    absl::Status s = consumer_->Poll(100, 10000, &batches);
+    if (!s.ok() && s.ToString() != last_error.ToString()) {
+      Log(absl::StrCat(worker_->options_.name, " | ", label_, " | Kafka: ", s.message(),
+                       " (retrying)"));
+    }
+    last_error = s;
+    for (RecordBatch& batch : batches) {
+      auto it = tasks_.find(Key(batch.partition));
+      if (it != tasks_.end()) it->second->Enqueue(std::move(batch));
+    }
+    const int64_t now = SteadyMs();
+    if (now - last_tick >= 200) {
+      last_tick = now;
+      for (auto& [key, task] : tasks_) task->RequestTick();
+    }
+    if (now - last_commit >= worker_->options_.commit_interval_ms) {
+      last_commit = now;
+      // Only checkpoints here. The group's offsets are committed when
+      // partitions leave (OnRevoked) and when the job stops: tasks resume
+      // from their checkpointed positions, and librdkafka 2.0.2 loses the
+      // whole assignment when a commit meets a rebalance (librdkafka #4059),
+      // which periodic commits kept doing.
+      for (auto& [key, task] : tasks_) task->RequestCheckpoint();
+    }
+    if (worker_->options_.status_interval_ms > 0 &&
+        now - last_status_ms_ >= worker_->options_.status_interval_ms) {
+      ReportStatus();
+      last_status_ms_ = now;
+    }
+  }
+  // Leaving the group revokes every partition through OnRevoked, which
+  // drains and commits.
+  consumer_->Close();
+}
+
+std::vector<int64_t> Worker::JobRunner::OnAssigned(const std::vector<TopicPartition>& partitions) {
+  std::vector<int64_t> starts;
+  for (const TopicPartition& tp : partitions) {
+    starts.push_back(-1);
+    uint32_t id;
+    if (stage_ == 0) {
+      const auto topic_it = std::find(job_.input_topics.begin(), job_.input_topics.end(), tp.topic);
+      id = (static_cast<uint32_t>(topic_it - job_.input_topics.begin()) << 16) |
+           static_cast<uint32_t>(tp.partition);
+    } else {
+      // Later stages' state keys must not meet stage 0's.
+      id = ((0x4000u + static_cast<uint32_t>(stage_)) << 16) | static_cast<uint32_t>(tp.partition);
+    }
+    // Restoring reads Kafka: a hiccup is retried. A task that cannot start
+    // reads nothing and commits nothing; its partition is retried when it
+    // is next assigned.
+    std::unique_ptr<PartitionTask> task;
+    absl::Status s;
+    for (int attempt = 0; attempt < 3; ++attempt) {
+      if (attempt > 0) std::this_thread::sleep_for(std::chrono::seconds(1));
+      task = std::make_unique<PartitionTask>(worker_, this, tp, id, stage_);
+      s = task->Init();
+      if (s.ok()) break;
+      Log(absl::StrCat(worker_->options_.name, " | ", label_, " | cannot start task for ", tp.topic,
+                       "[", tp.partition, "]: ", s.message(), attempt < 2 ? " (retrying)" : ""));
+    }
+    if (!s.ok()) continue;
+    starts.back() = task->start_offset();
+    absl::MutexLock lock(&tasks_mu_);
+    tasks_[Key(tp)] = std::move(task);
+  }
+  std::vector<TopicPartition> now;
+  for (const auto& [key, task] : tasks_) now.push_back(task->partition());
+  Log(absl::StrCat(worker_->options_.name, " | ", label_, " | assigned ", Describe(partitions),
+                   ", now owns ", Describe(now)));
+  return starts;
+}
+
+void Worker::JobRunner::OnRevoked(const std::vector<TopicPartition>& partitions, bool lost) {
+  std::vector<PartitionTask*> leaving;
+  for (const TopicPartition& tp : partitions) {
+    auto it = tasks_.find(Key(tp));
+    if (it == tasks_.end()) continue;
+    it->second->Drain();
+    leaving.push_back(it->second.get());
+  }
+  if (!lost && !leaving.empty()) {
+    // A last checkpoint, so that the next owner starts exactly here; then
+    // commit it.
+    for (PartitionTask* task : leaving) {
+      if (absl::Status s = task->Checkpoint(); !s.ok()) {
+        Log(absl::StrCat(worker_->options_.name, " | ", label_, " | ", task->partition().topic, "[",
+                         task->partition().partition, "] | last checkpoint: ", s.message()));
+      }
+    }
+    if (absl::Status s = worker_->producer_->Flush(10'000); !s.ok()) {
+      Log(absl::StrCat(worker_->options_.name, " | ", label_, " | ", s.message()));
+    }
+    std::vector<std::pair<TopicPartition, int64_t>> offsets;
+    for (PartitionTask* task : leaving) {
+      const int64_t offset = task->CommittableOffset();
+      if (offset >= 0) offsets.emplace_back(task->partition(), offset);
+    }
+    if (absl::Status s = consumer_->Commit(offsets, /*sync=*/true); !s.ok()) {
+      Log(absl::StrCat(worker_->options_.name, " | ", label_, " | ", s.message()));
+    }
+  }
+  for (const TopicPartition& tp : partitions) {
+    auto it = tasks_.find(Key(tp));
+    if (it == tasks_.end()) continue;
+    if (TaskMetrics* m = it->second->metrics()) {
+      finished_events_ += m->events_in.load();
+      finished_rows_ += m->rows_out.load();
+      finished_rejected_ += m->rejected.load();
+    }
+    {
+      absl::MutexLock lock(&tasks_mu_);
+      tasks_.erase(it);
+    }
+  }
+  std::vector<TopicPartition> now;
+  for (const auto& [key, task] : tasks_) now.push_back(task->partition());
+  Log(absl::StrCat(worker_->options_.name, " | ", label_, lost ? " | lost " : " | revoked ",
+                   Describe(partitions), ", now owns ", Describe(now)));
+}
+
+void Worker::JobRunner::FillStatus(v1::JobOnWorker* status) {
+  status->set_name(job_.spec.name());
+  status->set_worker(worker_->options_.name);
+  status->set_version(job_.version);
+  status->set_started_at_ms(started_at_ms_);
+  absl::MutexLock lock(&tasks_mu_);
+  for (auto& [key, task] : tasks_) {
+    v1::TaskStatus* t = status->add_tasks();
+    t->set_worker(worker_->options_.name);
+    task->FillStatus(t);
+  }
+}
+
+void Worker::JobRunner::ReportStatus() {
+  int64_t events = finished_events_;
+  int64_t rows = finished_rows_;
+  int64_t rejected = finished_rejected_;
+  std::vector<TopicPartition> owned;
+  for (auto& [key, task] : tasks_) {
+    owned.push_back(task->partition());
+    if (TaskMetrics* m = task->metrics()) {
+      events += m->events_in.load();
+      rows += m->rows_out.load();
+      rejected += m->rejected.load();
+    }
+  }
+  const double seconds = static_cast<double>(worker_->options_.status_interval_ms) / 1000.0;
+  Log(absl::StrCat(worker_->options_.name, " | ", label_, " | owns ", Describe(owned), " | ",
+                   static_cast<int64_t>((events - last_events_) / seconds), " events/s in, ",
+                   static_cast<int64_t>((rows - last_rows_) / seconds), " rows/s out | ", events,
+                   " events, ", rows, " rows, ", rejected, " rejected in all"));
+  last_events_ = events;
+  last_rows_ = rows;
+}
+
+Worker::Worker(WorkerOptions options) : options_(std::move(options)) {}
+
+absl::StatusOr<std::unique_ptr<Worker>> Worker::Create(WorkerOptions options) {
+  std::unique_ptr<Worker> worker(new Worker(std::move(options)));
+  RegisterBuiltinOperators(&worker->registry_);
+  auto store = StateStore::Open(worker->options_.state_dir);
+  if (!store.ok()) return store.status();
+  worker->store_ = *std::move(store);
+  auto producer = KafkaProducer::Create(worker->options_.bootstrap, worker->options_.kafka);
+  if (!producer.ok()) return producer.status();
+  worker->producer_ = *std::move(producer);
+  int threads = worker->options_.threads;
+  if (threads <= 0) threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  worker->pool_ = std::make_unique<ThreadPool>(threads);
+  return worker;
+}
+
+Worker::~Worker() { Stop(); }
+
+absl::Status Worker::AddJob(LoadedJob job) {
+  const std::string name = job.spec.name();
+  {
+    absl::MutexLock lock(&mu_);
+    if (jobs_.count(name) > 0) {
+      return absl::AlreadyExistsError(absl::StrCat("job ", name, " already runs here"));
+    }
+  }
+  if (!job.plan.distributed_error().empty()) {
+    return absl::FailedPreconditionError(job.plan.distributed_error());
+  }
+  auto topology = BuildTopology(job);
+  if (!topology.ok()) return topology.status();
+  std::vector<std::unique_ptr<JobRunner>> runners;
+  // Later stages first, so that they are reading when the first rows come.
+  for (int stage = std::max(job.plan.stages(), 1) - 1; stage >= 0; --stage) {
+    auto runner = std::make_unique<JobRunner>(this, job, stage, *topology);
+    if (absl::Status s = runner->Start(); !s.ok()) {
+      for (auto& r : runners) r->Stop();
+      return s;
+    }
+    runners.push_back(std::move(runner));
+  }
+  absl::MutexLock lock(&mu_);
+  jobs_[name] = std::move(runners);
+  return absl::OkStatus();
+}
+
+// The repartition topic of every exchange, created with as many partitions
+// as the inputs have (one for a keyless exchange), and how the tasks of each
+// stage are numbered.
+absl::StatusOr<std::shared_ptr<const JobTopology>> Worker::BuildTopology(const LoadedJob& job) {
+  auto topology = std::make_shared<JobTopology>();
+  topology->stages = std::max(job.plan.stages(), 1);
+  topology->job = job.spec.name();
+  // Asking for a topic's metadata creates it on a broker that auto-creates
+  // topics (the embedded one has no Admin API).
+  KafkaProperties properties = options_.kafka;
+  properties.emplace_back("allow.auto.create.topics", "true");
+  auto reader = KafkaTopicReader::Create(options_.bootstrap, properties);
+  if (!reader.ok()) return reader.status();
+  std::set<std::string> seen;
+  int input_partitions = 0;
+  for (const std::string& topic : job.input_topics) {
+    if (!seen.insert(topic).second) continue;
+    auto partitions = (*reader)->Partitions(topic, 10'000);
+    if (!partitions.ok()) {
+      return absl::UnavailableError(absl::StrCat("cannot read the partitions of input topic ",
+                                                 topic, ": ", partitions.status().message()));
+    }
+    topology->topic_base[topic] = topology->stage0_tasks;
+    topology->stage0_tasks += *partitions;
+    input_partitions = std::max(input_partitions, *partitions);
+  }
+  std::vector<TopicToCreate> missing;
+  for (const v1::Node& node : job.plan.nodes()) {
+    if (!node.has_exchange()) continue;
+    JobTopology::Exchange x;
+    x.topic = absl::StrCat("sluice.", job.spec.name(), ".", node.id(), ".repartition");
+    x.from_stage = node.stage();
+    x.to_stage = node.exchange().to_stage();
+    x.partitions = node.exchange().keys_size() > 0 ? input_partitions : 1;
+    topology->exchanges[node.id()] = x;
+    missing.push_back({x.topic, x.partitions, {}});
+  }
+  // A changelog per stateful operator, partitioned like its stage's tasks,
+  // and one for the tasks' positions; compacted on a real cluster.
+  int most_tasks = std::max(input_partitions, 1);
+  for (const auto& [node, x] : topology->exchanges) most_tasks = std::max(most_tasks, x.partitions);
+  const std::vector<std::pair<std::string, std::string>> compact = {{"cleanup.policy", "compact"}};
+  for (const v1::Node& node : job.plan.nodes()) {
+    auto op = registry_.Create(node, job.plan);
+    if (!op.ok() || (*op)->DeclareState().empty()) continue;
+    JobTopology::Changelog c;
+    c.topic = absl::StrCat("sluice.", job.spec.name(), ".", node.id(), ".changelog");
+    c.stage = node.stage();
+    c.partitions =
+        node.stage() == 0 ? std::max(input_partitions, 1) : topology->Tasks(node.stage());
+    topology->changelogs[node.id()] = c;
+    missing.push_back({c.topic, c.partitions, compact});
+  }
+  topology->task_changelog.topic = absl::StrCat("sluice.", job.spec.name(), ".task.changelog");
+  topology->task_changelog.partitions = most_tasks;
+  missing.push_back({topology->task_changelog.topic, most_tasks, compact});
+  // On a real cluster this creates them with the right partition count; the
+  // embedded broker has no Admin API and auto-creates them below.
+  if (!no_admin_api_.load()) {
+    absl::Status created = CreateTopicsIfMissing(options_.bootstrap, options_.kafka, missing, 5000);
+    if (absl::IsDeadlineExceeded(created) || absl::IsUnimplemented(created)) {
+      no_admin_api_.store(true);
+    }
+  }
+  // What the topics really have (an auto-created one has the broker's
+  // default): a task writes partition (its own mod that).
+  std::vector<JobTopology::Changelog*> changelogs = {&topology->task_changelog};
+  for (auto& [node, c] : topology->changelogs) changelogs.push_back(&c);
+  for (JobTopology::Changelog* c : changelogs) {
+    auto partitions = (*reader)->Partitions(c->topic, 10'000);
+    for (int attempt = 0; !partitions.ok() && attempt < 20; ++attempt) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(250));
+      partitions = (*reader)->Partitions(c->topic, 10'000);
+    }
+    if (!partitions.ok()) {
+      return absl::UnavailableError(absl::StrCat("cannot create changelog topic ", c->topic, ": ",
+                                                 partitions.status().message()));
+    }
+    c->partitions = std::max(*partitions, 1);
+  }
+  for (auto& [node, x] : topology->exchanges) {
+    auto partitions = (*reader)->Partitions(x.topic, 10'000);
+    for (int attempt = 0; !partitions.ok() && attempt < 20; ++attempt) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(250));
+      partitions = (*reader)->Partitions(x.topic, 10'000);
+    }
+    if (!partitions.ok()) {
+      return absl::UnavailableError(absl::StrCat("cannot create repartition topic ", x.topic, ": ",
+                                                 partitions.status().message()));
+    }
+    // A keyed exchange spreads over every partition the topic has.
+    if (job.plan.nodes(node).exchange().keys_size() > 0) x.partitions = *partitions;
+  }
+  return topology;
+}
+
+bool Worker::StopJob(const std::string& name) {
+  std::vector<std::unique_ptr<JobRunner>> runners;
+  {
+    absl::MutexLock lock(&mu_);
+    auto it = jobs_.find(name);
+    if (it == jobs_.end()) return false;
+    runners = std::move(it->second);
+    jobs_.erase(it);
+  }
+  // Upstream stages first: what they flush on the way out still reaches the
+  // later stages' topics (read again when the job next runs).
+  for (auto it = runners.rbegin(); it != runners.rend(); ++it) (*it)->Stop();
+  if (producer_) producer_->Flush(10'000).IgnoreError();
+  Log(absl::StrCat(options_.name, " | ", name, " | stopped (version ",
+                   runners.front()->job().version, ")"));
+  return true;
+}
+
+std::map<std::string, int64_t> Worker::JobVersions() {
+  std::map<std::string, int64_t> versions;
+  absl::MutexLock lock(&mu_);
+  for (const auto& [name, runners] : jobs_) versions[name] = runners.front()->job().version;
+  return versions;
+}
+
+std::vector<v1::JobOnWorker> Worker::CollectStatus() {
+  std::vector<v1::JobOnWorker> jobs;
+  absl::MutexLock lock(&mu_);
+  for (const auto& [name, runners] : jobs_) {
+    v1::JobOnWorker& job = jobs.emplace_back();
+    // Stage 0 last: its start time is the job's.
+    for (const auto& runner : runners) runner->FillStatus(&job);
+  }
+  return jobs;
+}
+
+void Worker::Stop() {
+  std::map<std::string, std::vector<std::unique_ptr<JobRunner>>> jobs;
+  {
+    absl::MutexLock lock(&mu_);
+    jobs.swap(jobs_);
+  }
+  for (auto& [name, runners] : jobs) {
+    for (auto it = runners.rbegin(); it != runners.rend(); ++it) (*it)->Stop();
+  }
+  jobs.clear();
+  if (producer_) producer_->Flush(10'000).IgnoreError();
+}
+
+}  // namespace sluice
