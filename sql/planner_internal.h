@@ -1,0 +1,215 @@
+// Internal to sql/: what the parts of the planner share. The Planner class
+// (declared here, entry point PlanScript in sql/planner.h) is defined across
+//   planner.cc             statements, steps, FROM, row SELECTs, projections
+//   planner_aggregates.cc  grouped SELECTs (GROUP BY, HAVING) and aggregates
+//   planner_windows.cc     window functions and their durations
+//   planner_bind.cc        expressions: names, operators, scalar calls
+//   planner_text.cc        Render and Canonical, and the name helpers
+// Nothing outside sql/planner*.cc includes this header.
+#ifndef SLUICE_SQL_PLANNER_INTERNAL_H_
+#define SLUICE_SQL_PLANNER_INTERNAL_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "proto/plan.pb.h"
+#include "sql/ast.h"
+#include "sql/compiler.h"
+#include "sql/query_error.h"
+
+namespace sluice::sql::planner_internal {
+
+std::string Lower(std::string_view s);
+
+bool SameName(std::string_view a, std::string_view b);
+
+// What a FROM clause makes visible.
+struct Relation {
+  int node = -1;
+  bool is_input = false;
+  int input = -1;
+  std::string source;  // input or step name as written
+  std::string alias;
+  std::vector<std::string> columns;  // steps: output column names
+  std::vector<bool> splice;
+  std::vector<bool> key;  // the column is a GROUP BY key (passed through)
+  // Lower-case name -> the first non-spliced column of that name.
+  absl::flat_hash_map<std::string, int> column_index;
+
+  bool IsQualifier(std::string_view name) const {
+    return SameName(name, source) || (!alias.empty() && SameName(name, alias));
+  }
+  void IndexColumns() {
+    column_index.clear();
+    for (size_t c = 0; c < columns.size(); ++c) {
+      if (!splice[c]) column_index.try_emplace(Lower(columns[c]), static_cast<int>(c));
+    }
+  }
+};
+
+// Lower-case alias -> the SELECT items that have it, in order: what a name
+// in HAVING may stand for.
+using AliasIndex = absl::flat_hash_map<std::string, std::vector<size_t>>;
+
+AliasIndex IndexAliases(const std::vector<SelectItem>& items);
+
+// Where an expression is bound and what its names may refer to.
+struct Scope {
+  enum class Mode { kRow, kGrouped };
+  Mode mode = Mode::kRow;
+  const Relation* rel = nullptr;
+  std::string clause;  // "WHERE", "SELECT", ... for messages
+  bool allow_system_timestamp = true;
+  bool in_aggregate = false;
+  // Grouped mode: the keys' and aggregates' canonical texts -> their
+  // positions among the aggregate node's columns (keys first).
+  absl::flat_hash_map<std::string, int> key_canon;
+  v1::WindowAggregateNode* agg = nullptr;
+  absl::flat_hash_map<std::string, int>* agg_canon = nullptr;
+  // HAVING: the SELECT items its names may stand for.
+  const std::vector<SelectItem>* select_items = nullptr;
+  const AliasIndex* aliases = nullptr;
+  std::vector<bool> alias_busy;
+};
+
+// The columns a SELECT produces, in order, before its projection node.
+struct SelectColumns {
+  std::vector<std::string> names;
+  std::vector<bool> splices;
+  std::vector<v1::Expr> exprs;
+  std::vector<SourceLocation> locations;  // of the SELECT item behind each column
+  std::vector<bool> aliased;              // whether that item has an alias
+  int key_count = 0;                      // GROUP BY keys, when grouped
+
+  void Add(v1::Expr expr, std::string name, bool splice, const SelectItem& item) {
+    exprs.push_back(std::move(expr));
+    names.push_back(std::move(name));
+    splices.push_back(splice);
+    locations.push_back(item.location);
+    aliased.push_back(!item.alias.empty());
+  }
+};
+
+// A readable rendering of an expression, for explain and plan labels.
+std::string Render(const Expr& e);
+
+bool IsSystemTimestampPath(const std::vector<std::string>& path);
+
+class Planner {
+ public:
+  Planner(const CompileOptions& options, v1::Plan* plan, QueryError* error)
+      : options_(options), plan_(plan), error_(error) {}
+
+  bool Build(const Script& script);
+
+ private:
+  struct InputState {
+    int source_node = -1;
+    absl::flat_hash_map<std::string, int> field_index;       // lower-case name -> column
+    absl::flat_hash_map<std::string, int> event_time_nodes;  // by TIMESTAMP BY text
+  };
+  struct StepState {
+    const Step* step = nullptr;
+    bool planning = false;
+    bool planned = false;
+    Relation rel;
+  };
+
+  bool Fail(SourceLocation at, std::string message) {
+    if (!failed_) {
+      failed_ = true;
+      error_->location = at;
+      error_->message = std::move(message);
+    }
+    return false;
+  }
+
+  v1::Node* AddNode(const std::vector<int>& inputs, const std::string& step) {
+    v1::Node* node = plan_->add_nodes();
+    node->set_id(plan_->nodes_size() - 1);
+    for (int i : inputs) node->add_inputs(i);
+    node->set_step(step);
+    return node;
+  }
+
+  // planner.cc
+  bool PlanQuery(const Query& query, const std::string& step, Relation* out);
+  bool PlanSelect(const Select& select, const std::string& step, Relation* out);
+  // A SELECT without GROUP BY: HAVING (as a filter) and the items, with *
+  // expanded. `current` is the node the SELECT reads; it moves to the
+  // filter's.
+  bool PlanRowSelect(const Select& select, const std::string& step, const Relation& rel,
+                     int* current, SelectColumns* columns);
+  // `*`, `source.*` (every column) or `record.*` (a spliced record).
+  bool ExpandStar(const SelectItem& item, const Relation& rel, Scope& scope,
+                  SelectColumns* columns);
+  // The projection node that ends a SELECT, and the relation it makes.
+  bool PlanProjection(const Select& select, const std::string& step, const Relation& rel,
+                      int current, SelectColumns columns, Relation* out);
+  bool ResolveFrom(const FromClause& from, const std::string& step, Relation* rel);
+  int InputIndex(const std::string& name, SourceLocation at);
+  // The column of an input field, added on first use; -1 past
+  // kMaxInputFields.
+  int FieldColumn(int input, const std::string& name);
+  std::string OutputName(const SelectItem& item, size_t position) const;
+
+  // planner_aggregates.cc
+  // A SELECT with GROUP BY: the window aggregate node, HAVING (as a filter
+  // after it) and the items, bound against the keys and aggregates.
+  bool PlanGroupedSelect(const Select& select, const std::string& step, const Relation& rel,
+                         int* current, SelectColumns* columns);
+  // The GROUP BY window and the System.Timestamp() item, if any.
+  bool FindGroupWindow(const Select& select, const Expr** window, const Expr** snapshot);
+  bool BindAggregate(const Expr& e, Scope& scope, v1::Expr* out);
+  bool BindTopOne(const Expr& e, Scope& scope, v1::Aggregate spec, const std::string& canon,
+                  v1::Expr* out);
+
+  // planner_windows.cc
+  bool ReadWindow(const Expr& call, const Relation& rel, v1::WindowSpec* spec);
+  bool ReadTumblingWindow(const Expr& call, int64_t* size, int64_t* offset);
+  bool ReadHoppingWindow(const Expr& call, int64_t* size, int64_t* hop, int64_t* offset);
+  bool ReadSlidingWindow(const Expr& call, int64_t* size);
+  bool ReadSessionWindow(const Expr& call, const Relation& rel, v1::WindowSpec* spec);
+  // Argument `i` of a long-form window call, `expected_name`(unit, size).
+  bool ReadWindowPart(const Expr& call, size_t i, std::string_view expected_name,
+                      const std::string& what, bool is_offset, int64_t* ticks);
+  bool FailWindowArgs(const Expr& call, const char* forms);
+  bool ReadDuration(const Expr& unit, const Expr& size, bool is_offset, const std::string& what,
+                    int64_t* ticks);
+
+  // planner_bind.cc
+  // Binds one expression node and, through BindExprNode, its children;
+  // counts nesting (HAVING aliases expand in place) and the plan's size.
+  bool BindExpr(const Expr& e, Scope& scope, v1::Expr* out);
+  bool BindExprNode(const Expr& e, Scope& scope, v1::Expr* out);
+  // A name that is not a GROUP BY key: a HAVING alias, else (not grouped)
+  // a field or column.
+  bool BindNameNode(const Expr& e, Scope& scope, v1::Expr* out);
+  bool BindCase(const Expr& e, Scope& scope, v1::Expr* out);
+  bool BindCast(const Expr& e, Scope& scope, v1::Expr* out);
+  bool BindAlias(const Expr& e, Scope& scope, v1::Expr* out, bool* found);
+  bool BindName(const Expr& e, Scope& scope, v1::Expr* out);
+  bool BindCall(const Expr& e, Scope& scope, v1::Expr* out);
+
+  // planner_text.cc
+  std::string Canonical(const Expr& e, const Relation* rel) const;
+
+  const CompileOptions& options_;
+  v1::Plan* plan_;
+  QueryError* error_;
+  bool failed_ = false;
+  int bind_depth_ = 0;   // BindExpr calls in progress
+  int bound_exprs_ = 0;  // BindExpr calls so far (kMaxPlanExpressions)
+  std::vector<InputState> inputs_;
+  absl::flat_hash_map<std::string, StepState> steps_;  // by lower-case name
+  absl::flat_hash_map<std::string, int> outputs_;      // by lower-case name
+};
+
+}  // namespace sluice::sql::planner_internal
+
+#endif  // SLUICE_SQL_PLANNER_INTERNAL_H_
