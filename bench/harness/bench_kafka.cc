@@ -31,6 +31,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
+#include "bench/harness/bench_common.h"
 #include "connectors/device_simulator.h"
 #include "connectors/embedded_broker.h"
 #include "connectors/kafka_client.h"
@@ -46,20 +47,10 @@ namespace {
 
 namespace fs = std::filesystem;
 
-double Now() {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
-}
-
 int64_t WallMs() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
              std::chrono::system_clock::now().time_since_epoch())
       .count();
-}
-
-std::string Human(double v) {
-  if (v >= 1e6) return absl::StrFormat("%.2fM", v / 1e6);
-  if (v >= 1e3) return absl::StrFormat("%.1fK", v / 1e3);
-  return absl::StrFormat("%.0f", v);
 }
 
 struct KafkaSettings {
@@ -471,13 +462,6 @@ const std::vector<FlagSpec>& KafkaFlags() {
   return *flags;
 }
 
-std::string RepoDir() {
-  std::error_code ec;
-  auto exe = fs::read_symlink("/proc/self/exe", ec);
-  const fs::path root = ec ? fs::current_path() : exe.parent_path().parent_path();
-  return fs::exists(root / "bench" / "workloads") ? root.string() : fs::current_path().string();
-}
-
 }  // namespace
 
 int KafkaBenchMode(const std::vector<std::string>& args) {
@@ -518,7 +502,7 @@ int KafkaBenchMode(const std::vector<std::string>& args) {
     }
     s.kafka.push_back(*kv);
   }
-  const std::string root = RepoDir();
+  const std::string root = RepoRoot();
   const std::string workloads_dir = cl.GetOr("workloads-dir", root + "/bench/workloads");
   const std::string results_dir = cl.GetOr("results-dir", root + "/bench/results");
   std::vector<BenchWorkload> workloads;
