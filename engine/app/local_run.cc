@@ -200,7 +200,7 @@ class OneTaskRun {
     if (absl::Status s = protocol_->WriteMarkers(id, log); !s.ok()) return s;
     if (absl::Status s = run_.store->Commit(batch); !s.ok()) return s;
     protocol_->Completed(id);
-    return absl::OkStatus();
+    return task_->CommitSinks();
   }
 
   // Proves restore: checkpoints, throws away every in-memory structure and

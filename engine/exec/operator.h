@@ -74,15 +74,28 @@ struct OutputRow {
   int64_t position = -1;
 };
 
-// Where a job output goes (file, stdout, Kafka topic). Owned by the task's
+// Where a job output goes (file, stdout, Kafka topic; the kinds are in a
+// SinkRegistry, engine/runtime/sink_registry.h). Owned by the task's
 // environment; called on the task thread.
+//
+// The commit phase: rows are written, then at each checkpoint (and at the
+// end of input) Flush prepares them, making everything written so far
+// durable or staged; once the checkpoint is complete (its state, input
+// positions and changelog durable) Commit is called. A sink that stages
+// (a transaction) makes the rows visible in Commit; if the task fails
+// between the two, Commit never comes and the replay writes the rows
+// again, so such a sink must drop or replace what it staged when it is
+// opened again. Sinks that make rows visible at once (and drop a replay's
+// copies by row identity) need no Commit.
 class Sink {
  public:
   virtual ~Sink() = default;
   virtual absl::Status Write(const std::vector<OutputRow>& rows) = 0;
-  // Makes everything written so far durable; called at checkpoints and at
-  // the end of input.
+  // Prepares everything written so far: durable, or staged for Commit.
   virtual absl::Status Flush() = 0;
+  // Everything flushed so far is covered by a complete checkpoint (or the
+  // input ended): a staging sink publishes it.
+  virtual absl::Status Commit() { return absl::OkStatus(); }
 };
 
 // Everything an operator may touch besides its input. Owned by the task.

@@ -272,7 +272,8 @@ absl::Status Task::EndOfInput() {
     if (sink == nullptr) continue;
     if (absl::Status s = sink->Flush(); !s.ok()) return s;
   }
-  return absl::OkStatus();
+  // Nothing comes after the end: what was flushed is final.
+  return CommitSinks();
 }
 
 absl::Status Task::PushExchange(int node, const Batch& batch) {
@@ -342,6 +343,14 @@ absl::Status Task::Checkpoint(StateWriteBatch& batch) {
   for (Sink* sink : env_.sinks) {
     if (sink == nullptr) continue;
     if (absl::Status s = sink->Flush(); !s.ok()) return s;
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Task::CommitSinks() {
+  for (Sink* sink : env_.sinks) {
+    if (sink == nullptr) continue;
+    if (absl::Status s = sink->Commit(); !s.ok()) return s;
   }
   return absl::OkStatus();
 }

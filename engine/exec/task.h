@@ -58,7 +58,8 @@ class Task {
   absl::Status Push(int input, const Batch& batch);
 
   // End of every input: advances all watermarks to the end of time, which
-  // closes every open window, then finishes the operators and flushes sinks.
+  // closes every open window, then finishes the operators and flushes and
+  // commits the sinks.
   absl::Status EndOfInput();
 
   // Declares that plan input `input` will never deliver anything (this task
@@ -82,6 +83,9 @@ class Task {
   // Writes every operator's state into `batch` and flushes the sinks. The
   // caller adds its input positions (meta_table()) and commits the batch.
   absl::Status Checkpoint(StateWriteBatch& batch);
+  // The checkpoint whose Checkpoint() flushed the sinks is complete:
+  // commits every sink (Sink::Commit). EndOfInput commits by itself.
+  absl::Status CommitSinks();
 
   // A table for the driver's own bookkeeping (input positions).
   const StateTable& meta_table() const { return meta_table_; }

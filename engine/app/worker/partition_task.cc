@@ -38,21 +38,20 @@ absl::Status Worker::PartitionTask::Init() {
     if (absl::Status s = txn_->InitTransactions(30'000); !s.ok()) return s;
     if (absl::Status s = txn_->BeginTransaction(); !s.ok()) return s;
   }
+  sink_services_ = std::make_unique<WorkerSinkServices>(producer(), &tracker_);
   std::vector<Sink*> sinks;
   for (int o = 0; o < job.plan.outputs_size(); ++o) {
     // Rows are named the same however often they are produced (sluice.id),
     // so that readers (and the file outputs themselves) can drop the copies
     // a replay makes.
-    std::string identity = absl::StrCat(job.spec.name(), "/", job.plan.outputs(o).name());
-    std::string source = stage_ == 0 ? absl::StrCat(tp_.topic, ":", tp_.partition)
-                                     : absl::StrCat("stage", stage_, ":", tp_.partition);
-    if (SharedSink* shared = job_->shared_sink(o)) {
-      sinks_.push_back(
-          std::make_unique<SharedSinkRef>(shared, std::move(identity), std::move(source)));
-    } else {
-      sinks_.push_back(std::make_unique<KafkaSink>(producer(), job.outputs[o].name, &tracker_,
-                                                   std::move(identity), std::move(source)));
-    }
+    SinkTask sink_task;
+    sink_task.identity = absl::StrCat(job.spec.name(), "/", job.plan.outputs(o).name());
+    sink_task.source = stage_ == 0 ? absl::StrCat(tp_.topic, ":", tp_.partition)
+                                   : absl::StrCat("stage", stage_, ":", tp_.partition);
+    sink_task.services = sink_services_.get();
+    auto sink = job_->output(o)->OpenForTask(sink_task);
+    if (!sink.ok()) return sink.status();
+    sinks_.push_back(*std::move(sink));
     sinks.push_back(sinks_.back().get());
   }
   TaskEnvironment env;
@@ -400,6 +399,8 @@ absl::Status Worker::PartitionTask::Checkpoint() {
   }
   if (absl::Status s = worker_->store_->Commit(batch); !s.ok()) return s;
   checkpoints_->Completed(id);
+  // The checkpoint is complete: sinks that staged their rows publish them.
+  if (absl::Status s = task_->CommitSinks(); !s.ok()) return s;
   receiver_parts_ = receiver_parts;
   // Durable: at once under exactly_once (the transaction committed the
   // group's offset too), else once the checkpoint's messages are

@@ -5,23 +5,10 @@
 namespace sluice {
 
 absl::Status Worker::JobRunner::Start() {
-  const int outputs = job_.plan.outputs_size();
-  shared_.resize(outputs);
-  for (int o = 0; o < outputs; ++o) {
-    const OutputTarget& target = job_.outputs[o];
-    absl::StatusOr<std::unique_ptr<SharedSink>> shared;
-    if (target.kind == OutputTarget::Kind::kFile) {
-      auto sink = JsonLinesSink::Create(target.name, /*append=*/true);
-      if (!sink.ok()) return sink.status();
-      shared = SharedSink::Create(*std::move(sink), target.name + ".ids");
-    } else if (target.kind == OutputTarget::Kind::kStdout) {
-      shared = SharedSink::Create(
-          JsonLinesSink::Stdout(absl::StrCat(job_.spec.name(), " | ", target.name, " | ")), "");
-    } else {
-      continue;
-    }
-    if (!shared.ok()) return shared.status();
-    shared_[o] = *std::move(shared);
+  for (int o = 0; o < job_.plan.outputs_size(); ++o) {
+    auto output = worker_->sinks_.Open(SinkTargetFor(job_, o));
+    if (!output.ok()) return output.status();
+    outputs_.push_back(*std::move(output));
   }
   std::set<std::string> topics;
   if (stage_ == 0) {
@@ -226,6 +213,7 @@ Worker::Worker(WorkerOptions options) : options_(std::move(options)) {}
 absl::StatusOr<std::unique_ptr<Worker>> Worker::Create(WorkerOptions options) {
   std::unique_ptr<Worker> worker(new Worker(std::move(options)));
   RegisterBuiltinOperators(&worker->registry_);
+  RegisterWorkerOutputs(&worker->sinks_);
   auto store = StateStore::Open(worker->options_.state_dir);
   if (!store.ok()) return store.status();
   worker->store_ = *std::move(store);

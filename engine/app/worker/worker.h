@@ -31,6 +31,7 @@
 #include "engine/app/base/job_loader.h"
 #include "engine/exec/operator_registry.h"
 #include "engine/exec/thread_pool.h"
+#include "engine/runtime/sink_registry.h"
 #include "engine/state/state_store.h"
 #include "proto/job_service.pb.h"
 
@@ -80,6 +81,7 @@ class Worker {
 
   WorkerOptions options_;
   OperatorRegistry registry_;
+  SinkRegistry sinks_;  // the output kinds (outputs.h)
   std::unique_ptr<StateStore> store_;
   std::unique_ptr<KafkaProducer> producer_;
   // Set once creating topics got no answer (the embedded broker has no
