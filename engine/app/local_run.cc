@@ -101,14 +101,90 @@ void ReportRejects(const LocalRun& run) {
 
 namespace {
 
+const std::string kChangelog = "run.changelog";
+std::string PositionKey(size_t input) { return absl::StrCat("position/", input); }
+
+class Discard final : public ChangelogWriter {
+ public:
+  absl::Status Append(const std::string&, std::string_view, std::string_view) override {
+    return absl::OkStatus();
+  }
+};
+
+}  // namespace
+
+LocalCheckpoints::LocalCheckpoints(LocalRun& run, uint32_t partition, InMemoryChangelog* log)
+    : run_(run), partition_(partition), log_(log) {
+  NewIncarnation();
+}
+
+void LocalCheckpoints::NewIncarnation() {
+  CheckpointProtocol::Options options;
+  options.store = run_.store.get();
+  AppendBigEndian32(partition_, &options.task_prefix);
+  options.meta_family = absl::StrCat(run_.env.job_name, "/task");
+  options.incarnation = ++incarnation_;
+  options.logs = {kChangelog};
+  options.log_of = [](std::string_view) { return &kChangelog; };
+  protocol_ = std::make_unique<CheckpointProtocol>(std::move(options));
+}
+
+absl::Status LocalCheckpoints::Checkpoint(Task& task, const std::vector<int64_t>& positions,
+                                          bool keep_log) {
+  StateWriteBatch batch;
+  if (absl::Status s = task.Checkpoint(batch); !s.ok()) return s;
+  const CheckpointId id = protocol_->Begin(batch, task.meta_table());
+  for (size_t i = 0; i < positions.size(); ++i) {
+    std::string value;
+    EncodeFixed64(static_cast<uint64_t>(positions[i]), &value);
+    batch.Put(task.meta_table(), PositionKey(i), value);
+  }
+  if (absl::Status s = run_.errors->Flush(); !s.ok()) return s;
+  Discard discard;
+  ChangelogWriter& log =
+      keep_log ? static_cast<ChangelogWriter&>(*log_) : static_cast<ChangelogWriter&>(discard);
+  if (absl::Status s = protocol_->WriteChanges(id, batch, log); !s.ok()) return s;
+  if (absl::Status s = protocol_->WriteMarkers(id, log); !s.ok()) return s;
+  if (absl::Status s = run_.store->Commit(batch); !s.ok()) return s;
+  protocol_->Completed(id);
+  return task.CommitSinks();
+}
+
+absl::Status LocalCheckpoints::RestoreFromLog(const std::function<absl::Status()>& wipe) {
+  if (absl::Status s = wipe(); !s.ok()) return s;
+  NewIncarnation();
+  auto rebuilt = protocol_->Restore(*log_, wipe);
+  if (!rebuilt.ok()) return rebuilt.status();
+  if (!rebuilt->checkpoint || !rebuilt->from_log) {
+    return absl::InternalError("internal error: the checkpoint is not in the changelog");
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<int64_t>> LocalCheckpoints::Positions(const Task& task, size_t inputs) {
+  std::vector<int64_t> positions(inputs, 0);
+  for (size_t i = 0; i < inputs; ++i) {
+    std::string value;
+    auto found = task.meta_table().Get(PositionKey(i), &value);
+    if (!found.ok()) return found.status();
+    if (!*found) continue;
+    std::string_view in(value);
+    uint64_t position;
+    if (!DecodeFixed64(&in, &position)) return absl::DataLossError("bad input position");
+    positions[i] = static_cast<int64_t>(position);
+  }
+  return positions;
+}
+
+namespace {
+
 class OneTaskRun {
  public:
-  explicit OneTaskRun(LocalRun& run) : run_(run) {}
+  explicit OneTaskRun(LocalRun& run) : run_(run), checkpoints_(run, 0, &changelog_) {}
 
   int Run() {
     run_.env.reject = [this](const RejectedRow& row) { return Reject(row); };
     if (absl::Status s = StartTask(); !s.ok()) return Fail(std::string(s.message()));
-    protocol_ = MakeProtocol();
     keep_log_ = run_.settings.restart_after > 0;
     for (int i = 0; i < static_cast<int>(run_.inputs.size()); ++i) {
       drivers_.emplace_back(std::vector<InputDriver::Feed>{{i, run_.inputs[i].decoder.get()}},
@@ -131,8 +207,6 @@ class OneTaskRun {
   }
 
  private:
-  static std::string PositionKey(int input) { return absl::StrCat("position/", input); }
-
   // A rejected row, with the event's text when the file still has it.
   absl::Status Reject(const RejectedRow& row) {
     std::string_view input;
@@ -151,56 +225,23 @@ class OneTaskRun {
   }
 
   // Creates the task over the store and moves each input to the position
-  // after the last checkpointed event (kept in the task's metadata table).
+  // after the last checkpointed event.
   absl::Status StartTask() {
     auto task = Task::Create(run_.plan, run_.env);
     if (!task.ok()) return task.status();
     task_ = *std::move(task);
-    for (int i = 0; i < static_cast<int>(run_.inputs.size()); ++i) {
-      std::string value;
-      auto found = task_->meta_table().Get(PositionKey(i), &value);
-      if (!found.ok()) return found.status();
-      if (!*found) continue;
-      std::string_view in(value);
-      uint64_t position;
-      if (!DecodeFixed64(&in, &position)) return absl::DataLossError("bad input position");
-      run_.inputs[i].file->SkipTo(static_cast<int64_t>(position));
+    auto positions = LocalCheckpoints::Positions(*task_, run_.inputs.size());
+    if (!positions.ok()) return positions.status();
+    for (size_t i = 0; i < run_.inputs.size(); ++i) {
+      if ((*positions)[i] > 0) run_.inputs[i].file->SkipTo((*positions)[i]);
     }
     return absl::OkStatus();
   }
 
-  std::unique_ptr<CheckpointProtocol> MakeProtocol() {
-    CheckpointProtocol::Options options;
-    options.store = run_.store.get();
-    std::string prefix;
-    AppendBigEndian32(run_.env.partition, &prefix);
-    options.task_prefix = prefix;
-    options.meta_family = absl::StrCat(run_.env.job_name, "/task");
-    options.incarnation = ++incarnation_;
-    options.logs = {kChangelog};
-    options.log_of = [](std::string_view) { return &kChangelog; };
-    return std::make_unique<CheckpointProtocol>(std::move(options));
-  }
-
   absl::Status Checkpoint() {
-    StateWriteBatch batch;
-    if (absl::Status s = task_->Checkpoint(batch); !s.ok()) return s;
-    const CheckpointId id = protocol_->Begin(batch, task_->meta_table());
-    for (int i = 0; i < static_cast<int>(run_.inputs.size()); ++i) {
-      std::string value;
-      EncodeFixed64(static_cast<uint64_t>(run_.inputs[i].file->position()), &value);
-      batch.Put(task_->meta_table(), PositionKey(i), value);
-    }
-    if (absl::Status s = run_.errors->Flush(); !s.ok()) return s;
-    // Only the restart reads the log back: once it is behind (or without
-    // one), checkpoints are not kept, so memory does not grow with them.
-    ChangelogWriter& log = keep_log_ ? static_cast<ChangelogWriter&>(changelog_)
-                                     : static_cast<ChangelogWriter&>(discard_);
-    if (absl::Status s = protocol_->WriteChanges(id, batch, log); !s.ok()) return s;
-    if (absl::Status s = protocol_->WriteMarkers(id, log); !s.ok()) return s;
-    if (absl::Status s = run_.store->Commit(batch); !s.ok()) return s;
-    protocol_->Completed(id);
-    return task_->CommitSinks();
+    std::vector<int64_t> positions;
+    for (const InputBinding& in : run_.inputs) positions.push_back(in.file->position());
+    return checkpoints_.Checkpoint(*task_, positions, keep_log_);
   }
 
   // Proves restore: checkpoints, throws away every in-memory structure and
@@ -217,16 +258,12 @@ class OneTaskRun {
     if (!reopened.ok()) return reopened.status();
     run_.store = *std::move(reopened);
     run_.env.store = run_.store.get();
-    protocol_ = MakeProtocol();
-    auto rebuilt = protocol_->Restore(changelog_, [&]() -> absl::Status {
+    absl::Status restored = checkpoints_.RestoreFromLog([&]() -> absl::Status {
       TaskEnvironment wipe = run_.env;
       wipe.fresh_state = true;
       return Task::Create(run_.plan, wipe).status();
     });
-    if (!rebuilt.ok()) return rebuilt.status();
-    if (!rebuilt->checkpoint || !rebuilt->from_log) {
-      return absl::InternalError("internal error: the checkpoint is not in the changelog");
-    }
+    if (!restored.ok()) return restored;
     keep_log_ = false;
     if (absl::Status s = OpenInputs(run_); !s.ok()) return s;
     for (int k = 0; k < static_cast<int>(run_.inputs.size()); ++k) {
@@ -289,22 +326,12 @@ class OneTaskRun {
     }
   }
 
-  class Discard final : public ChangelogWriter {
-   public:
-    absl::Status Append(const std::string&, std::string_view, std::string_view) override {
-      return absl::OkStatus();
-    }
-  };
-  static inline const std::string kChangelog = "run.changelog";
-
   LocalRun& run_;
+  InMemoryChangelog changelog_;
+  LocalCheckpoints checkpoints_;
   std::unique_ptr<Task> task_;
   std::vector<InputDriver> drivers_;
-  std::unique_ptr<CheckpointProtocol> protocol_;
-  InMemoryChangelog changelog_;
-  Discard discard_;
   bool keep_log_ = false;
-  uint64_t incarnation_ = 0;
   int64_t total_ = 0;
 };
 

@@ -7,6 +7,7 @@
 #define SLUICE_ENGINE_APP_LOCAL_RUN_H_
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -18,6 +19,7 @@
 #include "connectors/json_lines_file.h"
 #include "engine/exec/operator_registry.h"
 #include "engine/exec/task.h"
+#include "engine/runtime/checkpoint_protocol.h"
 #include "engine/state/state_store.h"
 #include "proto/plan.pb.h"
 
@@ -88,6 +90,36 @@ struct LocalRun {
   // Registry, store, sinks and cache size; the reject callback is each
   // runner's (it knows where an event came from).
   TaskEnvironment env;
+};
+
+// One task's checkpoints, by the worker's protocol
+// (engine/runtime/checkpoint_protocol.h), over a changelog in memory that
+// a restart rebuilds the task's state from. The task's input positions
+// are kept in its metadata table.
+class LocalCheckpoints {
+ public:
+  LocalCheckpoints(LocalRun& run, uint32_t partition, InMemoryChangelog* log);
+
+  // A checkpoint of `task` at `positions` (by input). Unless `keep_log`,
+  // the changes go nowhere: no restart will read them, and memory does not
+  // grow with them. Commits the task's sinks once it is complete.
+  absl::Status Checkpoint(Task& task, const std::vector<int64_t>& positions, bool keep_log);
+  // What a worker taking over the partition with an empty local store
+  // does: `wipe` clears the task's state (creates it with fresh_state),
+  // then the latest complete checkpoint is rebuilt from the changelog
+  // (an error if there is none there). A new incarnation follows.
+  absl::Status RestoreFromLog(const std::function<absl::Status()>& wipe);
+  // The positions `task` checkpointed (by input; 0 where none).
+  static absl::StatusOr<std::vector<int64_t>> Positions(const Task& task, size_t inputs);
+
+ private:
+  void NewIncarnation();
+
+  LocalRun& run_;
+  const uint32_t partition_;
+  InMemoryChangelog* log_;
+  std::unique_ptr<CheckpointProtocol> protocol_;
+  uint64_t incarnation_ = 0;
 };
 
 // Opens (again, after a restart) every input's file and decoder.

@@ -2,7 +2,10 @@
 // is split by its partition key as Kafka's default partitioner splits a
 // topic keyed by it (events without the key go to partition 0), a task per
 // partition, in-process exchanges between stages (StagedJob). Rejected
-// events keep their line in the original file.
+// events keep their line in the original file. Each stage-0 task
+// checkpoints by the worker's protocol (LocalCheckpoints), and
+// --restart-after rebuilds the task reading at that point from the
+// changelog, as a worker taking over its partition does.
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -61,6 +64,7 @@ class PartitionedRun {
     auto job = StagedJob::Create(run_.plan, partitions_, run_.env);
     if (!job.ok()) return Fail(std::string(job.status().message()));
     job_ = *std::move(job);
+    keep_log_ = run_.settings.restart_after > 0;
     for (size_t i = 0; i < run_.inputs.size(); ++i) {
       drivers_.emplace_back(
           std::vector<InputDriver::Feed>{{static_cast<int>(i), run_.inputs[i].decoder.get()}},
@@ -148,31 +152,83 @@ class PartitionedRun {
     return run_.errors->Write(input, array_mode, position, row.reason, data);
   }
 
-  // Feeds partition p's events to its stage-0 task, then ends its input.
-  absl::Status RunSource(int p) {
-    current_ = p;
-    std::vector<std::unique_ptr<JsonLinesFile>> files(run_.inputs.size());
-    std::vector<bool> done(run_.inputs.size(), false);
+  // Opens partition p's split of each input, after `positions` (by input;
+  // empty: from the start).
+  absl::Status OpenSplit(int p, const std::vector<int64_t>& positions) {
+    files_.clear();
+    files_.resize(run_.inputs.size());
     for (size_t i = 0; i < run_.inputs.size(); ++i) {
       auto file = JsonLinesFile::Open(paths_[i][p]);
       if (!file.ok()) return file.status();
-      files[i] = *std::move(file);
+      files_[i] = *std::move(file);
       if (run_.inputs[i].by_arrival && run_.settings.arrival_field.empty()) {
         // The events arrived when the original file was last written.
-        files[i]->SetEstimatedArrival(run_.inputs[i].file->modified_time_ticks());
+        files_[i]->SetEstimatedArrival(run_.inputs[i].file->modified_time_ticks());
       }
+      if (i < positions.size() && positions[i] > 0) files_[i]->SkipTo(positions[i]);
     }
+    return absl::OkStatus();
+  }
+
+  absl::Status Checkpoint(int p) {
+    std::vector<int64_t> positions;
+    for (const auto& file : files_) positions.push_back(file->position());
+    return checkpoints_->Checkpoint(*job_->source_task(p), positions, keep_log_);
+  }
+
+  // Proves restore, as a worker taking over partition p with an empty
+  // local store: checkpoints, clears the task's state, rebuilds it from the
+  // changelog alone, and goes on with new decoders and readers from the
+  // checkpointed positions. What the task sent through its exchanges
+  // before the checkpoint stays sent (it is in Kafka, for a worker).
+  absl::Status Restart(int p) {
+    if (absl::Status s = Checkpoint(p); !s.ok()) return s;
+    absl::Status restored =
+        checkpoints_->RestoreFromLog([&] { return job_->RecreateSource(p, /*fresh_state=*/true); });
+    if (!restored.ok()) return restored;
+    keep_log_ = false;
+    if (absl::Status s = job_->RecreateSource(p, /*fresh_state=*/false); !s.ok()) return s;
+    auto positions = LocalCheckpoints::Positions(*job_->source_task(p), run_.inputs.size());
+    if (!positions.ok()) return positions.status();
+    for (size_t i = 0; i < run_.inputs.size(); ++i) {
+      run_.inputs[i].decoder = std::make_unique<JsonDecoder>(JsonDecoderOptionsFor(
+          run_.plan.inputs(static_cast<int>(i)), run_.settings.arrival_field));
+      drivers_[i].set_decoder(0, run_.inputs[i].decoder.get());
+    }
+    return OpenSplit(p, *positions);
+  }
+
+  // Feeds partition p's events to its stage-0 task, checkpointing and
+  // restarting as the settings ask, then ends its input.
+  absl::Status RunSource(int p) {
+    const RunSettings& settings = run_.settings;
+    current_ = p;
+    checkpoints_ = std::make_unique<LocalCheckpoints>(run_, static_cast<uint32_t>(p), &changelog_);
+    if (absl::Status s = OpenSplit(p, {}); !s.ok()) return s;
+    std::vector<bool> done(run_.inputs.size(), false);
     for (InputDriver& driver : drivers_) driver.set_partition(p);
-    Task* task = job_->source_task(p);
+    int64_t since_checkpoint = 0;
     bool any = true;
     while (any) {
       any = false;
       for (size_t i = 0; i < run_.inputs.size(); ++i) {
         if (done[i]) continue;
-        auto more = drivers_[i].PumpOnce(*files[i], *task, run_.settings.batch_size);
+        const int64_t before = drivers_[i].decoded();
+        auto more = drivers_[i].PumpOnce(*files_[i], *job_->source_task(p), settings.batch_size);
         if (!more.ok()) return more.status();
         done[i] = !*more;
         any = any || *more;
+        const int64_t decoded = drivers_[i].decoded() - before;
+        total_ += decoded;
+        since_checkpoint += decoded;
+        if (settings.restart_after > 0 && !restarted_ && total_ >= settings.restart_after) {
+          restarted_ = true;
+          if (absl::Status s = Restart(p); !s.ok()) return s;
+          since_checkpoint = 0;
+        } else if (settings.checkpoint_every > 0 && since_checkpoint >= settings.checkpoint_every) {
+          if (absl::Status s = Checkpoint(p); !s.ok()) return s;
+          since_checkpoint = 0;
+        }
       }
     }
     if (absl::Status s = job_->EndSource(p); !s.ok()) {
@@ -182,8 +238,7 @@ class PartitionedRun {
   }
 
   void Report(double seconds) const {
-    int64_t total = 0;
-    for (const InputDriver& driver : drivers_) total += driver.decoded();
+    const int64_t total = total_;
     const int stages = std::max(run_.plan.stages(), 1);
     std::fprintf(stderr,
                  "sluice run: %lld events in %.3f s over %d partitions, %d stage%s (%lld rows "
@@ -203,6 +258,14 @@ class PartitionedRun {
   int current_ = 0;                              // the partition being read
   std::unique_ptr<StagedJob> job_;
   std::vector<InputDriver> drivers_;
+  // The partition being read: its split files and checkpoints.
+  std::vector<std::unique_ptr<JsonLinesFile>> files_;
+  InMemoryChangelog changelog_;
+  std::unique_ptr<LocalCheckpoints> checkpoints_;
+  // Only the restart reads the changelog: kept until then.
+  bool keep_log_ = false;
+  bool restarted_ = false;
+  int64_t total_ = 0;  // events decoded
 };
 
 }  // namespace

@@ -54,7 +54,7 @@ const std::vector<FlagSpec>& RunFlags() {
       {"restart-after", true, false,
        "testing: after N events checkpoint, drop all in-memory state and the local store, "
        "rebuild the store from the changelog as a worker taking over the partition does, and go "
-       "on",
+       "on (with --partitions: the task reading then)",
        "N"},
       {"partitions", true, false,
        "run as a cluster would over N partitions: split each input by its partition key as "
@@ -191,10 +191,6 @@ absl::Status ParseRunSettings(const CommandLine& cl, RunSettings* settings) {
             settings->partitions > 1024)) {
     return absl::InvalidArgumentError(
         absl::StrCat("--partitions takes a number from 1 to 1024, not '", *v, "'"));
-  }
-  if (settings->partitions > 0 && (settings->checkpoint_every > 0 || settings->restart_after > 0)) {
-    return absl::InvalidArgumentError(
-        "--partitions cannot be combined with --checkpoint-every or --restart-after");
   }
   settings->arrival_field = cl.GetOr("arrival-time-field", "");
   settings->out_dir = *cl.Get("output-dir");

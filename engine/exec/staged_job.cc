@@ -54,7 +54,7 @@ int StagedJob::StagePartitions(int stage) const {
 absl::StatusOr<std::unique_ptr<StagedJob>> StagedJob::Create(const v1::Plan& plan, int partitions,
                                                              const TaskEnvironment& base) {
   if (partitions < 1) return absl::InvalidArgumentError("a job needs at least one partition");
-  std::unique_ptr<StagedJob> job(new StagedJob(plan, partitions));
+  std::unique_ptr<StagedJob> job(new StagedJob(plan, partitions, base));
   const int stages = std::max(plan.stages(), 1);
   job->queues_.resize(plan.nodes_size());
   for (const v1::Node& node : plan.nodes()) {
@@ -69,17 +69,33 @@ absl::StatusOr<std::unique_ptr<StagedJob>> StagedJob::Create(const v1::Plan& pla
     for (int p = 0; p < n; ++p) {
       StageTask st;
       st.outbox = std::make_shared<Outbox>(job.get(), p);
-      TaskEnvironment env = base;
-      env.stage = s;
-      env.partition = s == 0 ? static_cast<uint32_t>(p) : (static_cast<uint32_t>(s) << 20) | p;
-      env.exchange_sender = st.outbox.get();
-      auto task = Task::Create(job->plan_, std::move(env));
+      auto task = Task::Create(job->plan_, job->EnvironmentOf(s, p, st.outbox.get()));
       if (!task.ok()) return task.status();
       st.task = *std::move(task);
       job->stages_[s].push_back(std::move(st));
     }
   }
   return job;
+}
+
+TaskEnvironment StagedJob::EnvironmentOf(int s, int p, ExchangeSender* outbox) const {
+  TaskEnvironment env = base_;
+  env.stage = s;
+  env.partition = s == 0 ? static_cast<uint32_t>(p) : (static_cast<uint32_t>(s) << 20) | p;
+  env.exchange_sender = outbox;
+  return env;
+}
+
+absl::Status StagedJob::RecreateSource(int p, bool fresh_state) {
+  if (p < 0 || p >= partitions_) return absl::InvalidArgumentError("no such partition");
+  StageTask& st = stages_[0][p];
+  st.task.reset();
+  TaskEnvironment env = EnvironmentOf(0, p, st.outbox.get());
+  env.fresh_state = fresh_state;
+  auto task = Task::Create(plan_, std::move(env));
+  if (!task.ok()) return task.status();
+  st.task = *std::move(task);
+  return absl::OkStatus();
 }
 
 absl::Status StagedJob::EndSource(int p) { return stages_[0][p].task->EndOfInput(); }

@@ -36,6 +36,12 @@ class StagedJob {
   // The stage-0 task of input partition `p`: push its input here.
   Task* source_task(int p) { return stages_[0][p].task.get(); }
 
+  // Replaces stage-0 task `p` with a new one over the store (what a
+  // worker taking over the partition does), keeping what it sent through
+  // its exchanges; with `fresh_state` the new task first clears the old
+  // one's state. Call from the thread that drives the partition.
+  absl::Status RecreateSource(int p, bool fresh_state);
+
   // Ends the input of stage-0 task `p` (its windows close). Call once per
   // partition, from the thread that drives it.
   absl::Status EndSource(int p);
@@ -61,12 +67,16 @@ class StagedJob {
     std::unique_ptr<Task> task;
   };
 
-  StagedJob(const v1::Plan& plan, int partitions) : plan_(plan), partitions_(partitions) {}
+  StagedJob(const v1::Plan& plan, int partitions, const TaskEnvironment& base)
+      : plan_(plan), partitions_(partitions), base_(base) {}
   int StagePartitions(int stage) const;
+  // The environment of stage `s`'s task `p`.
+  TaskEnvironment EnvironmentOf(int s, int p, ExchangeSender* outbox) const;
   absl::Status RunStage(int stage);
 
   v1::Plan plan_;
   int partitions_;
+  TaskEnvironment base_;
   std::vector<std::vector<StageTask>> stages_;  // [stage][partition]
   // queues_[exchange node][receiving partition][sending partition]
   std::vector<std::vector<std::vector<std::vector<Message>>>> queues_;

@@ -18,13 +18,15 @@
 // Every output the query writes must be listed (an empty section means no
 // rows); an absent [errors] section means no event may be rejected.
 //
-// Each case runs three ways: straight through; one event per batch with a
-// checkpoint, a full teardown and a restore from RocksDB halfway through;
-// and with --partitions 3 (inputs split by their partition key as Kafka
-// would, a task per partition, exchanges between stages), as a cluster runs
-// it. All must produce the expected rows. A case whose result depends on
-// every event meeting in one partition (time policies: watermarks are per
-// partition) says why with `# one partition:` and skips the third run.
+// Each case runs four ways: straight through; one event per batch with a
+// checkpoint, a full teardown and a restore from the changelog halfway
+// through; with --partitions 3 (inputs split by their partition key as
+// Kafka would, a task per partition, exchanges between stages), as a
+// cluster runs it; and partitioned again with the task reading at the
+// halfway point checkpointed and restored from the changelog. All must
+// produce the expected rows. A case whose result depends on every event
+// meeting in one partition (time policies: watermarks are per partition)
+// says why with `# one partition:` and skips the partitioned runs.
 //
 // Usage: golden_runner SLUICE_BINARY FILE.test [WORK_DIR]
 #include <sys/wait.h>
@@ -321,6 +323,14 @@ int main(int argc, char** argv) {
   if (ok && !expects_error && c.one_partition.empty()) {
     ok = RunOnce(sluice, test_path, c, work / "partitioned", {"--partitions", "3"},
                  "three partitions");
+  }
+  if (ok && !expects_error && c.one_partition.empty() && events >= 2) {
+    // The task reading when half the events are in restarts from the
+    // changelog, as a worker taking over its partition does.
+    const std::string half = std::to_string(std::max<size_t>(1, events / 2));
+    ok = RunOnce(sluice, test_path, c, work / "partitioned-restart",
+                 {"--partitions", "3", "--batch-size", "1", "--restart-after", half},
+                 "three partitions, restore after " + half + " events");
   }
   if (ok) fs::remove_all(work);
   return ok ? 0 : 1;
