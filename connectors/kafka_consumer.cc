@@ -199,4 +199,29 @@ int64_t KafkaGroupConsumer::CachedEndOffset(const TopicPartition& tp) {
   return high;
 }
 
+absl::Status KafkaGroupConsumer::Seek(const TopicPartition& tp, int64_t offset, int timeout_ms) {
+  if (offset < 0) {
+    std::vector<RdKafka::TopicPartition*> list = {
+        RdKafka::TopicPartition::create(tp.topic, tp.partition)};
+    const RdKafka::ErrorCode err = consumer_->committed(list, timeout_ms);
+    offset = err == RdKafka::ERR_NO_ERROR && list[0]->offset() >= 0
+                 ? list[0]->offset()
+                 : RdKafka::Topic::OFFSET_BEGINNING;
+    RdKafka::TopicPartition::destroy(list);
+    if (err != RdKafka::ERR_NO_ERROR) {
+      return absl::UnavailableError(absl::StrCat("cannot read the committed offset of ", tp.topic,
+                                                 "[", tp.partition, "]: ", RdKafka::err2str(err)));
+    }
+  }
+  std::unique_ptr<RdKafka::TopicPartition> target(
+      RdKafka::TopicPartition::create(tp.topic, tp.partition, offset));
+  const RdKafka::ErrorCode err = consumer_->seek(*target, timeout_ms);
+  if (err != RdKafka::ERR_NO_ERROR) {
+    return absl::UnavailableError(absl::StrCat("cannot read ", tp.topic, "[", tp.partition,
+                                               "] again from offset ", offset, ": ",
+                                               RdKafka::err2str(err)));
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace sluice

@@ -99,6 +99,10 @@ class KafkaGroupConsumer {
   int64_t CachedEndOffset(const TopicPartition& tp);
   // The partition's end offset asked of the broker now (-1 on failure).
   int64_t QueryEndOffset(const TopicPartition& tp, int timeout_ms);
+  // Reads assigned partition `tp` again from `offset` (-1: where the group
+  // last committed, or its beginning when it never did); records fetched
+  // before are dropped. Call on the thread that polls.
+  absl::Status Seek(const TopicPartition& tp, int64_t offset, int timeout_ms);
 
  private:
   class Rebalance;

@@ -362,6 +362,9 @@ absl::Status Worker::PartitionTask::WaitAcknowledged(int timeout_ms) {
 
 absl::Status Worker::PartitionTask::Checkpoint() {
   if (task_ == nullptr || position_ < 0 || failed_.load()) return absl::OkStatus();
+  if (FailpointHit("task.checkpoint")) {
+    return absl::UnavailableError("the failpoint task.checkpoint failed this checkpoint");
+  }
   StateWriteBatch batch;
   if (absl::Status s = task_->Checkpoint(batch); !s.ok()) return s;
   const CheckpointId id = checkpoints_->Begin(batch, task_->meta_table());
@@ -422,6 +425,11 @@ void Worker::PartitionTask::Fail(const absl::Status& status) {
   }
   Log(absl::StrCat(job_name(), " | ", tp_.topic, "[", tp_.partition,
                    "] | failed: ", status.message()));
+}
+
+std::string Worker::PartitionTask::error() {
+  absl::MutexLock lock(&error_mu_);
+  return error_;
 }
 
 void Worker::PartitionTask::FillStatus(v1::TaskStatus* status) {

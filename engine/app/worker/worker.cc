@@ -63,6 +63,7 @@ void Worker::JobRunner::Loop() {
       if (it != tasks_.end()) it->second->Enqueue(std::move(batch));
     }
     const int64_t now = SteadyMs();
+    RetryFailedTasks(now);
     if (now - last_tick >= 200) {
       last_tick = now;
       for (auto& [key, task] : tasks_) task->RequestTick();
@@ -87,33 +88,47 @@ void Worker::JobRunner::Loop() {
   consumer_->Close();
 }
 
+uint32_t Worker::JobRunner::TaskId(const TopicPartition& tp) const {
+  if (stage_ == 0) {
+    const auto topic_it = std::find(job_.input_topics.begin(), job_.input_topics.end(), tp.topic);
+    return (static_cast<uint32_t>(topic_it - job_.input_topics.begin()) << 16) |
+           static_cast<uint32_t>(tp.partition);
+  }
+  // Later stages' state keys must not meet stage 0's.
+  return ((0x4000u + static_cast<uint32_t>(stage_)) << 16) | static_cast<uint32_t>(tp.partition);
+}
+
+std::unique_ptr<Worker::PartitionTask> Worker::JobRunner::StartTask(const TopicPartition& tp,
+                                                                    std::string* error) {
+  auto task = std::make_unique<PartitionTask>(worker_, this, tp, TaskId(tp), stage_);
+  if (absl::Status s = task->Init(); !s.ok()) {
+    *error = std::string(s.message());
+    return nullptr;
+  }
+  return task;
+}
+
 std::vector<int64_t> Worker::JobRunner::OnAssigned(const std::vector<TopicPartition>& partitions) {
   std::vector<int64_t> starts;
   for (const TopicPartition& tp : partitions) {
     starts.push_back(-1);
-    uint32_t id;
-    if (stage_ == 0) {
-      const auto topic_it = std::find(job_.input_topics.begin(), job_.input_topics.end(), tp.topic);
-      id = (static_cast<uint32_t>(topic_it - job_.input_topics.begin()) << 16) |
-           static_cast<uint32_t>(tp.partition);
-    } else {
-      // Later stages' state keys must not meet stage 0's.
-      id = ((0x4000u + static_cast<uint32_t>(stage_)) << 16) | static_cast<uint32_t>(tp.partition);
-    }
-    // Restoring reads Kafka: a hiccup is retried. A task that cannot start
-    // reads nothing and commits nothing; its partition is retried when it
-    // is next assigned.
+    // Restoring reads Kafka: a hiccup is retried at once, a lasting
+    // problem by RetryFailedTasks (the task reads and commits nothing
+    // until then).
     std::unique_ptr<PartitionTask> task;
-    absl::Status s;
-    for (int attempt = 0; attempt < 3; ++attempt) {
+    std::string error;
+    for (int attempt = 0; attempt < 3 && task == nullptr; ++attempt) {
       if (attempt > 0) std::this_thread::sleep_for(std::chrono::seconds(1));
-      task = std::make_unique<PartitionTask>(worker_, this, tp, id, stage_);
-      s = task->Init();
-      if (s.ok()) break;
-      Log(absl::StrCat(worker_->options_.name, " | ", label_, " | cannot start task for ", tp.topic,
-                       "[", tp.partition, "]: ", s.message(), attempt < 2 ? " (retrying)" : ""));
+      task = StartTask(tp, &error);
+      if (task == nullptr) {
+        Log(absl::StrCat(worker_->options_.name, " | ", label_, " | cannot start task for ",
+                         tp.topic, "[", tp.partition, "]: ", error, " (retrying)"));
+      }
     }
-    if (!s.ok()) continue;
+    if (task == nullptr) {
+      retries_[Key(tp)] = Retry{tp, 1, SteadyMs() + 2000};
+      continue;
+    }
     starts.back() = task->start_offset();
     absl::MutexLock lock(&tasks_mu_);
     tasks_[Key(tp)] = std::move(task);
@@ -125,9 +140,63 @@ std::vector<int64_t> Worker::JobRunner::OnAssigned(const std::vector<TopicPartit
   return starts;
 }
 
+void Worker::JobRunner::RetryFailedTasks(int64_t now_ms) {
+  for (auto& [key, task] : tasks_) {
+    if (!task->failed() || retries_.contains(key)) continue;
+    retries_[key] = Retry{task->partition(), 0, now_ms + 1000};
+    Log(absl::StrCat(worker_->options_.name, " | ", label_, " | ", task->partition().topic, "[",
+                     task->partition().partition, "] | task failed (", task->error(),
+                     "); restarting it from its last checkpoint in 1 s"));
+  }
+  for (auto it = retries_.begin(); it != retries_.end();) {
+    Retry& retry = it->second;
+    if (retry.next_ms > now_ms) {
+      ++it;
+      continue;
+    }
+    // The failed task goes: what it did after its last checkpoint is done
+    // again by the new one, from that checkpoint's position.
+    if (auto old = tasks_.find(it->first); old != tasks_.end()) {
+      old->second->Drain();
+      absl::MutexLock lock(&tasks_mu_);
+      tasks_.erase(old);
+    }
+    std::string error;
+    std::unique_ptr<PartitionTask> task = StartTask(retry.tp, &error);
+    if (task != nullptr) {
+      absl::Status s = consumer_->Seek(retry.tp, task->start_offset(), 10'000);
+      if (!s.ok()) {
+        error = std::string(s.message());
+        task.reset();
+      }
+    }
+    const std::string where = absl::StrCat(worker_->options_.name, " | ", label_, " | ",
+                                           retry.tp.topic, "[", retry.tp.partition, "] | ");
+    if (task == nullptr) {
+      // 1, 2, 4 ... up to 30 s between attempts while it keeps failing.
+      ++retry.attempts;
+      const int64_t pause = std::min<int64_t>(30'000, int64_t{1000} << std::min(retry.attempts, 5));
+      retry.next_ms = now_ms + pause;
+      Log(absl::StrCat(where, "cannot restart the task: ", error, " (attempt ", retry.attempts,
+                       "; again in ", pause / 1000, " s)"));
+      ++it;
+      continue;
+    }
+    Log(absl::StrCat(where, "task restarted, reading again from offset ",
+                     task->start_offset() >= 0 ? absl::StrCat(task->start_offset())
+                                               : std::string("the group's commit")));
+    {
+      absl::MutexLock lock(&tasks_mu_);
+      tasks_[it->first] = std::move(task);
+    }
+    it = retries_.erase(it);
+  }
+}
+
 void Worker::JobRunner::OnRevoked(const std::vector<TopicPartition>& partitions, bool lost) {
   std::vector<PartitionTask*> leaving;
   for (const TopicPartition& tp : partitions) {
+    retries_.erase(Key(tp));
     auto it = tasks_.find(Key(tp));
     if (it == tasks_.end()) continue;
     it->second->Drain();

@@ -24,6 +24,7 @@
 #include "engine/app/worker/outputs.h"
 #include "engine/app/worker/worker.h"
 #include "engine/core/datetime.h"
+#include "engine/core/failpoint.h"
 #include "engine/core/value.h"
 #include "engine/core/value_codec.h"
 #include "engine/exec/exchange.h"
@@ -211,6 +212,10 @@ class Worker::PartitionTask {
   // Where the consumer starts reading: the position in the restored state,
   // or -1 (where the group committed) when there was none.
   int64_t start_offset() const { return start_offset_; }
+  // True once the task failed: it takes no more work and commits nothing;
+  // its runner replaces it (RetryFailedTasks).
+  bool failed() const { return failed_.load(); }
+  std::string error();
 
   // A checkpoint (Checkpoint above): on the task's thread, or on any
   // thread once Drain() returned.
@@ -251,7 +256,6 @@ class Worker::PartitionTask {
 
   const TopicPartition& partition() const { return tp_; }
   TaskMetrics* metrics() { return task_ ? &task_->metrics() : nullptr; }
-  bool failed() const { return failed_.load(); }
 
   // A snapshot for status reports (any thread).
   void FillStatus(v1::TaskStatus* status);
@@ -367,6 +371,15 @@ class Worker::JobRunner {
   static std::string Key(const TopicPartition& tp) {
     return absl::StrCat(tp.topic, "/", tp.partition);
   }
+  // The task id (state key prefix) of partition `tp` in this stage.
+  uint32_t TaskId(const TopicPartition& tp) const;
+  // A task for `tp`, restored from its latest complete checkpoint; null
+  // (and logged) when it cannot start.
+  std::unique_ptr<PartitionTask> StartTask(const TopicPartition& tp, std::string* error);
+  // Replaces failed tasks (and starts tasks that could not start) with
+  // new ones restored from their last checkpoint, reading their partition
+  // again from there; retried with a growing pause while they keep failing.
+  void RetryFailedTasks(int64_t now_ms);
 
   Worker* worker_;
   LoadedJob job_;
@@ -390,6 +403,14 @@ class Worker::JobRunner {
   int64_t last_status_ms_ = 0;
   // By plan output, from the worker's SinkRegistry.
   std::vector<std::unique_ptr<JobOutput>> outputs_;
+  // Consumer thread only: partitions owned here whose task failed or could
+  // not start, by Key(), and when to try again.
+  struct Retry {
+    TopicPartition tp;
+    int attempts = 0;
+    int64_t next_ms = 0;
+  };
+  std::map<std::string, Retry> retries_;
 };
 
 }  // namespace sluice
