@@ -86,6 +86,17 @@ void Worker::JobRunner::Loop() {
   // Leaving the group revokes every partition through OnRevoked, which
   // drains and commits.
   consumer_->Close();
+  if (!retired_.empty()) {
+    // Their messages' reports must come before their trackers go.
+    if (absl::Status s = worker_->producer_->Flush(10'000); !s.ok()) {
+      Log(absl::StrCat(worker_->options_.name, " | ", label_, " | ", s.message()));
+    }
+    std::erase_if(retired_, [](const std::unique_ptr<PartitionTask>& t) { return t->Settled(); });
+    // Whatever Kafka never reported on keeps its tracker: the task is
+    // leaked rather than freed under a delivery report.
+    for (auto& task : retired_) (void)task.release();
+    retired_.clear();
+  }
 }
 
 uint32_t Worker::JobRunner::TaskId(const TopicPartition& tp) const {
@@ -141,6 +152,7 @@ std::vector<int64_t> Worker::JobRunner::OnAssigned(const std::vector<TopicPartit
 }
 
 void Worker::JobRunner::RetryFailedTasks(int64_t now_ms) {
+  std::erase_if(retired_, [](const std::unique_ptr<PartitionTask>& t) { return t->Settled(); });
   for (auto& [key, task] : tasks_) {
     if (!task->failed() || retries_.contains(key)) continue;
     retries_[key] = Retry{task->partition(), 0, now_ms + 1000};
@@ -158,6 +170,7 @@ void Worker::JobRunner::RetryFailedTasks(int64_t now_ms) {
     // again by the new one, from that checkpoint's position.
     if (auto old = tasks_.find(it->first); old != tasks_.end()) {
       old->second->Drain();
+      retired_.push_back(std::move(old->second));
       absl::MutexLock lock(&tasks_mu_);
       tasks_.erase(old);
     }

@@ -216,6 +216,9 @@ class Worker::PartitionTask {
   // its runner replaces it (RetryFailedTasks).
   bool failed() const { return failed_.load(); }
   std::string error();
+  // True once Kafka reported on every message the task produced: the
+  // producer's delivery reports point at its tracker, so it may go only then.
+  bool Settled() const { return tracker_.acked() + tracker_.failed() >= tracker_.produced(); }
 
   // A checkpoint (Checkpoint above): on the task's thread, or on any
   // thread once Drain() returned.
@@ -411,6 +414,8 @@ class Worker::JobRunner {
     int64_t next_ms = 0;
   };
   std::map<std::string, Retry> retries_;
+  // Replaced tasks whose messages Kafka has not reported on yet.
+  std::vector<std::unique_ptr<PartitionTask>> retired_;
 };
 
 }  // namespace sluice
