@@ -80,8 +80,21 @@ absl::StatusOr<CheckpointProtocol::Restored> CheckpointProtocol::Restore(
     valid = std::move(both);
   }
   Restored result;
+  const std::pair<int64_t, uint64_t> none{-1, 0};
+  const std::pair<int64_t, uint64_t> last = valid.empty() ? none : *valid.rbegin();
+  // Changes the restore does not apply: written again at the next
+  // checkpoint (WriteChanges), so that compaction cannot leave one of them
+  // as the only record of its key.
+  orphans_.clear();
+  for (const auto& [name, log] : logs) {
+    for (const Change& c : log.changes) {
+      if (c.id.number > last.first || !valid.contains({c.id.number, c.id.incarnation})) {
+        orphans_.emplace(c.family, c.key);
+      }
+    }
+  }
   if (valid.empty()) return result;  // never checkpointed: start fresh
-  const CheckpointId complete{valid.rbegin()->first, valid.rbegin()->second};
+  const CheckpointId complete{last.first, last.second};
   result.checkpoint = complete;
   last_number_ = complete.number;
 
@@ -148,6 +161,25 @@ absl::Status CheckpointProtocol::WriteChanges(const CheckpointId& id, const Stat
   EncodeChangelogCheckpoint(id.number, id.incarnation, &id_bytes);
   absl::Status written;
   std::string key, value;
+  // First the keys an incomplete checkpoint left changes of, as the store
+  // holds them now; the batch's own changes come after and win.
+  std::map<std::string, StateTable> tables;
+  for (const auto& [family, state_key] : orphans_) {
+    const std::string* log = options_.log_of(family);
+    if (log == nullptr) continue;
+    auto it = tables.find(family);
+    if (it == tables.end()) {
+      auto table = options_.store->OpenTable(family, "");
+      if (!table.ok()) return table.status();
+      it = tables.emplace(family, *table).first;
+    }
+    std::string current;
+    auto found = it->second.Get(state_key, &current);
+    if (!found.ok()) return found.status();
+    EncodeChangelogChange(family, *found ? 'P' : 'D', state_key, *found ? current : "", id_bytes,
+                          &key, &value);
+    if (absl::Status s = out.Append(*log, key, value); !s.ok()) return s;
+  }
   absl::Status each =
       batch.ForEach([&](uint32_t family, char kind, std::string_view k, std::string_view v) {
         if (!written.ok()) return;

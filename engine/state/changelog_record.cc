@@ -23,8 +23,12 @@ void EncodeChangelogChange(std::string_view family, char kind, std::string_view 
 
 void EncodeChangelogMarker(std::string_view task_prefix, std::string_view checkpoint_bytes,
                            std::string* key_out, std::string* value_out) {
+  // The checkpoint in the key too: on a compacted topic every marker is
+  // its own key, so compaction never drops the marker of a checkpoint
+  // whose changes it keeps.
   key_out->assign(1, '\0');
   key_out->append(task_prefix);
+  key_out->append(checkpoint_bytes);
   value_out->assign(1, kChangelogMarker);
   value_out->append(checkpoint_bytes);
 }
@@ -44,8 +48,20 @@ bool DecodeChangelogRecord(std::string_view key, std::string_view value, Changel
   out->key = key.substr(zero + 1);
   out->payload = value;
   switch (out->kind) {
-    case kChangelogMarker:
-      return out->family.empty() && out->payload.empty();
+    case kChangelogMarker: {
+      if (!out->family.empty() || !out->payload.empty()) return false;
+      // The key ends with the checkpoint the value names (markers written
+      // before that are keyed by the task prefix alone).
+      const size_t id_bytes = 16;
+      if (out->key.size() >= id_bytes) {
+        std::string expected;
+        EncodeChangelogCheckpoint(out->checkpoint, out->incarnation, &expected);
+        if (out->key.substr(out->key.size() - id_bytes) == expected) {
+          out->key.remove_suffix(id_bytes);
+        }
+      }
+      return true;
+    }
     case 'P':
     case 'D':
       return !out->family.empty();

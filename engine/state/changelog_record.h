@@ -2,7 +2,9 @@
 // recovery"): the state changes of each checkpoint, and the marker that
 // says a checkpoint is complete.
 //
-//   key   = family '\0' rocksdb-key       (a marker: '\0' task-prefix)
+//   key   = family '\0' rocksdb-key
+//           (a marker: '\0' task-prefix fixed64(checkpoint) fixed64(incarnation),
+//           one key per checkpoint, so that compaction keeps every marker)
 //   value = kind fixed64(checkpoint) fixed64(incarnation) payload
 //
 // kind is a StateWriteBatch op ('P' put: payload is the value; 'D' delete;

@@ -22,10 +22,17 @@ TEST(ChangelogRecordTest, ChangesAndMarkersRoundTrip) {
   EXPECT_EQ(record.key, "prefix-key");
   EXPECT_EQ(record.payload, "state-bytes");
   EncodeChangelogMarker("prefix", checkpoint, &key, &value);
+  // Each checkpoint's marker is its own key, so compaction keeps them all.
+  EXPECT_EQ(key, std::string(1, '\0') + "prefix" + checkpoint);
   ASSERT_TRUE(DecodeChangelogRecord(key, value, &record));
   EXPECT_EQ(record.kind, kChangelogMarker);
   EXPECT_EQ(record.key, "prefix");
+  EXPECT_EQ(record.checkpoint, 12);
   EXPECT_TRUE(record.family.empty());
+  // A marker keyed by the task prefix alone (written before) still reads.
+  ASSERT_TRUE(DecodeChangelogRecord(std::string(1, '\0') + "prefix", value, &record));
+  EXPECT_EQ(record.key, "prefix");
+  EXPECT_EQ(record.checkpoint, 12);
 }
 
 TEST(ChangelogRecordTest, GarbageIsNotARecord) {
