@@ -462,6 +462,110 @@ const std::vector<FlagSpec>& KafkaFlags() {
   return *flags;
 }
 
+// The results as a table on standard output.
+void PrintKafkaTable(const KafkaSettings& s, double bare, const std::vector<double>& bare_runs,
+                     const std::vector<KafkaResult>& results) {
+  std::printf(
+      "\nbare librdkafka consumer (same topic, same consumer settings): %s events/s (median of "
+      "3: %s..%s)\n\n",
+      Human(bare).c_str(), Human(bare_runs.front()).c_str(), Human(bare_runs.back()).c_str());
+  std::printf("%-12s %-12s %-9s %-12s %-10s %-22s %s\n", "workload", "capacity", "/bare",
+              "per core", "sustained", "latency at", "p50 / p99 / p99.9 ms (rows)");
+  for (const KafkaResult& r : results) {
+    const std::string latency =
+        r.latency_samples == 0 ? std::string("n/a (no row closed during the run)")
+                               : absl::StrFormat("%.1f / %.1f / %.1f (%d)", r.p50, r.p99, r.p999,
+                                                 static_cast<long long>(r.latency_samples));
+    std::printf("%-12s %-12s %-9s %-12s %-10s %-22s %s\n", r.workload.name.c_str(),
+                Human(r.capacity).c_str(), absl::StrFormat("%.2f", r.capacity / bare).c_str(),
+                Human(r.capacity / s.threads).c_str(),
+                absl::StrCat(Human(r.sustained), r.producer_limited ? "*" : "").c_str(),
+                absl::StrCat(Human(r.latency_rate), " ev/s").c_str(), latency.c_str());
+  }
+  std::printf(
+      "\ncapacity: events/s reading a preloaded topic (group join excluded); /bare: over the "
+      "bare consumer's rate; sustained: the live rate the check kept up with (* the producer "
+      "on this machine could not go faster). Latency: output arrival minus the row's "
+      "System.Timestamp() (event creation for stateless jobs, window end for windowed ones).\n");
+}
+
+// The results as JSON in `results_dir`; returns the file's path.
+std::string WriteKafkaJson(const std::string& results_dir, const KafkaSettings& s, double bare,
+                           const std::vector<double>& bare_runs,
+                           const std::vector<KafkaResult>& results) {
+  std::error_code ec;
+  fs::create_directories(results_dir, ec);
+  const std::string path = ResultsPath(results_dir, "kafka", ".json");
+  std::ofstream out(path);
+  out << "{\n  \"mode\": \"kafka\",\n  \"machine\": " << MachineJson() << ",\n  \"commit\": \""
+      << GitCommit() << "\",\n  \"settings\": "
+      << absl::StrFormat(
+             "{\"broker\": \"%s\", \"events\": %lld, \"devices\": %d, "
+             "\"partitions\": %d, \"threads\": %d, \"repeat\": %d, \"latency_fraction\": %.2f, "
+             "\"latency_seconds\": %.1f, \"check_seconds\": %.1f}",
+             s.brokers.empty() ? "embedded" : s.brokers, static_cast<long long>(s.events),
+             s.devices, s.partitions, s.threads, s.repeat, s.latency_fraction, s.latency_seconds,
+             s.check_seconds)
+      << ",\n  \"baseline\": "
+      << absl::StrFormat(
+             "{\"name\": \"bare librdkafka consumer\", \"events_per_sec\": %.1f, "
+             "\"min\": %.1f, \"median\": %.1f, \"max\": %.1f, \"runs\": 3}",
+             bare, bare_runs.front(), bare, bare_runs.back())
+      << ",\n  \"workloads\": [";
+  for (size_t i = 0; i < results.size(); ++i) {
+    const KafkaResult& r = results[i];
+    out << (i ? "," : "") << "\n    "
+        << absl::StrFormat(
+               "{\"name\": \"%s\", \"nexmark\": \"%s\", \"events_per_sec\": %s, "
+               "\"events_per_sec_per_core\": %s, \"ratio_to_baseline\": %.3f, "
+               "\"sustained_events_per_sec\": %.1f, \"producer_limited\": %s, "
+               "\"latency\": {\"at_events_per_sec\": %.1f, \"samples\": %lld, \"p50_ms\": %.1f, "
+               "\"p99_ms\": %.1f, \"p999_ms\": %.1f}}",
+               r.workload.name, r.workload.nexmark, StatsJson(r.capacity_runs),
+               StatsJson(BenchStats{r.capacity_runs.min / s.threads,
+                                    r.capacity_runs.median / s.threads,
+                                    r.capacity_runs.max / s.threads}),
+               r.capacity / bare, r.sustained, r.producer_limited ? "true" : "false",
+               r.latency_rate, static_cast<long long>(r.latency_samples), r.p50, r.p99, r.p999);
+  }
+  out << "\n  ]\n}\n";
+  out.close();
+  std::printf("wrote %s\n", path.c_str());
+  return path;
+}
+
+// A PNG chart beside the JSON at `path`.
+void RenderKafkaChart(const std::string& path, double bare,
+                      const std::vector<KafkaResult>& results) {
+  // Beside the JSON, with its name: a new timestamp could be a second later.
+  const std::string png = absl::StrCat(path.substr(0, path.size() - 5), ".png");
+  std::string data;
+  for (const KafkaResult& r : results) {
+    absl::StrAppend(&data, r.workload.name, " ", r.capacity / 1e6, " ", bare / 1e6, " ",
+                    std::max(r.p50, 0.1), " ", std::max(r.p99, 0.1), " ", std::max(r.p999, 0.1),
+                    "\n");
+  }
+  const std::string script = absl::StrCat(
+      "set terminal png size 1200,520\nset output '", png, "'\n", "$data << EOD\n", data,
+      "EOD\n"
+      "set multiplot layout 1,2 title 'sluice bench kafka'\n"
+      "set style data histogram\nset style histogram cluster gap 1\n"
+      "set style fill solid 0.8 border -1\nset boxwidth 0.9\nset grid ytics\nset yrange [0:*]\n"
+      "set title 'throughput'\nset ylabel 'million events/s'\nset xtics rotate by -30\n"
+      "plot $data using 2:xtic(1) title 'sluice worker' lc rgb '#1f77b4', '' using 3 title "
+      "'bare librdkafka consumer' lc rgb '#bbbbbb'\n"
+      "set title 'latency (output arrival - System.Timestamp())'\nset ylabel 'ms'\n"
+      "set logscale y\nset yrange [0.1:*]\n"
+      "plot $data using 4:xtic(1) title 'p50' lc rgb '#2ca02c', '' using 5 title 'p99' lc rgb "
+      "'#ff7f0e', '' using 6 title 'p99.9' lc rgb '#d62728'\n"
+      "unset multiplot\n");
+  if (RenderChart(script, png)) {
+    std::printf("wrote %s\n", png.c_str());
+  } else {
+    std::fprintf(stderr, "could not render %s (is gnuplot installed?)\n", png.c_str());
+  }
+}
+
 }  // namespace
 
 int KafkaBenchMode(const std::vector<std::string>& args) {
@@ -589,96 +693,9 @@ int KafkaBenchMode(const std::vector<std::string>& args) {
     }
   }
 
-  std::printf(
-      "\nbare librdkafka consumer (same topic, same consumer settings): %s events/s (median of "
-      "3: %s..%s)\n\n",
-      Human(bare).c_str(), Human(bare_runs.front()).c_str(), Human(bare_runs.back()).c_str());
-  std::printf("%-12s %-12s %-9s %-12s %-10s %-22s %s\n", "workload", "capacity", "/bare",
-              "per core", "sustained", "latency at", "p50 / p99 / p99.9 ms (rows)");
-  for (const KafkaResult& r : results) {
-    const std::string latency =
-        r.latency_samples == 0 ? std::string("n/a (no row closed during the run)")
-                               : absl::StrFormat("%.1f / %.1f / %.1f (%d)", r.p50, r.p99, r.p999,
-                                                 static_cast<long long>(r.latency_samples));
-    std::printf("%-12s %-12s %-9s %-12s %-10s %-22s %s\n", r.workload.name.c_str(),
-                Human(r.capacity).c_str(), absl::StrFormat("%.2f", r.capacity / bare).c_str(),
-                Human(r.capacity / s.threads).c_str(),
-                absl::StrCat(Human(r.sustained), r.producer_limited ? "*" : "").c_str(),
-                absl::StrCat(Human(r.latency_rate), " ev/s").c_str(), latency.c_str());
-  }
-  std::printf(
-      "\ncapacity: events/s reading a preloaded topic (group join excluded); /bare: over the "
-      "bare consumer's rate; sustained: the live rate the check kept up with (* the producer "
-      "on this machine could not go faster). Latency: output arrival minus the row's "
-      "System.Timestamp() (event creation for stateless jobs, window end for windowed ones).\n");
-
-  std::error_code ec;
-  fs::create_directories(results_dir, ec);
-  const std::string path = ResultsPath(results_dir, "kafka", ".json");
-  std::ofstream out(path);
-  out << "{\n  \"mode\": \"kafka\",\n  \"machine\": " << MachineJson() << ",\n  \"commit\": \""
-      << GitCommit() << "\",\n  \"settings\": "
-      << absl::StrFormat(
-             "{\"broker\": \"%s\", \"events\": %lld, \"devices\": %d, "
-             "\"partitions\": %d, \"threads\": %d, \"repeat\": %d, \"latency_fraction\": %.2f, "
-             "\"latency_seconds\": %.1f, \"check_seconds\": %.1f}",
-             s.brokers.empty() ? "embedded" : s.brokers, static_cast<long long>(s.events),
-             s.devices, s.partitions, s.threads, s.repeat, s.latency_fraction, s.latency_seconds,
-             s.check_seconds)
-      << ",\n  \"baseline\": "
-      << absl::StrFormat(
-             "{\"name\": \"bare librdkafka consumer\", \"events_per_sec\": %.1f, "
-             "\"min\": %.1f, \"median\": %.1f, \"max\": %.1f, \"runs\": 3}",
-             bare, bare_runs.front(), bare, bare_runs.back())
-      << ",\n  \"workloads\": [";
-  for (size_t i = 0; i < results.size(); ++i) {
-    const KafkaResult& r = results[i];
-    out << (i ? "," : "") << "\n    "
-        << absl::StrFormat(
-               "{\"name\": \"%s\", \"nexmark\": \"%s\", \"events_per_sec\": %s, "
-               "\"events_per_sec_per_core\": %s, \"ratio_to_baseline\": %.3f, "
-               "\"sustained_events_per_sec\": %.1f, \"producer_limited\": %s, "
-               "\"latency\": {\"at_events_per_sec\": %.1f, \"samples\": %lld, \"p50_ms\": %.1f, "
-               "\"p99_ms\": %.1f, \"p999_ms\": %.1f}}",
-               r.workload.name, r.workload.nexmark, StatsJson(r.capacity_runs),
-               StatsJson(BenchStats{r.capacity_runs.min / s.threads,
-                                    r.capacity_runs.median / s.threads,
-                                    r.capacity_runs.max / s.threads}),
-               r.capacity / bare, r.sustained, r.producer_limited ? "true" : "false",
-               r.latency_rate, static_cast<long long>(r.latency_samples), r.p50, r.p99, r.p999);
-  }
-  out << "\n  ]\n}\n";
-  out.close();
-  std::printf("wrote %s\n", path.c_str());
-  if (!cl.Has("no-chart")) {
-    // Beside the JSON, with its name: a new timestamp could be a second later.
-    const std::string png = absl::StrCat(path.substr(0, path.size() - 5), ".png");
-    std::string data;
-    for (const KafkaResult& r : results) {
-      absl::StrAppend(&data, r.workload.name, " ", r.capacity / 1e6, " ", bare / 1e6, " ",
-                      std::max(r.p50, 0.1), " ", std::max(r.p99, 0.1), " ", std::max(r.p999, 0.1),
-                      "\n");
-    }
-    const std::string script = absl::StrCat(
-        "set terminal png size 1200,520\nset output '", png, "'\n", "$data << EOD\n", data,
-        "EOD\n"
-        "set multiplot layout 1,2 title 'sluice bench kafka'\n"
-        "set style data histogram\nset style histogram cluster gap 1\n"
-        "set style fill solid 0.8 border -1\nset boxwidth 0.9\nset grid ytics\nset yrange [0:*]\n"
-        "set title 'throughput'\nset ylabel 'million events/s'\nset xtics rotate by -30\n"
-        "plot $data using 2:xtic(1) title 'sluice worker' lc rgb '#1f77b4', '' using 3 title "
-        "'bare librdkafka consumer' lc rgb '#bbbbbb'\n"
-        "set title 'latency (output arrival - System.Timestamp())'\nset ylabel 'ms'\n"
-        "set logscale y\nset yrange [0.1:*]\n"
-        "plot $data using 4:xtic(1) title 'p50' lc rgb '#2ca02c', '' using 5 title 'p99' lc rgb "
-        "'#ff7f0e', '' using 6 title 'p99.9' lc rgb '#d62728'\n"
-        "unset multiplot\n");
-    if (RenderChart(script, png)) {
-      std::printf("wrote %s\n", png.c_str());
-    } else {
-      std::fprintf(stderr, "could not render %s (is gnuplot installed?)\n", png.c_str());
-    }
-  }
+  PrintKafkaTable(s, bare, bare_runs, results);
+  const std::string path = WriteKafkaJson(results_dir, s, bare, bare_runs, results);
+  if (!cl.Has("no-chart")) RenderKafkaChart(path, bare, results);
   return 0;
 }
 

@@ -19,6 +19,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <optional>
 #include <thread>
 
 #include "absl/strings/numbers.h"
@@ -186,9 +187,81 @@ std::string ShortTime(std::string_view iso) {
   return iso.size() >= 19 ? std::string(iso.substr(11, 8)) : std::string(iso);
 }
 
-}  // namespace
+// Prints the job's outputs until `done`: each alert, and a line per
+// aggregate window once it is complete.
+void WatchOutputs(const std::string& bootstrap, const std::atomic<bool>& done) {
+  KafkaGroupConsumer::Callbacks callbacks;
+  auto consumer = KafkaGroupConsumer::Create(
+      bootstrap, absl::StrCat("sluice-dev-viewer-", ::getpid()), {"aggregates", "alerts"},
+      {{"auto.offset.reset", "earliest"}, {"session.timeout.ms", "6000"}}, callbacks);
+  if (!consumer.ok()) {
+    Print(absl::StrCat("sluice dev: cannot watch the outputs: ", consumer.status().message()));
+    return;
+  }
+  simdjson::dom::parser parser;
+  // Aggregates are summed up per window: one line per window.
+  std::map<std::string, std::vector<std::pair<std::string, double>>> windows;
+  std::vector<RecordBatch> batches;
+  while (!done.load()) {
+    batches.clear();
+    (*consumer)->Poll(200, 1000, &batches).IgnoreError();
+    for (const RecordBatch& batch : batches) {
+      for (const RecordBatch::Record& r : batch.records) {
+        simdjson::dom::element row;
+        if (parser.parse(std::string(batch.payload(r))).get(row) != simdjson::SUCCESS) continue;
+        std::string_view device, end;
+        double avg = 0, max = 0;
+        if (row["deviceId"].get(device) || row["windowEnd"].get(end) || row["avgTemp"].get(avg)) {
+          continue;
+        }
+        if (batch.partition.topic == "alerts") {
+          if (row["maxTemp"].get(max) != simdjson::SUCCESS) max = avg;
+          char text[256];
+          std::snprintf(text, sizeof(text),
+                        "[ALERT] %.*s is running hot: average %.1f, peak %.1f in the 10 s "
+                        "ending %s",
+                        static_cast<int>(device.size()), device.data(), avg, max,
+                        ShortTime(end).c_str());
+          Print(text);
+        } else {
+          windows[std::string(end)].emplace_back(std::string(device), avg);
+        }
+      }
+    }
+    // Windows older than the newest are complete (every worker emits a
+    // window once its watermark passes): summarize them.
+    while (windows.size() > 1) {
+      auto it = windows.begin();
+      const auto& rows = it->second;
+      double sum = 0;
+      const std::pair<std::string, double>* hottest = &rows.front();
+      for (const auto& row : rows) {
+        sum += row.second;
+        if (row.second > hottest->second) hottest = &row;
+      }
+      char text[256];
+      std::snprintf(text, sizeof(text),
+                    "[aggregates] window ending %s: %zu devices, mean %.1f, hottest %s at %.1f",
+                    ShortTime(it->first).c_str(), rows.size(), sum / rows.size(),
+                    hottest->first.c_str(), hottest->second);
+      Print(text);
+      windows.erase(it);
+    }
+  }
+  (*consumer)->Close();
+}
 
-int DevCommand(const std::vector<std::string>& args) {
+struct DevSettings {
+  int workers = 2;
+  int devices = 50;
+  int rate = 200;
+  int partitions = 4;
+  int api_port = 9750;
+  int64_t duration_ms = -1;  // -1: until Ctrl-C
+};
+
+// The flags, or the exit code for help (0) or a usage error (2).
+std::optional<int> ParseDevSettings(const std::vector<std::string>& args, DevSettings* settings) {
   const std::vector<FlagSpec> flags = {
       {"workers", true, false, "worker processes (default 2)", "N"},
       {"devices", true, false, "simulated devices (default 50)", "N"},
@@ -212,26 +285,21 @@ int DevCommand(const std::vector<std::string>& args) {
                  parsed.ok() ? "" : "\n\n", CommandLine::Help(flags).c_str());
     return parsed.ok() ? 0 : 2;
   }
-  int workers = 2;
-  int devices = 50;
-  int rate = 200;
-  int partitions = 4;
-  int api_port = 9750;
-  if (!absl::SimpleAtoi(parsed->GetOr("api-port", "9750"), &api_port) || api_port < 1 ||
-      api_port > 65535 - workers) {
+  DevSettings& s = *settings;
+  if (!absl::SimpleAtoi(parsed->GetOr("api-port", "9750"), &s.api_port) || s.api_port < 1 ||
+      s.api_port > 65535 - s.workers) {
     std::fprintf(stderr, "sluice dev: --api-port takes a port number\n");
     return 2;
   }
-  if (!absl::SimpleAtoi(parsed->GetOr("workers", "2"), &workers) || workers < 1 ||
-      !absl::SimpleAtoi(parsed->GetOr("devices", "50"), &devices) || devices < 1 ||
-      !absl::SimpleAtoi(parsed->GetOr("rate", "200"), &rate) || rate < 1 ||
-      !absl::SimpleAtoi(parsed->GetOr("partitions", "4"), &partitions) || partitions < 1) {
+  if (!absl::SimpleAtoi(parsed->GetOr("workers", "2"), &s.workers) || s.workers < 1 ||
+      !absl::SimpleAtoi(parsed->GetOr("devices", "50"), &s.devices) || s.devices < 1 ||
+      !absl::SimpleAtoi(parsed->GetOr("rate", "200"), &s.rate) || s.rate < 1 ||
+      !absl::SimpleAtoi(parsed->GetOr("partitions", "4"), &s.partitions) || s.partitions < 1) {
     std::fprintf(
         stderr,
         "sluice dev: --workers, --devices, --rate and --partitions take positive numbers\n");
     return 2;
   }
-  int64_t duration_ms = -1;
   if (auto v = parsed->Get("duration")) {
     auto t = ParseDurationTicks(*v);
     if (!t.ok()) {
@@ -239,8 +307,22 @@ int DevCommand(const std::vector<std::string>& args) {
                    std::string(t.status().message()).c_str());
       return 2;
     }
-    duration_ms = *t / 10'000;
+    s.duration_ms = *t / 10'000;
   }
+  return std::nullopt;
+}
+
+}  // namespace
+
+int DevCommand(const std::vector<std::string>& args) {
+  DevSettings settings;
+  if (std::optional<int> exit = ParseDevSettings(args, &settings)) return *exit;
+  const int workers = settings.workers;
+  const int devices = settings.devices;
+  const int rate = settings.rate;
+  const int partitions = settings.partitions;
+  const int api_port = settings.api_port;
+  const int64_t duration_ms = settings.duration_ms;
 
   for (int port = api_port; port < api_port + workers; ++port) {
     if (!PortFree(port)) {
@@ -335,67 +417,7 @@ int DevCommand(const std::vector<std::string>& args) {
 
   // Watch the outputs.
   std::atomic<bool> done{false};
-  std::thread viewer([&] {
-    KafkaGroupConsumer::Callbacks callbacks;
-    auto consumer = KafkaGroupConsumer::Create(
-        *bootstrap, absl::StrCat("sluice-dev-viewer-", ::getpid()), {"aggregates", "alerts"},
-        {{"auto.offset.reset", "earliest"}, {"session.timeout.ms", "6000"}}, callbacks);
-    if (!consumer.ok()) {
-      Print(absl::StrCat("sluice dev: cannot watch the outputs: ", consumer.status().message()));
-      return;
-    }
-    simdjson::dom::parser parser;
-    // Aggregates are summed up per window: one line per window.
-    std::map<std::string, std::vector<std::pair<std::string, double>>> windows;
-    std::vector<RecordBatch> batches;
-    while (!done.load()) {
-      batches.clear();
-      (*consumer)->Poll(200, 1000, &batches).IgnoreError();
-      for (const RecordBatch& batch : batches) {
-        for (const RecordBatch::Record& r : batch.records) {
-          simdjson::dom::element row;
-          if (parser.parse(std::string(batch.payload(r))).get(row) != simdjson::SUCCESS) continue;
-          std::string_view device, end;
-          double avg = 0, max = 0;
-          if (row["deviceId"].get(device) || row["windowEnd"].get(end) || row["avgTemp"].get(avg)) {
-            continue;
-          }
-          if (batch.partition.topic == "alerts") {
-            if (row["maxTemp"].get(max) != simdjson::SUCCESS) max = avg;
-            char text[256];
-            std::snprintf(text, sizeof(text),
-                          "[ALERT] %.*s is running hot: average %.1f, peak %.1f in the 10 s "
-                          "ending %s",
-                          static_cast<int>(device.size()), device.data(), avg, max,
-                          ShortTime(end).c_str());
-            Print(text);
-          } else {
-            windows[std::string(end)].emplace_back(std::string(device), avg);
-          }
-        }
-      }
-      // Windows older than the newest are complete (every worker emits a
-      // window once its watermark passes): summarize them.
-      while (windows.size() > 1) {
-        auto it = windows.begin();
-        const auto& rows = it->second;
-        double sum = 0;
-        const std::pair<std::string, double>* hottest = &rows.front();
-        for (const auto& row : rows) {
-          sum += row.second;
-          if (row.second > hottest->second) hottest = &row;
-        }
-        char text[256];
-        std::snprintf(text, sizeof(text),
-                      "[aggregates] window ending %s: %zu devices, mean %.1f, hottest %s at %.1f",
-                      ShortTime(it->first).c_str(), rows.size(), sum / rows.size(),
-                      hottest->first.c_str(), hottest->second);
-        Print(text);
-        windows.erase(it);
-      }
-    }
-    (*consumer)->Close();
-  });
+  std::thread viewer([&] { WatchOutputs(*bootstrap, done); });
 
   const auto started = std::chrono::steady_clock::now();
   while (true) {

@@ -336,7 +336,10 @@ int SimulateCommand(const std::vector<std::string>& args) {
   return 0;
 }
 
-int WorkerCommand(const std::vector<std::string>& args) {
+namespace {
+
+// `sluice worker`'s flags: its own, Kafka's and the API's security.
+std::vector<FlagSpec> WorkerFlags() {
   std::vector<FlagSpec> flags = WithKafkaFlags({
       {"grpc-listen", true, false,
        "serve the JobService API here (default localhost:9750; 'none' for no API)", "HOST:PORT"},
@@ -366,6 +369,35 @@ int WorkerCommand(const std::vector<std::string>& args) {
       {"help", false, false, "show this help"},
   });
   flags.insert(flags.end() - 1, ApiSecurityFlags().begin(), ApiSecurityFlags().end());
+  return flags;
+}
+
+// The --job files, each checked against the worker's policy; false (the
+// error printed) when one is not allowed.
+bool ReadStaticJobs(const CommandLine& cl, const JobPolicy& policy,
+                    std::vector<v1::JobSpec>* jobs) {
+  for (const std::string& path : cl.GetAll("job")) {
+    auto spec = ReadJobFile(path);
+    if (!spec.ok()) {
+      Fail("worker", std::string(spec.status().message()), 2);
+      return false;
+    }
+    auto job = LoadJob(*spec);
+    absl::Status allowed = job.ok() ? CheckJobPolicy(*job, policy) : job.status();
+    if (!allowed.ok()) {
+      std::fprintf(stderr, "%s:%s\n", path.c_str(), std::string(allowed.message()).c_str());
+      return false;
+    }
+    spec->clear_query_file();  // the text is inline now
+    jobs->push_back(*std::move(spec));
+  }
+  return true;
+}
+
+}  // namespace
+
+int WorkerCommand(const std::vector<std::string>& args) {
+  const std::vector<FlagSpec> flags = WorkerFlags();
   auto parsed = CommandLine::Parse(flags, args);
   if (!parsed.ok() || parsed->Has("help")) {
     std::fprintf(parsed.ok() ? stdout : stderr,
@@ -390,18 +422,7 @@ int WorkerCommand(const std::vector<std::string>& args) {
     }
   }
   std::vector<v1::JobSpec> jobs;
-  for (const std::string& path : cl.GetAll("job")) {
-    auto spec = ReadJobFile(path);
-    if (!spec.ok()) return Fail("worker", std::string(spec.status().message()), 2);
-    auto job = LoadJob(*spec);
-    absl::Status allowed = job.ok() ? CheckJobPolicy(*job, policy) : job.status();
-    if (!allowed.ok()) {
-      std::fprintf(stderr, "%s:%s\n", path.c_str(), std::string(allowed.message()).c_str());
-      return 2;
-    }
-    spec->clear_query_file();  // the text is inline now
-    jobs.push_back(*std::move(spec));
-  }
+  if (!ReadStaticJobs(cl, policy, &jobs)) return 2;
   ServiceLimits limits;
   if (auto v = cl.Get("max-jobs");
       v && (!absl::SimpleAtoi(*v, &limits.max_jobs) || limits.max_jobs < 1)) {

@@ -170,6 +170,11 @@ void Worker::JobRunner::RetryFailedTasks(int64_t now_ms) {
     // again by the new one, from that checkpoint's position.
     if (auto old = tasks_.find(it->first); old != tasks_.end()) {
       old->second->Drain();
+      if (TaskMetrics* m = old->second->metrics()) {
+        finished_events_ += m->events_in.load();
+        finished_rows_ += m->rows_out.load();
+        finished_rejected_ += m->rejected.load();
+      }
       retired_.push_back(std::move(old->second));
       absl::MutexLock lock(&tasks_mu_);
       tasks_.erase(old);
