@@ -1,7 +1,7 @@
 // The worker's parts, shared by worker.cc (the worker and its job runners),
 // partition_task.cc (a task on one assigned partition) and nothing else:
-// how a job's stages meet (JobTopology), the outputs tasks share, the
-// exchange sender, and the two classes' definitions.
+// how a job's stages meet (JobTopology), the exchange sender, and the two
+// classes' definitions. The outputs tasks write are in outputs.h.
 #ifndef SLUICE_ENGINE_APP_WORKER_WORKER_PARTS_H_
 #define SLUICE_ENGINE_APP_WORKER_WORKER_PARTS_H_
 
