@@ -116,36 +116,154 @@ bool IsReservedWord(std::string_view word) {
   return kReserved->contains(absl::AsciiStrToUpper(absl::string_view(word.data(), word.size())));
 }
 
+namespace {
+
+bool Fail(QueryError* error, SourceLocation at, std::string message) {
+  error->location = at;
+  error->message = std::move(message);
+  return false;
+}
+
+// Whitespace and comments; false for a comment that is not closed.
+bool SkipSpace(Scanner& s, QueryError* error) {
+  while (!s.AtEnd()) {
+    const char c = s.Peek();
+    if (c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\f' || c == '\v') {
+      s.Advance();
+    } else if (c == '-' && s.Peek(1) == '-') {
+      while (!s.AtEnd() && s.Peek() != '\n') s.Advance();
+    } else if (c == '/' && s.Peek(1) == '*') {
+      const SourceLocation start = s.location();
+      s.Advance();
+      s.Advance();
+      while (!s.AtEnd() && !(s.Peek() == '*' && s.Peek(1) == '/')) s.Advance();
+      if (s.AtEnd()) return Fail(error, start, "comment is not closed: missing */");
+      s.Advance();
+      s.Advance();
+    } else {
+      break;
+    }
+  }
+  return true;
+}
+
+// What the quote at the scanner opens: a quoted name ([...] or "...") or
+// a string literal ('...'). A doubled closing quote stands for itself.
+bool ScanQuoted(Scanner& s, Token* t, QueryError* error) {
+  const char open = s.Peek();
+  const char close = open == '[' ? ']' : open;
+  s.Advance();
+  std::string value;
+  while (true) {
+    if (s.AtEnd()) {
+      return Fail(error, t->location,
+                  open == '['   ? "bracketed name is not closed: missing ]"
+                  : open == '"' ? "quoted name is not closed: missing \""
+                                : "string literal is not closed: missing '");
+    }
+    if (s.Peek() == close) {
+      if (s.Peek(1) == close) {
+        value.push_back(close);
+        s.Advance();
+        s.Advance();
+        continue;
+      }
+      s.Advance();
+      break;
+    }
+    value.push_back(s.Peek());
+    s.Advance();
+  }
+  if (open == '\'') {
+    t->kind = TokenKind::kString;
+  } else {
+    if (value.empty()) return Fail(error, t->location, "a quoted name cannot be empty");
+    t->kind = TokenKind::kQuotedIdentifier;
+  }
+  t->text = std::move(value);
+  return true;
+}
+
+bool ScanNumber(Scanner& s, Token* t, QueryError* error) {
+  const size_t start = s.pos();
+  bool is_float = false;
+  while (IsDigit(s.Peek())) s.Advance();
+  if (s.Peek() == '.' && IsDigit(s.Peek(1))) {
+    is_float = true;
+    s.Advance();
+    while (IsDigit(s.Peek())) s.Advance();
+  } else if (s.Peek() == '.' && !IsIdentStart(static_cast<unsigned char>(s.Peek(1)))) {
+    is_float = true;  // "1." is a float
+    s.Advance();
+  }
+  if ((s.Peek() == 'e' || s.Peek() == 'E') &&
+      (IsDigit(s.Peek(1)) || ((s.Peek(1) == '+' || s.Peek(1) == '-') && IsDigit(s.Peek(2))))) {
+    is_float = true;
+    s.Advance();
+    if (s.Peek() == '+' || s.Peek() == '-') s.Advance();
+    while (IsDigit(s.Peek())) s.Advance();
+  }
+  if (IsIdentStart(static_cast<unsigned char>(s.Peek()))) {
+    const std::string_view number = s.Slice(start);
+    s.Advance();
+    while (!s.AtEnd() && (static_cast<unsigned char>(s.Peek()) & 0xC0) == 0x80) s.Advance();
+    return Fail(error, t->location,
+                absl::StrCat("malformed number: ", std::string(number),
+                             std::string(s.Slice(start + number.size()))));
+  }
+  t->text = std::string(s.Slice(start));
+  if (!is_float) {
+    auto [end, ec] = std::from_chars(t->text.data(), t->text.data() + t->text.size(), t->int_value);
+    if (ec == std::errc()) {
+      t->kind = TokenKind::kInteger;
+    } else if (t->text == "9223372036854775808") {
+      t->kind = TokenKind::kInteger;
+      t->int_value = INT64_MIN;
+      t->bigint_min_magnitude = true;
+    } else {
+      return Fail(error, t->location, absl::StrCat("integer out of the bigint range: ", t->text));
+    }
+    return true;
+  }
+  auto [end, ec] = std::from_chars(t->text.data(), t->text.data() + t->text.size(), t->float_value);
+  if (ec != std::errc() || !std::isfinite(t->float_value)) {
+    return Fail(error, t->location, absl::StrCat("number out of the float range: ", t->text));
+  }
+  t->kind = TokenKind::kFloat;
+  return true;
+}
+
+bool ScanSymbol(Scanner& s, std::string_view text, Token* t, QueryError* error) {
+  static constexpr std::string_view kTwoChar[] = {"<>", "!=", "<=", ">=", "!<", "!>"};
+  const char c = s.Peek();
+  t->kind = TokenKind::kSymbol;
+  for (std::string_view two : kTwoChar) {
+    if (c == two[0] && s.Peek(1) == two[1]) {
+      s.Advance();
+      s.Advance();
+      t->text = std::string(two);
+      return true;
+    }
+  }
+  static constexpr std::string_view kSingle = "(),.;+-*/%=<>&|^~";
+  if (kSingle.find(c) == std::string_view::npos) {
+    return Fail(error, t->location,
+                absl::StrCat("unexpected character ", DescribeCharacter(text.substr(s.pos()))));
+  }
+  s.Advance();
+  t->text = std::string(1, c);
+  return true;
+}
+
+}  // namespace
+
 bool Tokenize(std::string_view text, std::vector<Token>* tokens, QueryError* error) {
   tokens->clear();
   if (!CheckEncoding(text, error)) return false;
   Scanner s(text);
-  auto fail = [&](SourceLocation at, std::string message) {
-    error->location = at;
-    error->message = std::move(message);
-    return false;
-  };
   SourceLocation after_last_token;  // where the end of the query is reported
   while (true) {
-    // Whitespace and comments.
-    while (!s.AtEnd()) {
-      const char c = s.Peek();
-      if (c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\f' || c == '\v') {
-        s.Advance();
-      } else if (c == '-' && s.Peek(1) == '-') {
-        while (!s.AtEnd() && s.Peek() != '\n') s.Advance();
-      } else if (c == '/' && s.Peek(1) == '*') {
-        const SourceLocation start = s.location();
-        s.Advance();
-        s.Advance();
-        while (!s.AtEnd() && !(s.Peek() == '*' && s.Peek(1) == '/')) s.Advance();
-        if (s.AtEnd()) return fail(start, "comment is not closed: missing */");
-        s.Advance();
-        s.Advance();
-      } else {
-        break;
-      }
-    }
+    if (!SkipSpace(s, error)) return false;
     Token t;
     t.location = s.location();
     if (s.AtEnd()) {
@@ -155,8 +273,9 @@ bool Tokenize(std::string_view text, std::vector<Token>* tokens, QueryError* err
       return true;
     }
     const char c = s.Peek();
-    const size_t start = s.pos();
+    bool ok = true;
     if (IsIdentStart(static_cast<unsigned char>(c))) {
+      const size_t start = s.pos();
       while (!s.AtEnd() && IsIdentChar(static_cast<unsigned char>(s.Peek()))) s.Advance();
       t.text = std::string(s.Slice(start));
       if (IsReservedWord(t.text)) {
@@ -165,119 +284,14 @@ bool Tokenize(std::string_view text, std::vector<Token>* tokens, QueryError* err
       } else {
         t.kind = TokenKind::kIdentifier;
       }
-    } else if (c == '[' || c == '"') {
-      const char close = c == '[' ? ']' : '"';
-      s.Advance();
-      std::string value;
-      while (true) {
-        if (s.AtEnd()) {
-          return fail(t.location, c == '[' ? "bracketed name is not closed: missing ]"
-                                           : "quoted name is not closed: missing \"");
-        }
-        if (s.Peek() == close) {
-          if (s.Peek(1) == close) {
-            value.push_back(close);
-            s.Advance();
-            s.Advance();
-            continue;
-          }
-          s.Advance();
-          break;
-        }
-        value.push_back(s.Peek());
-        s.Advance();
-      }
-      if (value.empty()) return fail(t.location, "a quoted name cannot be empty");
-      t.kind = TokenKind::kQuotedIdentifier;
-      t.text = std::move(value);
-    } else if (c == '\'') {
-      s.Advance();
-      std::string value;
-      while (true) {
-        if (s.AtEnd()) return fail(t.location, "string literal is not closed: missing '");
-        if (s.Peek() == '\'') {
-          if (s.Peek(1) == '\'') {
-            value.push_back('\'');
-            s.Advance();
-            s.Advance();
-            continue;
-          }
-          s.Advance();
-          break;
-        }
-        value.push_back(s.Peek());
-        s.Advance();
-      }
-      t.kind = TokenKind::kString;
-      t.text = std::move(value);
+    } else if (c == '[' || c == '"' || c == '\'') {
+      ok = ScanQuoted(s, &t, error);
     } else if (IsDigit(c) || (c == '.' && IsDigit(s.Peek(1)))) {
-      bool is_float = false;
-      while (IsDigit(s.Peek())) s.Advance();
-      if (s.Peek() == '.' && IsDigit(s.Peek(1))) {
-        is_float = true;
-        s.Advance();
-        while (IsDigit(s.Peek())) s.Advance();
-      } else if (s.Peek() == '.' && !IsIdentStart(static_cast<unsigned char>(s.Peek(1)))) {
-        is_float = true;  // "1." is a float
-        s.Advance();
-      }
-      if ((s.Peek() == 'e' || s.Peek() == 'E') &&
-          (IsDigit(s.Peek(1)) || ((s.Peek(1) == '+' || s.Peek(1) == '-') && IsDigit(s.Peek(2))))) {
-        is_float = true;
-        s.Advance();
-        if (s.Peek() == '+' || s.Peek() == '-') s.Advance();
-        while (IsDigit(s.Peek())) s.Advance();
-      }
-      if (IsIdentStart(static_cast<unsigned char>(s.Peek()))) {
-        const std::string_view number = s.Slice(start);
-        s.Advance();
-        while (!s.AtEnd() && (static_cast<unsigned char>(s.Peek()) & 0xC0) == 0x80) s.Advance();
-        return fail(t.location, absl::StrCat("malformed number: ", std::string(number),
-                                             std::string(s.Slice(start + number.size()))));
-      }
-      t.text = std::string(s.Slice(start));
-      if (!is_float) {
-        auto [end, ec] = std::from_chars(t.text.data(), t.text.data() + t.text.size(), t.int_value);
-        if (ec == std::errc()) {
-          t.kind = TokenKind::kInteger;
-        } else if (t.text == "9223372036854775808") {
-          t.kind = TokenKind::kInteger;
-          t.int_value = INT64_MIN;
-          t.bigint_min_magnitude = true;
-        } else {
-          return fail(t.location, absl::StrCat("integer out of the bigint range: ", t.text));
-        }
-      } else {
-        auto [end, ec] =
-            std::from_chars(t.text.data(), t.text.data() + t.text.size(), t.float_value);
-        if (ec != std::errc() || !std::isfinite(t.float_value)) {
-          return fail(t.location, absl::StrCat("number out of the float range: ", t.text));
-        }
-        t.kind = TokenKind::kFloat;
-      }
+      ok = ScanNumber(s, &t, error);
     } else {
-      static constexpr std::string_view kTwoChar[] = {"<>", "!=", "<=", ">=", "!<", "!>"};
-      t.kind = TokenKind::kSymbol;
-      bool matched = false;
-      for (std::string_view two : kTwoChar) {
-        if (c == two[0] && s.Peek(1) == two[1]) {
-          s.Advance();
-          s.Advance();
-          t.text = std::string(two);
-          matched = true;
-          break;
-        }
-      }
-      if (!matched) {
-        static constexpr std::string_view kSingle = "(),.;+-*/%=<>&|^~";
-        if (kSingle.find(c) == std::string_view::npos) {
-          return fail(t.location, absl::StrCat("unexpected character ",
-                                               DescribeCharacter(text.substr(s.pos()))));
-        }
-        s.Advance();
-        t.text = std::string(1, c);
-      }
+      ok = ScanSymbol(s, text, &t, error);
     }
+    if (!ok) return false;
     after_last_token = s.location();
     tokens->push_back(std::move(t));
   }

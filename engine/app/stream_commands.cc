@@ -180,6 +180,68 @@ int BrokerCommand(const std::vector<std::string>& args) {
   return 0;
 }
 
+namespace {
+
+// The simulator's options from `sluice simulate`'s flags.
+absl::StatusOr<SimulatorOptions> SimulatorOptionsFrom(const CommandLine& cl) {
+  SimulatorOptions options;
+  auto number = [&](const char* flag, auto* target) -> bool {
+    if (auto v = cl.Get(flag)) return absl::SimpleAtoi(*v, target);
+    return true;
+  };
+  auto share = [&](const char* flag, double* target) -> bool {
+    if (auto v = cl.Get(flag)) return absl::SimpleAtod(*v, target) && *target >= 0 && *target <= 1;
+    return true;
+  };
+  auto duration = [&](const char* flag, int64_t* target) -> bool {
+    if (auto v = cl.Get(flag)) {
+      auto t = ParseDurationTicks(*v);
+      if (!t.ok()) return false;
+      *target = *t;
+    }
+    return true;
+  };
+  if (!number("devices", &options.devices) || !number("count", &options.count) ||
+      !number("seed", &options.seed) || !number("spiking-devices", &options.spiking_devices)) {
+    return absl::InvalidArgumentError(
+        "--devices, --count, --seed and --spiking-devices take whole numbers");
+  }
+  if (auto v = cl.Get("rate"); v && (!absl::SimpleAtod(*v, &options.rate) || options.rate <= 0)) {
+    return absl::InvalidArgumentError("--rate takes a positive number");
+  }
+  if (auto v = cl.Get("skew"); v && (!absl::SimpleAtod(*v, &options.skew) || options.skew < 0)) {
+    return absl::InvalidArgumentError("--skew takes a number >= 0");
+  }
+  if (!share("out-of-order", &options.out_of_order_share) || !share("late", &options.late_share) ||
+      !share("bad", &options.bad_share)) {
+    return absl::InvalidArgumentError("--out-of-order, --late and --bad take a share from 0 to 1");
+  }
+  if (!duration("duration", &options.duration_ticks) ||
+      !duration("out-of-order-max", &options.out_of_order_max_ticks) ||
+      !duration("late-delay", &options.late_delay_ticks)) {
+    return absl::InvalidArgumentError(
+        "--duration, --out-of-order-max and --late-delay take durations like 5s");
+  }
+  if (options.count < 0 && options.duration_ticks < 0) {
+    return absl::InvalidArgumentError("give --count N or --duration D");
+  }
+  const int64_t now_ticks = std::chrono::duration_cast<std::chrono::seconds>(
+                                std::chrono::system_clock::now().time_since_epoch())
+                                .count() *
+                            kTicksPerSecond;
+  options.start_ticks = now_ticks;
+  if (auto v = cl.Get("start-time")) {
+    auto t = ParseDatetime(*v);
+    if (!t)
+      return absl::InvalidArgumentError(
+          absl::StrCat("--start-time is not an ISO 8601 datetime: ", *v));
+    options.start_ticks = *t;
+  }
+  return options;
+}
+
+}  // namespace
+
 int SimulateCommand(const std::vector<std::string>& args) {
   const std::vector<FlagSpec> flags = WithKafkaFlags({
       {"topic", true, false, "produce to this Kafka topic (key: deviceId)", "NAME"},
@@ -217,58 +279,11 @@ int SimulateCommand(const std::vector<std::string>& args) {
     return parsed.ok() ? 0 : 2;
   }
   const CommandLine& cl = *parsed;
-  SimulatorOptions options;
-  auto number = [&](const char* flag, auto* target) -> bool {
-    if (auto v = cl.Get(flag)) return absl::SimpleAtoi(*v, target);
-    return true;
-  };
-  auto share = [&](const char* flag, double* target) -> bool {
-    if (auto v = cl.Get(flag)) return absl::SimpleAtod(*v, target) && *target >= 0 && *target <= 1;
-    return true;
-  };
-  auto duration = [&](const char* flag, int64_t* target) -> bool {
-    if (auto v = cl.Get(flag)) {
-      auto t = ParseDurationTicks(*v);
-      if (!t.ok()) return false;
-      *target = *t;
-    }
-    return true;
-  };
-  if (!number("devices", &options.devices) || !number("count", &options.count) ||
-      !number("seed", &options.seed) || !number("spiking-devices", &options.spiking_devices)) {
-    return Fail("simulate", "--devices, --count, --seed and --spiking-devices take whole numbers",
-                2);
+  auto parsed_options = SimulatorOptionsFrom(cl);
+  if (!parsed_options.ok()) {
+    return Fail("simulate", std::string(parsed_options.status().message()), 2);
   }
-  if (auto v = cl.Get("rate"); v && (!absl::SimpleAtod(*v, &options.rate) || options.rate <= 0)) {
-    return Fail("simulate", "--rate takes a positive number", 2);
-  }
-  if (auto v = cl.Get("skew"); v && (!absl::SimpleAtod(*v, &options.skew) || options.skew < 0)) {
-    return Fail("simulate", "--skew takes a number >= 0", 2);
-  }
-  if (!share("out-of-order", &options.out_of_order_share) || !share("late", &options.late_share) ||
-      !share("bad", &options.bad_share)) {
-    return Fail("simulate", "--out-of-order, --late and --bad take a share from 0 to 1", 2);
-  }
-  if (!duration("duration", &options.duration_ticks) ||
-      !duration("out-of-order-max", &options.out_of_order_max_ticks) ||
-      !duration("late-delay", &options.late_delay_ticks)) {
-    return Fail("simulate",
-                "--duration, --out-of-order-max and --late-delay take durations like 5s", 2);
-  }
-  if (options.count < 0 && options.duration_ticks < 0) {
-    return Fail("simulate", "give --count N or --duration D", 2);
-  }
-  const int64_t now_ticks = std::chrono::duration_cast<std::chrono::seconds>(
-                                std::chrono::system_clock::now().time_since_epoch())
-                                .count() *
-                            kTicksPerSecond;
-  options.start_ticks = now_ticks;
-  if (auto v = cl.Get("start-time")) {
-    auto t = ParseDatetime(*v);
-    if (!t)
-      return Fail("simulate", absl::StrCat("--start-time is not an ISO 8601 datetime: ", *v), 2);
-    options.start_ticks = *t;
-  }
+  const SimulatorOptions options = *std::move(parsed_options);
   const bool to_topic = cl.Has("topic");
   if (to_topic == cl.Has("output"))
     return Fail("simulate", "give exactly one of --topic and --output", 2);
