@@ -175,6 +175,7 @@ absl::StatusOr<bool> JsonLinesFile::Read(size_t max, std::vector<SourceRecord>* 
     r.position = position_;
     r.arrival = estimated_arrival_;
   }
+  ended_ = read < max;
   return read > 0;
 }
 
@@ -184,6 +185,7 @@ absl::Status JsonLinesFile::SeekAfter(int64_t position) {
     offset_ = 0;
     position_ = 0;
   }
+  ended_ = false;
   SkipTo(position);
   return absl::OkStatus();
 }

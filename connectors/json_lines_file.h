@@ -30,6 +30,7 @@ class JsonLinesFile final : public Source {
   absl::StatusOr<bool> Read(size_t max, std::vector<SourceRecord>* out) override;
   absl::Status SeekAfter(int64_t position) override;
   int64_t position() const override { return position_; }
+  bool Idle() override { return ended_; }
   bool estimated_arrival() const override {
     return estimated_arrival_ != SourceRecord::kUnknownArrival;
   }
@@ -61,6 +62,7 @@ class JsonLinesFile final : public Source {
   size_t size_ = 0;    // bytes of content (padding follows)
   size_t offset_ = 0;  // where the next scan starts
   int64_t position_ = 0;
+  bool ended_ = false;  // Read found the end
   bool array_mode_ = false;
   int64_t estimated_arrival_ = SourceRecord::kUnknownArrival;
   int64_t modified_ticks_ = 0;

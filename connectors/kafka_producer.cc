@@ -64,6 +64,7 @@ absl::Status KafkaProducer::Produce(const std::string& topic, std::string_view k
                                     std::string_view value, int64_t timestamp_ms,
                                     DeliveryTracker* tracker,
                                     const std::vector<KafkaHeader>& headers, int32_t partition) {
+  DeliveryTracker* report_to = tracker != nullptr ? tracker->ForMessage() : nullptr;
   while (true) {
     RdKafka::Headers* h = nullptr;
     if (!headers.empty()) {
@@ -73,9 +74,10 @@ absl::Status KafkaProducer::Produce(const std::string& topic, std::string_view k
     const RdKafka::ErrorCode err = producer_->produce(
         topic, partition < 0 ? RdKafka::Topic::PARTITION_UA : partition,
         RdKafka::Producer::RK_MSG_COPY, const_cast<char*>(value.data()), value.size(),
-        key.empty() ? nullptr : key.data(), key.size(), timestamp_ms, h, tracker);
+        key.empty() ? nullptr : key.data(), key.size(), timestamp_ms, h, report_to);
     if (err == RdKafka::ERR_NO_ERROR) {
-      if (tracker != nullptr) tracker->Produced();
+      if (report_to != nullptr) report_to->Produced();
+      if (tracker != nullptr && tracker != report_to) tracker->Produced();
       return absl::OkStatus();
     }
     delete h;  // not taken over on failure
@@ -85,6 +87,28 @@ absl::Status KafkaProducer::Produce(const std::string& topic, std::string_view k
     // The local queue is full: let deliveries drain, then retry.
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
+}
+
+int64_t EpochDeliveryTracker::Cut() {
+  absl::MutexLock lock(&epochs_mu_);
+  const int64_t closed = epochs_.back()->number();
+  epochs_.push_back(std::make_unique<Epoch>(this, closed + 1));
+  // Closed epochs with every report in: nothing refers to them any more.
+  while (epochs_.size() > 1 && epochs_.front()->answered() && epochs_.front()->failed() == 0) {
+    epochs_.pop_front();
+  }
+  return closed;
+}
+
+absl::StatusOr<bool> EpochDeliveryTracker::Acknowledged(int64_t epoch) {
+  if (failed() > 0) return absl::UnavailableError(last_error());
+  absl::MutexLock lock(&epochs_mu_);
+  for (const auto& e : epochs_) {
+    if (e->number() > epoch) break;
+    // The open epoch is never complete: more may still come.
+    if (e.get() == epochs_.back().get() || !e->answered()) return false;
+  }
+  return true;
 }
 
 namespace {

@@ -9,6 +9,7 @@
 #define SLUICE_CONNECTORS_KAFKA_PRODUCER_H_
 
 #include <atomic>
+#include <deque>
 #include <memory>
 #include <string>
 #include <thread>
@@ -20,6 +21,7 @@
 #include "connectors/kafka_client.h"
 #include "connectors/kafka_consumer.h"
 #include "engine/exec/operator.h"
+#include "engine/runtime/async_checkpoints.h"
 #include "librdkafka/rdkafkacpp.h"
 
 namespace sluice {
@@ -39,6 +41,9 @@ class DeliveryTracker {
       Failed(*error);
     }
   }
+  // The tracker the report of the next message goes to (KafkaProducer::
+  // Produce counts the message in it and, if it is another, here too).
+  virtual DeliveryTracker* ForMessage() { return this; }
   void Produced() { produced_.fetch_add(1, std::memory_order_relaxed); }
   void Acknowledged() { acked_.fetch_add(1, std::memory_order_release); }
   void Failed(const std::string& error) {
@@ -60,6 +65,51 @@ class DeliveryTracker {
   std::atomic<int64_t> failed_{0};
   mutable absl::Mutex mu_;
   std::string last_error_ ABSL_GUARDED_BY(mu_);
+};
+
+// A task's tracker, in epochs (DeliveryEpochs, engine/runtime/
+// async_checkpoints.h): each message counts here and in the epoch open when
+// it was produced, whose own tracker its report goes to. Produce and Cut
+// come from the task's thread; reports from the producer's; Acknowledged
+// from any.
+class EpochDeliveryTracker final : public DeliveryTracker, public DeliveryEpochs {
+ public:
+  EpochDeliveryTracker() { epochs_.push_back(std::make_unique<Epoch>(this, 0)); }
+  DeliveryTracker* ForMessage() override {
+    absl::MutexLock lock(&epochs_mu_);
+    return epochs_.back().get();
+  }
+  int64_t Cut() override;
+  absl::StatusOr<bool> Acknowledged(int64_t epoch) override;
+  // True once Kafka reported on every message produced.
+  bool Settled() const { return acked() + failed() >= produced(); }
+  // How many epochs are kept (the open one, and closed ones not yet all
+  // acknowledged).
+  size_t kept_epochs() const {
+    absl::MutexLock lock(&epochs_mu_);
+    return epochs_.size();
+  }
+
+ private:
+  class Epoch final : public DeliveryTracker {
+   public:
+    Epoch(EpochDeliveryTracker* all, int64_t number) : all_(all), number_(number) {}
+    void OnReport(const std::string* error, int32_t partition, int64_t offset) override {
+      DeliveryTracker::OnReport(error, partition, offset);
+      all_->OnReport(error, partition, offset);
+    }
+    int64_t number() const { return number_; }
+    bool answered() const { return acked() + failed() >= produced(); }
+
+   private:
+    EpochDeliveryTracker* all_;
+    int64_t number_;
+  };
+
+  mutable absl::Mutex epochs_mu_;
+  // Oldest first; the last is open. A closed epoch whose messages are all
+  // acknowledged leaves the front: no report can come for it any more.
+  std::deque<std::unique_ptr<Epoch>> epochs_ ABSL_GUARDED_BY(epochs_mu_);
 };
 
 struct KafkaHeader {

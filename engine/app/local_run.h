@@ -19,7 +19,7 @@
 #include "connectors/json_lines_file.h"
 #include "engine/exec/operator_registry.h"
 #include "engine/exec/task.h"
-#include "engine/runtime/checkpoint_protocol.h"
+#include "engine/runtime/async_checkpoints.h"
 #include "engine/state/state_store.h"
 #include "proto/plan.pb.h"
 
@@ -119,6 +119,8 @@ class LocalCheckpoints {
   const uint32_t partition_;
   InMemoryChangelog* log_;
   std::unique_ptr<CheckpointProtocol> protocol_;
+  ImmediateEpochs epochs_;
+  std::unique_ptr<AsyncCheckpoints> async_;
   uint64_t incarnation_ = 0;
 };
 

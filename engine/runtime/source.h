@@ -1,7 +1,8 @@
 // Sources: where a task's events come from, as raw records with positions.
 //
 // A source is one partition of an input (a JSON-lines file, a Kafka
-// partition, later reference data). It yields records in order, each with
+// partition: connectors/json_lines_file.h, connectors/kafka_partition_source.h;
+// later reference data). It yields records in order, each with
 // its position in the partition (a Kafka offset, a line or element number)
 // so that a checkpoint can name where to resume, and can seek back to such
 // a position. It knows nothing of the plan: the InputDriver
@@ -51,6 +52,13 @@ class Source {
 
   // The position of the last record read (0 before any).
   virtual int64_t position() const = 0;
+
+  // True when there is nothing to read now and the source is read to the
+  // end it knows of: a file at its end, a Kafka partition caught up with
+  // its high watermark. An idle input's watermark may follow the clock; one
+  // with a backlog must not (the backlog would be late, and the result
+  // would differ from a run that had no pause).
+  virtual bool Idle() { return false; }
 
   // True when every record's arrival time is an estimate (a file's
   // modification time stands in for each event's).

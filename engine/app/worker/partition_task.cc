@@ -6,16 +6,6 @@ namespace sluice {
 
 const std::string& Worker::PartitionTask::job_name() const { return job_->label(); }
 
-bool Worker::PartitionTask::CaughtUp() {
-  // The cached end can be stale right after an assignment (librdkafka keeps
-  // it from when this consumer last had the partition): ask the broker the
-  // first time.
-  const int64_t end = end_checked_ ? job_->consumer()->CachedEndOffset(tp_)
-                                   : job_->consumer()->QueryEndOffset(tp_, 2000);
-  if (end >= 0) end_checked_ = true;
-  return end >= 0 && position_ >= end;
-}
-
 absl::Status Worker::PartitionTask::Init() {
   const LoadedJob& job = job_->job();
   const JobTopology* topology = job_->topology();
@@ -69,13 +59,9 @@ absl::Status Worker::PartitionTask::Init() {
   }
   env.reject = [this](const RejectedRow& row) {
     std::string_view data;
-    if (current_ != nullptr && row.origin.position >= 0) {
-      const auto& records = current_->records;
-      auto it = std::lower_bound(
-          records.begin(), records.end(), row.origin.position,
-          [](const RecordBatch::Record& r, int64_t offset) { return r.offset < offset; });
-      if (it != records.end() && it->offset == row.origin.position) data = current_->payload(*it);
-    }
+    // The event's text while the source holds it; a later stage's source
+    // holds repartition records, whose offsets are not the event's.
+    if (stage_ == 0 && row.origin.position >= 0) data = source_->RecordText(row.origin.position);
     if (stage_ > 0 && row.origin.input >= 0 && row.origin.partition >= 0 &&
         row.origin.input < static_cast<int>(job_->job().input_topics.size())) {
       // A row rejected after an exchange names the event it came from.
@@ -141,6 +127,8 @@ absl::Status Worker::PartitionTask::Init() {
       receiver_parts_ = *parts;
     }
   }
+  source_ = std::make_unique<KafkaPartitionSource>(
+      tp_, KafkaPartitionSource::Of(job_->consumer(), tp_), position_);
   if (stage_ > 0) return absl::OkStatus();
   // Inputs this partition does not carry are over from the start, so that
   // a UNION over several topics is not held back by them.
@@ -154,8 +142,7 @@ absl::Status Worker::PartitionTask::Init() {
 
 void Worker::PartitionTask::Run() {
   while (true) {
-    RecordBatch batch;
-    bool have_batch = false;
+    bool have_records = false;
     bool tick = false;
     bool checkpoint = false;
     {
@@ -163,10 +150,8 @@ void Worker::PartitionTask::Run() {
       if (checkpoint_) {
         checkpoint_ = false;
         checkpoint = true;
-      } else if (!inbox_.empty()) {
-        batch = std::move(inbox_.front());
-        inbox_.pop_front();
-        have_batch = true;
+      } else if (source_->HasRecords()) {
+        have_records = true;
       } else if (tick_) {
         tick_ = false;
         tick = true;
@@ -175,19 +160,27 @@ void Worker::PartitionTask::Run() {
         return;
       }
     }
-    if (failed_.load()) continue;  // drop work after a failure; nothing gets committed
-    if (have_batch) {
+    if (failed_.load()) {
+      // Work after a failure is dropped (nothing gets committed); the
+      // records too, or they would be "waiting" forever.
+      if (have_records) {
+        records_.clear();
+        source_->Read(SIZE_MAX, &records_).IgnoreError();
+      }
+      continue;
+    }
+    if (have_records) {
       if (stage_ > 0) {
-        ProcessExchange(batch);
+        ProcessExchange();
       } else {
-        Process(batch);
+        Process();
       }
     }
-    // The clock moves an idle input's watermark only when the partition is
-    // read to its end: a task with a backlog (just restored, or behind) is
+    // The clock moves an input's watermark only while its source is idle
+    // (Source::Idle): a task with a backlog (just restored, or behind) is
     // not idle, and moving its watermark by the clock would make the
     // backlog late and the result differ from a run without the pause.
-    if (tick && (stage_ > 0 || CaughtUp())) {
+    if (tick && (stage_ > 0 || source_->Idle())) {
       if (absl::Status s = task_->Tick(WallTicks()); !s.ok()) Fail(s);
       // An upstream partition that has never had an event must not stall
       // this stage forever (see ExchangeReceiver::IgnoreSilentUpstreams).
@@ -203,7 +196,10 @@ void Worker::PartitionTask::Run() {
       }
     }
     if (checkpoint) {
-      if (absl::Status s = Checkpoint(); !s.ok()) Fail(s);
+      if (absl::Status s = Checkpoint(/*wait=*/false); !s.ok()) Fail(s);
+    }
+    if (!failed_.load()) {
+      if (absl::Status s = AdvanceCheckpoint(); !s.ok()) Fail(s);
     }
     TaskMetrics::Set(task_->metrics().memory_state_bytes,
                      static_cast<int64_t>(task_->MemoryStateBytes()));
@@ -278,22 +274,26 @@ class KafkaChangelogReader final : public ChangelogReader {
 // count of what is sent, to wait for its acknowledgement.
 class Worker::PartitionTask::KafkaChangelogWriter final : public ChangelogWriter {
  public:
-  explicit KafkaChangelogWriter(PartitionTask* task)
-      : task_(task), now_ms_(WallTicks() / kTicksPerMillisecond) {}
+  explicit KafkaChangelogWriter(PartitionTask* task) : task_(task) {}
   absl::Status Append(const std::string& log, std::string_view key,
                       std::string_view value) override {
     auto partition = task_->changelog_partition_.find(log);
     if (partition == task_->changelog_partition_.end()) {
       return absl::InternalError(absl::StrCat("no changelog ", log, " for this task"));
     }
-    return task_->producer()->Produce(log, key, value, now_ms_, &task_->tracker_, {},
-                                      partition->second);
+    return task_->producer()->Produce(log, key, value, WallTicks() / kTicksPerMillisecond,
+                                      &task_->tracker_, {}, partition->second);
   }
 
  private:
   PartitionTask* task_;
-  int64_t now_ms_;
 };
+
+Worker::PartitionTask::PartitionTask(Worker* worker, JobRunner* job, TopicPartition tp, uint32_t id,
+                                     int stage)
+    : worker_(worker), job_(job), tp_(std::move(tp)), id_(id), stage_(stage) {}
+
+Worker::PartitionTask::~PartitionTask() = default;
 
 absl::Status Worker::PartitionTask::Restore(const TaskEnvironment& env, bool* restored) {
   *restored = false;
@@ -313,6 +313,8 @@ absl::Status Worker::PartitionTask::Restore(const TaskEnvironment& env, bool* re
     return c == nullptr ? nullptr : &c->topic;
   };
   checkpoints_ = std::make_unique<CheckpointProtocol>(std::move(options));
+  async_ = std::make_unique<AsyncCheckpoints>(checkpoints_.get(), &tracker_, kCheckpointTimeoutMs);
+  changelog_out_ = std::make_unique<KafkaChangelogWriter>(this);
 
   KafkaProperties properties = worker_->options_.kafka;
   properties.insert(properties.end(), job_->job().kafka.begin(), job_->job().kafka.end());
@@ -343,25 +345,14 @@ absl::Status Worker::PartitionTask::Restore(const TaskEnvironment& env, bool* re
   return absl::OkStatus();
 }
 
-absl::Status Worker::PartitionTask::WaitAcknowledged(int timeout_ms) {
-  // Only this task produces with its tracker, and it is not producing now:
-  // once the reports catch up with the count, everything is acknowledged.
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
-  while (tracker_.acked() + tracker_.failed() < tracker_.produced()) {
-    if (std::chrono::steady_clock::now() > deadline) {
-      return absl::UnavailableError("Kafka did not acknowledge the task's messages in time");
-    }
-    std::this_thread::sleep_for(std::chrono::microseconds(500));
-  }
-  if (tracker_.failed() > 0) {
-    return absl::UnavailableError(
-        absl::StrCat("Kafka refused the task's messages: ", tracker_.last_error()));
-  }
-  return absl::OkStatus();
-}
-
-absl::Status Worker::PartitionTask::Checkpoint() {
+absl::Status Worker::PartitionTask::Checkpoint(bool wait) {
   if (task_ == nullptr || position_ < 0 || failed_.load()) return absl::OkStatus();
+  wait = wait || txn_ != nullptr;
+  if (async_->in_flight()) {
+    // The next request takes one; unless this one must wait for its own.
+    if (!wait) return absl::OkStatus();
+    if (absl::Status s = FinishCheckpoint(); !s.ok()) return s;
+  }
   if (FailpointHit("task.checkpoint")) {
     return absl::UnavailableError("the failpoint task.checkpoint failed this checkpoint");
   }
@@ -385,34 +376,45 @@ absl::Status Worker::PartitionTask::Checkpoint() {
       return s;
     }
   }
-  // The changes, to their operators' changelogs; once they are all
-  // acknowledged the checkpoint is complete: mark it.
-  KafkaChangelogWriter out(this);
-  if (absl::Status s = checkpoints_->WriteChanges(id, batch, out); !s.ok()) return s;
-  if (absl::Status s = WaitAcknowledged(60'000); !s.ok()) return s;
-  if (absl::Status s = checkpoints_->WriteMarkers(id, out); !s.ok()) return s;
+  // The changes go to their operators' changelogs and the batch to the
+  // local store; the markers follow once Kafka has the changes
+  // (AdvanceCheckpoint), while the task goes on.
+  if (absl::Status s = async_->Start(id, batch, position_, changelog_out_.get(),
+                                     WallTicks() / kTicksPerMillisecond);
+      !s.ok()) {
+    return s;
+  }
+  receiver_parts_ = receiver_parts;
+  return wait ? FinishCheckpoint() : absl::OkStatus();
+}
+
+absl::Status Worker::PartitionTask::AdvanceCheckpoint() {
+  auto done = async_->Advance(WallTicks() / kTicksPerMillisecond);
+  if (!done.ok()) return done.status();
+  if (!done->has_value()) return absl::OkStatus();
+  const int64_t position = (*done)->position;
   if (txn_) {
     // Outputs, exchange rows, changelog and the input position in one
-    // transaction: all visible to read_committed readers, or none.
+    // transaction: all visible to read_committed readers, or none. Nothing
+    // was produced since the checkpoint started (Checkpoint waits).
     auto group = job_->consumer()->GroupMetadata();
-    absl::Status s = txn_->CommitTransaction({{tp_, position_}}, group.get(), 60'000);
+    absl::Status s = txn_->CommitTransaction({{tp_, position}}, group.get(), 60'000);
     if (absl::IsAborted(s)) txn_->AbortTransaction(30'000).IgnoreError();
     if (!s.ok()) return s;
     if (absl::Status b = txn_->BeginTransaction(); !b.ok()) return b;
   }
-  if (absl::Status s = worker_->store_->Commit(batch); !s.ok()) return s;
-  checkpoints_->Completed(id);
-  // The checkpoint is complete: sinks that staged their rows publish them.
+  // The checkpoint is complete: sinks that staged their rows publish them,
+  // and its position is the one to resume from and to commit.
   if (absl::Status s = task_->CommitSinks(); !s.ok()) return s;
-  receiver_parts_ = receiver_parts;
-  // Durable: at once under exactly_once (the transaction committed the
-  // group's offset too), else once the checkpoint's messages are
-  // acknowledged (the consumer commits it when the partition leaves).
   absl::MutexLock lock(&commit_mu_);
-  if (txn_) {
-    progress_.Durable(position_);
-  } else {
-    progress_.Taken(position_, tracker_.produced());
+  durable_ = position;
+  return absl::OkStatus();
+}
+
+absl::Status Worker::PartitionTask::FinishCheckpoint() {
+  while (async_->in_flight()) {
+    if (absl::Status s = AdvanceCheckpoint(); !s.ok()) return s;
+    if (async_->in_flight()) std::this_thread::sleep_for(std::chrono::microseconds(500));
   }
   return absl::OkStatus();
 }
@@ -464,14 +466,16 @@ void Worker::PartitionTask::FillStatus(v1::TaskStatus* status) {
   status->set_state_bytes(m.memory_state_bytes.load() + task_->StoredStateBytes());
 }
 
-void Worker::PartitionTask::Process(const RecordBatch& batch) {
-  current_ = &batch;
+void Worker::PartitionTask::Process() {
   records_.clear();
-  batch.AppendTo(&records_);
+  if (auto read = source_->Read(SIZE_MAX, &records_); !read.ok()) {
+    Fail(read.status());
+    return;
+  }
+  if (records_.empty()) return;
   if (absl::Status s = driver_->Push(*task_, records_); !s.ok()) Fail(s);
-  current_ = nullptr;
-  if (failed_.load() || batch.records.empty()) return;
-  position_ = batch.records.back().offset + 1;
+  if (failed_.load()) return;
+  position_ = records_.back().position + 1;
   next_offset_.store(position_);
 }
 
@@ -487,27 +491,32 @@ void Worker::PartitionTask::ReleaseExchange() {
 // A later stage: repartition records from the tasks of the stage before,
 // merged by the receiver and released to the plan as its watermark (the
 // slowest sender's) passes them.
-void Worker::PartitionTask::ProcessExchange(const RecordBatch& batch) {
-  for (const RecordBatch::Record& r : batch.records) {
+void Worker::PartitionTask::ProcessExchange() {
+  records_.clear();
+  if (auto read = source_->Read(SIZE_MAX, &records_); !read.ok()) {
+    Fail(read.status());
+    return;
+  }
+  for (const SourceRecord& r : records_) {
     ExchangeRecord record;
-    bool ok = DecodeExchangeRecord(batch.payload(r), &record);
+    bool ok = DecodeExchangeRecord(r.data, &record);
     if (ok && record.kind == ExchangeRecord::Kind::kRow) {
-      ok = receiver_->AddRow(record.sender, record.seq, r.offset, record.row);
+      ok = receiver_->AddRow(record.sender, record.seq, r.position, record.row);
     } else if (ok) {
       receiver_->SetWatermark(record.sender, record.watermark);
     }
     if (!ok) {
       TaskMetrics::Add(task_->metrics().rejected, 1);
       if (absl::Status s =
-              DeadLetter("malformed repartition record", tp_.topic, tp_.partition, r.offset, "");
+              DeadLetter("malformed repartition record", tp_.topic, tp_.partition, r.position, "");
           !s.ok()) {
         Fail(s);
       }
     }
   }
   ReleaseExchange();
-  if (failed_.load() || batch.records.empty()) return;
-  position_ = batch.records.back().offset + 1;
+  if (failed_.load() || records_.empty()) return;
+  position_ = records_.back().position + 1;
   next_offset_.store(position_);
 }
 

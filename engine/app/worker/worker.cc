@@ -182,7 +182,11 @@ void Worker::JobRunner::RetryFailedTasks(int64_t now_ms) {
     std::string error;
     std::unique_ptr<PartitionTask> task = StartTask(retry.tp, &error);
     if (task != nullptr) {
-      absl::Status s = consumer_->Seek(retry.tp, task->start_offset(), 10'000);
+      // Before it takes work: from its checkpoint, or from the group's
+      // commit when it has none.
+      absl::Status s = task->start_offset() >= 0
+                           ? task->source().SeekAfter(task->start_offset() - 1)
+                           : consumer_->Seek(retry.tp, -1, 10'000);
       if (!s.ok()) {
         error = std::string(s.message());
         task.reset();
@@ -224,7 +228,7 @@ void Worker::JobRunner::OnRevoked(const std::vector<TopicPartition>& partitions,
     // A last checkpoint, so that the next owner starts exactly here; then
     // commit it.
     for (PartitionTask* task : leaving) {
-      if (absl::Status s = task->Checkpoint(); !s.ok()) {
+      if (absl::Status s = task->Checkpoint(/*wait=*/true); !s.ok()) {
         Log(absl::StrCat(worker_->options_.name, " | ", label_, " | ", task->partition().topic, "[",
                          task->partition().partition, "] | last checkpoint: ", s.message()));
       }

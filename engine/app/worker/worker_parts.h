@@ -19,6 +19,7 @@
 #include "absl/strings/str_join.h"
 #include "connectors/json_decoder.h"
 #include "connectors/kafka_consumer.h"
+#include "connectors/kafka_partition_source.h"
 #include "connectors/kafka_reader.h"
 #include "engine/app/base/log_line.h"
 #include "engine/app/worker/outputs.h"
@@ -29,7 +30,7 @@
 #include "engine/core/value_codec.h"
 #include "engine/exec/exchange.h"
 #include "engine/exec/task.h"
-#include "engine/runtime/checkpoint_progress.h"
+#include "engine/runtime/async_checkpoints.h"
 #include "engine/runtime/checkpoint_protocol.h"
 #include "engine/runtime/input_driver.h"
 #include "engine/state/changelog_record.h"
@@ -181,20 +182,23 @@ class KafkaExchangeSender final : public ExchangeSender {
   std::map<int, int64_t> last_watermark_;
 };
 
-// One assigned partition running the job's plan. Work is submitted to the
-// pool one closure at a time (`scheduled_`), so the task runs on one thread
-// at a time; the consumer thread only enqueues and reads commit positions.
+// One assigned partition running the job's plan. Its input is the
+// partition as a source (connectors/kafka_partition_source.h): the input
+// topic's for stage 0, the repartition topic's for later stages. Work is
+// submitted to the pool one closure at a time (`scheduled_`), so the task
+// runs on one thread at a time; the consumer thread only offers records
+// and reads commit positions.
 class Worker::PartitionTask {
  public:
-  PartitionTask(Worker* worker, JobRunner* job, TopicPartition tp, uint32_t id, int stage)
-      : worker_(worker), job_(job), tp_(std::move(tp)), id_(id), stage_(stage) {}
+  PartitionTask(Worker* worker, JobRunner* job, TopicPartition tp, uint32_t id, int stage);
+  ~PartitionTask();
 
   absl::Status Init();
 
   void Enqueue(RecordBatch batch) {
     absl::MutexLock lock(&mu_);
     if (closing_) return;
-    inbox_.push_back(std::move(batch));
+    source_->Offer(std::move(batch));
     ScheduleLocked();
   }
   void RequestTick() {
@@ -218,11 +222,14 @@ class Worker::PartitionTask {
   std::string error();
   // True once Kafka reported on every message the task produced: the
   // producer's delivery reports point at its tracker, so it may go only then.
-  bool Settled() const { return tracker_.acked() + tracker_.failed() >= tracker_.produced(); }
+  bool Settled() const { return tracker_.Settled(); }
 
-  // A checkpoint (Checkpoint above): on the task's thread, or on any
-  // thread once Drain() returned.
-  absl::Status Checkpoint();
+  // Starts a checkpoint (engine/runtime/async_checkpoints.h), unless one is
+  // in flight; the task goes on while Kafka acknowledges it. With `wait`
+  // (the partition is leaving) or under exactly_once, first completes the
+  // one in flight, then takes one and returns once it is complete. On the
+  // task's thread, or on any thread once Drain() returned.
+  absl::Status Checkpoint(bool wait);
   // Stops taking work and waits for what is queued to be done.
   void Drain() {
     absl::MutexLock lock(&mu_);
@@ -232,7 +239,7 @@ class Worker::PartitionTask {
         this));
   }
 
-  // The input position of the latest durable checkpoint (every message
+  // The input position of the latest complete checkpoint (every message
   // before it acknowledged), or -1: what the group may commit. Nothing
   // once a message failed. Under exactly_once the transaction commits it,
   // and this returns -1.
@@ -247,17 +254,18 @@ class Worker::PartitionTask {
       }
       return -1;
     }
-    return progress_.Acknowledged(tracker_.acked());
+    return durable_;
   }
-  // The input position of the latest durable checkpoint, or -1 (any
+  // The input position of the latest complete checkpoint, or -1 (any
   // thread): where the task resumes after a crash.
   int64_t DurableOffset() {
     absl::MutexLock lock(&commit_mu_);
-    if (tracker_.failed() == 0) progress_.Acknowledged(tracker_.acked());
-    return progress_.durable();
+    return durable_;
   }
 
   const TopicPartition& partition() const { return tp_; }
+  // The task's input. Seek it only before the task takes work.
+  KafkaPartitionSource& source() { return *source_; }
   TaskMetrics* metrics() { return task_ ? &task_->metrics() : nullptr; }
 
   // A snapshot for status reports (any thread).
@@ -265,12 +273,15 @@ class Worker::PartitionTask {
 
  private:
   absl::Status Restore(const TaskEnvironment& env, bool* restored);
-  // Read to the end of its partition, as far as the last fetch tells.
-  bool CaughtUp();
   // Where the task's messages go: its own transactional producer under
   // exactly_once, else the worker's.
   KafkaProducer* producer() { return txn_ ? txn_.get() : worker_->producer_.get(); }
-  absl::Status WaitAcknowledged(int timeout_ms);
+  // The next step of the checkpoint in flight, and what follows its
+  // completion (the transaction's commit, the sinks' commit, the durable
+  // position).
+  absl::Status AdvanceCheckpoint();
+  // Advances the checkpoint in flight until it is complete.
+  absl::Status FinishCheckpoint();
   std::string MetaKey(std::string_view what) const { return absl::StrCat("w.", std::string(what)); }
 
   void ScheduleLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
@@ -279,8 +290,10 @@ class Worker::PartitionTask {
     worker_->pool_->Submit([this] { Run(); });
   }
   void Run();
-  void Process(const RecordBatch& batch);
-  void ProcessExchange(const RecordBatch& batch);
+  // What the source has, decoded and pushed into the task (stage 0) or
+  // merged by the exchange receiver (later stages).
+  void Process();
+  void ProcessExchange();
   void ReleaseExchange();
   void Fail(const absl::Status& status);
   // A dead-letter record for the event at `offset` of `topic`/`partition`.
@@ -302,22 +315,25 @@ class Worker::PartitionTask {
   std::vector<int> inputs_;     // plan inputs this topic feeds
   std::vector<std::unique_ptr<JsonDecoder>> decoders_;  // by position in inputs_
   std::unique_ptr<InputDriver> driver_;                 // decodes into inputs_
-  std::vector<SourceRecord> records_;                   // the batch being processed
+  std::unique_ptr<KafkaPartitionSource> source_;
+  std::vector<SourceRecord> records_;  // the records being processed
   std::vector<std::unique_ptr<Sink>> sinks_;
-  DeliveryTracker tracker_;
+  EpochDeliveryTracker tracker_;
   std::unique_ptr<WorkerSinkServices> sink_services_;  // what sinks_ write through
   std::atomic<bool> failed_{false};
   std::atomic<int64_t> next_offset_{-1};
   const int64_t started_at_ms_ = WallTicks() / kTicksPerMillisecond;
   absl::Mutex error_mu_;
   std::string error_ ABSL_GUARDED_BY(error_mu_);
-  const RecordBatch* current_ = nullptr;  // the batch being processed (pool thread)
   // Checkpoints (task thread): the protocol (engine/runtime/checkpoint_protocol.h),
   // the next input position to read, where the consumer starts.
   std::unique_ptr<CheckpointProtocol> checkpoints_;
+  std::unique_ptr<AsyncCheckpoints> async_;  // over checkpoints_ and tracker_
   class KafkaChangelogWriter;
+  std::unique_ptr<KafkaChangelogWriter> changelog_out_;
+  // How long a checkpoint may wait for Kafka's acknowledgements.
+  static constexpr int64_t kCheckpointTimeoutMs = 60'000;
   std::map<std::string, int> changelog_partition_;  // by changelog topic
-  bool end_checked_ = false;                        // CaughtUp asked the broker once
   // This instance of the task, among all that ever ran it (random).
   const uint64_t incarnation_ = std::random_device{}() * 0x100000000ull ^ std::random_device{}();
   // How long a later stage waits for an upstream task that sends nothing.
@@ -331,14 +347,13 @@ class Worker::PartitionTask {
   std::unique_ptr<KafkaProducer> txn_;  // exactly_once only
 
   absl::Mutex mu_;
-  std::deque<RecordBatch> inbox_ ABSL_GUARDED_BY(mu_);
   bool tick_ ABSL_GUARDED_BY(mu_) = false;
   bool checkpoint_ ABSL_GUARDED_BY(mu_) = false;
   bool scheduled_ ABSL_GUARDED_BY(mu_) = false;
   bool closing_ ABSL_GUARDED_BY(mu_) = false;
 
   absl::Mutex commit_mu_;
-  CheckpointProgress progress_ ABSL_GUARDED_BY(commit_mu_);
+  int64_t durable_ ABSL_GUARDED_BY(commit_mu_) = -1;
   bool reported_failure_ ABSL_GUARDED_BY(commit_mu_) = false;
 };
 

@@ -13,6 +13,7 @@
 #include "connectors/json_decoder.h"
 #include "engine/core/value_codec.h"
 #include "engine/exec/task.h"
+#include "engine/runtime/async_checkpoints.h"
 #include "engine/runtime/input_driver.h"
 #include "engine/state/changelog_record.h"
 #include "operators/builtin_operators.h"
@@ -129,6 +130,22 @@ class Life {
     ASSERT_TRUE(task_->CommitSinks().ok());
   }
 
+  // Starts an asynchronous checkpoint at input position `position`, as the
+  // worker does (engine/runtime/async_checkpoints.h).
+  absl::Status StartCheckpoint(int64_t position, InMemoryChangelog& log, AsyncCheckpoints& async,
+                               int64_t now_ms = 0) {
+    StateWriteBatch batch;
+    if (absl::Status s = task_->Checkpoint(batch); !s.ok()) return s;
+    const CheckpointId id = protocol_->Begin(batch, task_->meta_table());
+    std::string value;
+    EncodeFixed64(static_cast<uint64_t>(position), &value);
+    batch.Put(task_->meta_table(), "position", value);
+    return async.Start(id, batch, position, &log, now_ms);
+  }
+  AsyncCheckpoints Async(DeliveryEpochs* epochs) {
+    return AsyncCheckpoints(protocol_.get(), epochs, /*timeout_ms=*/60'000);
+  }
+
   void End() { ASSERT_TRUE(task_->EndOfInput().ok()); }
 
   const CheckpointProtocol::Restored& restored() const { return restored_; }
@@ -192,6 +209,35 @@ class StagingSink final : public Sink {
   std::vector<std::string> pending_;
   std::vector<std::string> staged_;
 };
+
+// A log whose acknowledgements the test gives by hand.
+class ManualEpochs final : public DeliveryEpochs {
+ public:
+  int64_t Cut() override { return next_++; }
+  absl::StatusOr<bool> Acknowledged(int64_t epoch) override {
+    if (!refused_.empty()) return absl::UnavailableError(refused_);
+    return epoch <= acknowledged_;
+  }
+  // Everything handed over so far.
+  void AcknowledgeAll() { acknowledged_ = next_ - 1; }
+  void Refuse(std::string why) { refused_ = std::move(why); }
+
+ private:
+  int64_t next_ = 0;
+  int64_t acknowledged_ = -1;
+  std::string refused_;
+};
+
+size_t Markers(InMemoryChangelog& log) {
+  size_t n = 0;
+  for (const std::string& name : {kTaskLog, kStateLog}) {
+    for (const auto& [key, value] : log.records(name)) {
+      ChangelogRecord record;
+      if (DecodeChangelogRecord(key, value, &record) && record.kind == kChangelogMarker) ++n;
+    }
+  }
+  return n;
+}
 
 class CheckpointProtocolTest : public ::testing::Test {
  protected:
@@ -505,6 +551,130 @@ TEST_F(CheckpointProtocolTest, ARestoreFromACompactedChangelogIsExact) {
   third.Push(events_, 910, events_.size());
   third.End();
   ExpectExact(out.o, out.s);
+}
+
+}  // namespace
+}  // namespace sluice
+
+namespace sluice {
+namespace {
+
+// The worker's checkpoints do not wait for Kafka: the task goes on while
+// the log acknowledges, and the markers follow the acknowledged changes.
+TEST_F(CheckpointProtocolTest, AnAsyncCheckpointLetsTheTaskGoOnAndCompletesOnceAcknowledged) {
+  InMemoryChangelog log;
+  Outputs out;
+  ManualEpochs epochs;
+  {
+    Life first(plan_, registry_, dir_.path("a"), 1, &out.o, &out.s);
+    first.Start(log);
+    AsyncCheckpoints async = first.Async(&epochs);
+    first.Push(events_, 0, 1000);
+    ASSERT_TRUE(first.StartCheckpoint(1000, log, async).ok());
+    out.Keep();
+    const size_t changes = log.size();
+    EXPECT_GT(changes, 0u);
+    EXPECT_EQ(Markers(log), 0u);
+    // Not acknowledged yet: the task goes on, and nothing more is written.
+    first.Push(events_, 1000, 1500);
+    auto step = async.Advance(1);
+    ASSERT_TRUE(step.ok()) << step.status();
+    EXPECT_FALSE(step->has_value());
+    EXPECT_TRUE(async.in_flight());
+    EXPECT_EQ(Markers(log), 0u);
+    // One at a time: the next cannot start while this one waits.
+    StateWriteBatch another;
+    EXPECT_TRUE(
+        absl::IsFailedPrecondition(async.Start(CheckpointId{2, 1}, another, 1500, &log, 1)));
+    // The changes are acknowledged: the markers go, one in each log; the
+    // checkpoint is complete once they are acknowledged too.
+    epochs.AcknowledgeAll();
+    step = async.Advance(2);
+    ASSERT_TRUE(step.ok()) << step.status();
+    EXPECT_FALSE(step->has_value());
+    EXPECT_EQ(Markers(log), 2u);
+    epochs.AcknowledgeAll();
+    step = async.Advance(3);
+    ASSERT_TRUE(step.ok()) << step.status();
+    ASSERT_TRUE(step->has_value());
+    EXPECT_EQ((*step)->position, 1000);
+    EXPECT_EQ((*step)->id.number, 1);
+    EXPECT_FALSE(async.in_flight());
+  }
+  // The task dies; the next owner has an empty store.
+  out.Crash();
+  Life again(plan_, registry_, dir_.path("b"), 2, &out.o, &out.s);
+  EXPECT_EQ(again.Start(log), 1000);
+  EXPECT_TRUE(again.restored().from_log);
+  again.Push(events_, 1000, events_.size());
+  again.End();
+  ExpectExact(out.o, out.s);
+}
+
+// The local store gets a checkpoint's batch when it starts, ahead of the
+// log. A task that dies before the log acknowledged leaves a store that
+// claims a checkpoint the log never completed: the restore must not trust
+// it, and rebuilds the previous checkpoint from the log.
+TEST_F(CheckpointProtocolTest,
+       RestoreAfterACrashBeforeTheLogAcknowledgedIgnoresTheStoresCheckpoint) {
+  InMemoryChangelog log;
+  Outputs out;
+  ManualEpochs epochs;
+  {
+    Life first(plan_, registry_, dir_.path("a"), 1, &out.o, &out.s);
+    first.Start(log);
+    AsyncCheckpoints async = first.Async(&epochs);
+    first.Push(events_, 0, 800);
+    ASSERT_TRUE(first.StartCheckpoint(800, log, async).ok());
+    out.Keep();
+    for (int i = 0; i < 2; ++i) {
+      epochs.AcknowledgeAll();
+      ASSERT_TRUE(async.Advance(i).ok());
+    }
+    ASSERT_FALSE(async.in_flight());
+    first.Push(events_, 800, 1600);
+    ASSERT_TRUE(first.StartCheckpoint(1600, log, async).ok());
+    first.Push(events_, 1600, 2000);
+    // Dies here: checkpoint 2's changes are in the log, its markers never.
+  }
+  out.Crash();
+  Life again(plan_, registry_, dir_.path("a"), 2, &out.o, &out.s);
+  EXPECT_EQ(again.Start(log), 800);
+  ASSERT_TRUE(again.restored().checkpoint.has_value());
+  EXPECT_EQ(again.restored().checkpoint->number, 1);
+  EXPECT_TRUE(again.restored().from_log);
+  again.Push(events_, 800, events_.size());
+  again.End();
+  ExpectExact(out.o, out.s);
+}
+
+TEST_F(CheckpointProtocolTest, AnAsyncCheckpointTheLogRefusesOrNeverAcknowledgesFails) {
+  InMemoryChangelog log;
+  Outputs out;
+  ManualEpochs epochs;
+  Life task(plan_, registry_, dir_.path("a"), 1, &out.o, &out.s);
+  task.Start(log);
+  AsyncCheckpoints async = task.Async(&epochs);
+  task.Push(events_, 0, 500);
+  // Never acknowledged: still waiting just before the timeout, failed after.
+  ASSERT_TRUE(task.StartCheckpoint(500, log, async, /*now_ms=*/1000).ok());
+  auto step = async.Advance(1000 + 60'000);
+  ASSERT_TRUE(step.ok());
+  EXPECT_FALSE(step->has_value());
+  step = async.Advance(1000 + 60'001);
+  ASSERT_FALSE(step.ok());
+  EXPECT_NE(step.status().message().find("did not acknowledge"), std::string::npos)
+      << step.status();
+  EXPECT_FALSE(async.in_flight());
+  // Refused: the log's reason is the error's.
+  task.Push(events_, 500, 700);
+  ASSERT_TRUE(task.StartCheckpoint(700, log, async, 2000).ok());
+  epochs.Refuse("Broker: Message size too large");
+  step = async.Advance(2001);
+  ASSERT_FALSE(step.ok());
+  EXPECT_NE(step.status().message().find("Message size too large"), std::string::npos)
+      << step.status();
+  EXPECT_EQ(Markers(log), 0u);
 }
 
 }  // namespace

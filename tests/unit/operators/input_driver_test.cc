@@ -180,6 +180,7 @@ TEST(JsonLinesFileSourceTest, YieldsLinesWithTheirNumbersAndSeeks) {
   auto more = source.Read(2, &records);
   ASSERT_TRUE(more.ok() && *more);
   ASSERT_EQ(records.size(), 2u);
+  EXPECT_FALSE(source.Idle());
   EXPECT_EQ(records[0].data, "{\"n\":1}");
   EXPECT_EQ(records[0].position, 1);
   EXPECT_EQ(records[1].data, "{\"n\":2}");
@@ -194,11 +195,15 @@ TEST(JsonLinesFileSourceTest, YieldsLinesWithTheirNumbersAndSeeks) {
   EXPECT_EQ(records[0].position, 5);
   EXPECT_EQ(records[1].data, "{\"n\":4}");
   EXPECT_EQ(records[1].position, 6);
+  // Idle once a read found the end, not before.
+  EXPECT_TRUE(source.Idle());
   records.clear();
   EXPECT_FALSE(*source.Read(10, &records));
   EXPECT_TRUE(records.empty());
+  EXPECT_TRUE(source.Idle());
   // Back to after line 3 (a checkpoint's position), then on.
   ASSERT_TRUE(source.SeekAfter(3).ok());
+  EXPECT_FALSE(source.Idle());
   ASSERT_TRUE(*source.Read(1, &records));
   EXPECT_EQ(records[0].position, 5);
   EXPECT_EQ(source.RecordText(3), "{\"n\":2}");
