@@ -40,7 +40,7 @@ class KafkaPartitionSource final : public Source {
 
   // The consumer's thread: records polled for this partition.
   void Offer(RecordBatch batch);
-  // Any thread: records wait to be read.
+  // The task's thread: records wait to be read.
   bool HasRecords() const;
 
   // Source, on the task's thread. Read never ends (a Kafka partition is
