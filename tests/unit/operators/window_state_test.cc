@@ -225,39 +225,52 @@ TEST(WindowStateTest, CheckpointAndRestoreContinuesExactly) {
 
 // Sliding and session windows write only what changed at each checkpoint:
 // a restore after many such checkpoints must still see exactly the state.
-TEST(WindowStateTest, ManyIncrementalCheckpointsThenARestoreContinueExactly) {
-  for (const char* query :
-       {"SELECT deviceId, COUNT(*) AS n, SUM(temperature) AS s FROM telemetry TIMESTAMP BY "
+// One case per query, so that ctest runs them side by side (each takes
+// about 20 s under the sanitizers).
+class IncrementalCheckpointTest : public ::testing::TestWithParam<const char*> {};
+
+TEST_P(IncrementalCheckpointTest, ManyIncrementalCheckpointsThenARestoreContinueExactly) {
+  const char* query = GetParam();
+  Harness h(query);
+  const auto events = Events(3000, 40, 5);
+  const auto straight = h.Run(events, size_t{1} << 30, -1);
+  ASSERT_FALSE(straight.empty());
+  for (size_t every : {1, 3, 7}) {
+    for (size_t nth : {1, 2, 4}) {
+      // Restores after the nth checkpoint.
+      const size_t restore = every * nth - 1;
+      EXPECT_EQ(straight, h.RunCheckpointingEvery(events, every, restore))
+          << "checkpoint every " << every << " batches, restore after batch " << restore;
+    }
+  }
+  // Checkpoints far apart: the change lists outgrow the state, tracking
+  // stops, and the next checkpoint rewrites everything.
+  const auto many = Events(12000, 40, 6);
+  const auto many_straight = h.Run(many, size_t{1} << 30, -1);
+  for (size_t restore : {59, 119}) {
+    EXPECT_EQ(many_straight, h.RunCheckpointingEvery(many, 60, restore))
+        << "restore after batch " << restore;
+  }
+}
+
+std::string QueryName(const ::testing::TestParamInfo<const char*>& info) {
+  static constexpr const char* kNames[] = {"Sliding3s", "Sliding2min", "SessionPerDevice",
+                                           "SessionAllDevices"};
+  return kNames[info.index];
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    WindowStateTest, IncrementalCheckpointTest,
+    ::testing::Values(
+        "SELECT deviceId, COUNT(*) AS n, SUM(temperature) AS s FROM telemetry TIMESTAMP BY "
         "eventTime GROUP BY deviceId, SlidingWindow(second, 3)",
         "SELECT deviceId, COUNT(*) AS n, MAX(temperature) AS hi FROM telemetry TIMESTAMP BY "
         "eventTime GROUP BY deviceId, SlidingWindow(minute, 2)",
         "SELECT deviceId, COUNT(*) AS n, STDEV(temperature) AS sd FROM telemetry TIMESTAMP BY "
         "eventTime GROUP BY deviceId, SessionWindow(second, 2, 20) OVER (PARTITION BY deviceId)",
         "SELECT COUNT(*) AS n FROM telemetry TIMESTAMP BY eventTime "
-        "GROUP BY SessionWindow(second, 1, 10)"}) {
-    SCOPED_TRACE(query);
-    Harness h(query);
-    const auto events = Events(3000, 40, 5);
-    const auto straight = h.Run(events, size_t{1} << 30, -1);
-    ASSERT_FALSE(straight.empty());
-    for (size_t every : {1, 3, 7}) {
-      for (size_t nth : {1, 2, 4}) {
-        // Restores after the nth checkpoint.
-        const size_t restore = every * nth - 1;
-        EXPECT_EQ(straight, h.RunCheckpointingEvery(events, every, restore))
-            << "checkpoint every " << every << " batches, restore after batch " << restore;
-      }
-    }
-    // Checkpoints far apart: the change lists outgrow the state, tracking
-    // stops, and the next checkpoint rewrites everything.
-    const auto many = Events(12000, 40, 6);
-    const auto many_straight = h.Run(many, size_t{1} << 30, -1);
-    for (size_t restore : {59, 119}) {
-      EXPECT_EQ(many_straight, h.RunCheckpointingEvery(many, 60, restore))
-          << "restore after batch " << restore;
-    }
-  }
-}
+        "GROUP BY SessionWindow(second, 1, 10)"),
+    QueryName);
 
 // A checkpoint after a change to one key writes that key, not the whole
 // buffer (which a checkpoint of every key used to rewrite, so changelog
