@@ -19,7 +19,7 @@ echo "== build (Debug, clang, ASan + UBSan, libFuzzer targets) =="
 CC=clang CXX=clang++ sluice_build build-asan Debug -DSLUICE_SANITIZE=ON -DSLUICE_FUZZ=ON \
   -DSLUICE_BUILD_BENCHMARKS=OFF
 echo "== unit and SQL tests under sanitizers, then the fuzz targets =="
-# Each fuzz target runs ${SLUICE_FUZZ_SECONDS:-30} s (tests/fuzz/run_fuzzer.py).
+# Each fuzz target runs ${SLUICE_FUZZ_SECONDS:-20} s (tests/fuzz/run_fuzzer.py).
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
   ctest --test-dir build-asan --output-on-failure -j "$(nproc)" -L 'unit|sql|fuzz' --timeout 300
 

@@ -6,7 +6,7 @@
 2. The working corpus (in the build tree) gets the seeds: queries from the
    golden tests, events from the golden tests and the samples, job specs,
    and tests/fuzz/corpus/NAME/.
-3. The target fuzzes for $SLUICE_FUZZ_SECONDS (default 30) under the
+3. The target fuzzes for $SLUICE_FUZZ_SECONDS (default 20) under the
    sanitizers it was built with. A crash fails the test and leaves the
    input as crash-* in the working directory: reproduce it with
    `TARGET FILE`, fix it, and check it in under regressions/NAME/.
@@ -22,7 +22,7 @@ import sys
 name, binary, corpus = sys.argv[1], sys.argv[2], sys.argv[3]
 source = os.environ.get("SLUICE_SOURCE_DIR") or os.path.abspath(
     os.path.join(os.path.dirname(__file__), "..", ".."))
-seconds = int(os.environ.get("SLUICE_FUZZ_SECONDS", "30"))
+seconds = int(os.environ.get("SLUICE_FUZZ_SECONDS", "20"))
 here = os.path.dirname(os.path.abspath(__file__))
 os.makedirs(corpus, exist_ok=True)
 
