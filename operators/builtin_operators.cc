@@ -11,6 +11,8 @@ void RegisterBuiltinOperators(OperatorRegistry* registry) {
   registry->Register(v1::Node::kUnionAll, &MakeUnionOperator);
   registry->Register(v1::Node::kSink, &MakeSinkOperator);
   registry->Register(v1::Node::kExchange, &MakeExchangeOperator);
+  registry->Register(v1::Node::kJoin, &MakeJoinOperator);
+  registry->Register(v1::Node::kApply, &MakeApplyOperator);
 }
 
 }  // namespace sluice

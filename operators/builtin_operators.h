@@ -31,6 +31,10 @@ absl::StatusOr<std::unique_ptr<Operator>> MakeExchangeOperator(const v1::Node& n
                                                                const v1::Plan& plan);
 absl::StatusOr<std::unique_ptr<Operator>> MakeUnionOperator(const v1::Node& node,
                                                             const v1::Plan& plan);
+absl::StatusOr<std::unique_ptr<Operator>> MakeApplyOperator(const v1::Node& node,
+                                                            const v1::Plan& plan);
+absl::StatusOr<std::unique_ptr<Operator>> MakeJoinOperator(const v1::Node& node,
+                                                           const v1::Plan& plan);
 absl::StatusOr<std::unique_ptr<Operator>> MakeSinkOperator(const v1::Node& node,
                                                            const v1::Plan& plan);
 

@@ -89,6 +89,19 @@ struct FromClause {
   std::vector<ExprPtr> partition_by;    // PARTITION BY k
 };
 
+// `[INNER | LEFT [OUTER]] JOIN <from> ON <condition>` after the first FROM
+// item, or `CROSS | OUTER APPLY <function call> AS alias`.
+struct JoinClause {
+  enum class Kind { kInner, kLeft, kCrossApply, kOuterApply };
+  Kind kind = Kind::kInner;
+  SourceLocation location;     // of the first keyword
+  FromClause right;            // joins: the joined input or step
+  ExprPtr on;                  // joins
+  SourceLocation on_location;  // of ON
+  ExprPtr apply;               // APPLY: the function call
+  std::string apply_alias;     // APPLY
+};
+
 struct Select {
   SourceLocation location;  // of SELECT
   std::vector<SelectItem> items;
@@ -96,6 +109,7 @@ struct Select {
   SourceLocation into_location;          // of the output name
   SourceLocation into_keyword_location;  // of INTO
   FromClause from;
+  std::vector<JoinClause> joins;
   ExprPtr where;
   std::vector<ExprPtr> group_by;
   SourceLocation group_by_location;

@@ -41,6 +41,8 @@ inline constexpr int kMaxPlanMessageDepth = 60;
 // SELECT clauses in one query: WITH steps, statements and UNION parts
 // together. Planning recurses once per step that reads another step.
 inline constexpr int kMaxSelects = 100;
+// JOIN and APPLY clauses in one SELECT.
+inline constexpr int kMaxJoins = 8;
 
 // Output columns of one SELECT, after `*` is expanded; and items of one
 // GROUP BY.

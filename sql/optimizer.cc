@@ -5,65 +5,11 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "sql/plan_walk.h"
 #include "sql/planner.h"
 
 namespace sluice::sql {
 namespace {
-
-// Calls `fn` on every expression tree a node holds.
-void ForEachExpr(v1::Node* node, const std::function<void(v1::Expr*)>& fn) {
-  switch (node->op_case()) {
-    case v1::Node::kEventTime:
-      if (node->event_time().has_timestamp_by()) {
-        fn(node->mutable_event_time()->mutable_timestamp_by());
-      }
-      break;
-    case v1::Node::kFilter:
-      fn(node->mutable_filter()->mutable_predicate());
-      break;
-    case v1::Node::kProject:
-      for (v1::Expr& e : *node->mutable_project()->mutable_exprs()) fn(&e);
-      break;
-    case v1::Node::kWindowAggregate: {
-      v1::WindowAggregateNode* w = node->mutable_window_aggregate();
-      for (v1::Expr& e : *w->mutable_keys()) fn(&e);
-      for (v1::Expr& e : *w->mutable_window()->mutable_partition_by()) fn(&e);
-      for (v1::Aggregate& a : *w->mutable_aggregates()) {
-        if (a.has_arg()) fn(a.mutable_arg());
-      }
-      break;
-    }
-    case v1::Node::kExchange:
-      for (v1::Expr& e : *node->mutable_exchange()->mutable_keys()) fn(&e);
-      break;
-    default:
-      break;
-  }
-}
-
-void ForEachSubExpr(v1::Expr* e, const std::function<void(v1::Expr*)>& fn) {
-  fn(e);
-  switch (e->kind_case()) {
-    case v1::Expr::kField:
-      ForEachSubExpr(e->mutable_field()->mutable_record(), fn);
-      break;
-    case v1::Expr::kCall:
-      for (v1::Expr& a : *e->mutable_call()->mutable_args()) ForEachSubExpr(&a, fn);
-      break;
-    case v1::Expr::kCaseExpr:
-      for (v1::Expr& a : *e->mutable_case_expr()->mutable_when()) ForEachSubExpr(&a, fn);
-      for (v1::Expr& a : *e->mutable_case_expr()->mutable_then()) ForEachSubExpr(&a, fn);
-      if (e->case_expr().has_else_value()) {
-        ForEachSubExpr(e->mutable_case_expr()->mutable_else_value(), fn);
-      }
-      break;
-    case v1::Expr::kCast:
-      ForEachSubExpr(e->mutable_cast()->mutable_arg(), fn);
-      break;
-    default:
-      break;
-  }
-}
 
 int ConsumerCount(const v1::Plan& plan, int id) {
   int n = 0;
@@ -212,6 +158,28 @@ bool Aligned(const Partitioning& in, const google::protobuf::RepeatedPtrField<v1
   return true;
 }
 
+// Whether rows of a join's two inputs, partitioned as `l` and `r`, that
+// could match always share a task: both sides are partitioned by columns
+// that the join equates, in the same order.
+bool CoPartitioned(const Partitioning& l, const Partitioning& r, const v1::JoinNode& join) {
+  if (l.kind == Partitioning::Kind::kSingle && r.kind == Partitioning::Kind::kSingle) return true;
+  if (l.kind != Partitioning::Kind::kByColumns || r.kind != Partitioning::Kind::kByColumns ||
+      l.columns.size() != r.columns.size()) {
+    return false;
+  }
+  for (size_t k = 0; k < l.columns.size(); ++k) {
+    bool paired = false;
+    for (int i = 0; i < join.left_keys_size() && !paired; ++i) {
+      int32_t a;
+      int32_t b;
+      paired = IsColumn(join.left_keys(i), &a) && a == l.columns[k] &&
+               IsColumn(join.right_keys(i), &b) && b == r.columns[k];
+    }
+    if (!paired) return false;
+  }
+  return true;
+}
+
 // Inserts `node` at index `at`, shifting the ids of later nodes.
 void InsertNode(v1::Plan* plan, int at, v1::Node node) {
   auto* nodes = plan->mutable_nodes();
@@ -253,6 +221,7 @@ bool PartitionNodes(v1::Plan* plan) {
       case v1::Node::kEventTime:
       case v1::Node::kFilter:
       case v1::Node::kSink:
+      case v1::Node::kApply:  // passes its input's columns first, unchanged
         out = input_part(0);
         break;
       case v1::Node::kProject: {
@@ -340,6 +309,34 @@ bool PartitionNodes(v1::Plan* plan) {
         }
         break;
       }
+      case v1::Node::kJoin: {
+        const v1::JoinNode& join = node->join();
+        const bool after_exchange = plan->nodes(node->inputs(0)).has_exchange() &&
+                                    plan->nodes(node->inputs(1)).has_exchange();
+        if (!after_exchange && !CoPartitioned(input_part(0), input_part(1), join)) {
+          // Both sides move, by their join keys, to one new stage
+          // (InsertExchanges gives the two exchanges the same one).
+          for (int side = 1; side >= 0; --side) {
+            const int join_at = i + (side == 1 ? 0 : 1);
+            const int from = plan->nodes(join_at).inputs(side);
+            v1::Node exchange;
+            exchange.add_inputs(from);
+            *exchange.mutable_schema() = plan->nodes(from).schema();
+            exchange.set_step(plan->nodes(join_at).step());
+            v1::ExchangeNode* x = exchange.mutable_exchange();
+            for (const v1::Expr& k : side == 0 ? join.left_keys() : join.right_keys()) {
+              *x->add_keys() = k;
+            }
+            for (const std::string& text : join.key_text()) x->add_key_text(text);
+            InsertNode(plan, join_at, std::move(exchange));
+            plan->mutable_nodes(join_at + 1)->set_inputs(side, join_at);
+          }
+          return false;
+        }
+        // Output columns: the left side's first, so its partitioning holds.
+        out = input_part(0);
+        break;
+      }
       case v1::Node::kUnionAll: {
         out = input_part(0);
         for (int k = 1; k < node->inputs_size(); ++k) {
@@ -368,8 +365,25 @@ void InsertExchanges(v1::Plan* plan) {
   // inputs' stage.
   int stages = 1;
   plan->clear_distributed_error();
+  // The two exchanges before a join feed one stage: join node -> it.
+  std::vector<int> join_stage(plan->nodes_size(), -1);
   for (int i = 0; i < plan->nodes_size(); ++i) {
     v1::Node* node = plan->mutable_nodes(i);
+    if (node->has_exchange()) {
+      int feeds_join = -1;
+      for (const v1::Node& other : plan->nodes()) {
+        if (!other.has_join()) continue;
+        for (int32_t input : other.inputs()) {
+          if (input == i) feeds_join = other.id();
+        }
+      }
+      if (feeds_join >= 0 && join_stage[feeds_join] >= 0) {
+        node->mutable_exchange()->set_to_stage(join_stage[feeds_join]);
+      } else {
+        node->mutable_exchange()->set_to_stage(stages++);
+        if (feeds_join >= 0) join_stage[feeds_join] = node->exchange().to_stage();
+      }
+    }
     int stage = -1;
     for (int32_t input : node->inputs()) {
       const v1::Node& in = plan->nodes(input);
@@ -383,7 +397,6 @@ void InsertExchanges(v1::Plan* plan) {
       stage = std::max(stage, s);
     }
     node->set_stage(std::max(stage, 0));
-    if (node->has_exchange()) node->mutable_exchange()->set_to_stage(stages++);
   }
   plan->set_stages(stages);
 }

@@ -117,10 +117,22 @@ std::unique_ptr<Select> Parser::ParseSelect() {
   }
   Next();
   if (!ParseFrom(&select->from)) return nullptr;
-  if (AtKeyword("JOIN") || AtKeyword("INNER") || AtKeyword("LEFT") || AtKeyword("CROSS") ||
-      AtKeyword("OUTER")) {
-    Fail(Peek(), "JOIN and APPLY are not supported yet");
+  if ((AtWord("RIGHT") || AtWord("FULL")) && (AtKeyword("JOIN", 1) || AtKeyword("OUTER", 1))) {
+    Fail(Peek(),
+         "only INNER and LEFT [OUTER] joins exist (as in ASA): put the stream whose rows "
+         "must all appear on the left");
     return nullptr;
+  }
+  while (AtKeyword("JOIN") || AtKeyword("INNER") || AtKeyword("LEFT") || AtKeyword("CROSS") ||
+         AtKeyword("OUTER")) {
+    if (select->joins.size() == static_cast<size_t>(kMaxJoins)) {
+      Fail(Peek(),
+           absl::StrCat("too many JOIN and APPLY clauses in one SELECT (limit ", kMaxJoins, ")"));
+      return nullptr;
+    }
+    JoinClause join;
+    if (!ParseJoin(&join)) return nullptr;
+    select->joins.push_back(std::move(join));
   }
   if (AcceptKeyword("WHERE")) {
     select->where = ParseExpr();
@@ -197,6 +209,11 @@ bool Parser::ParseFrom(FromClause* from) {
   if (AtSymbol(".")) {
     return Fail(Peek(), "FROM takes a plain input or step name");
   }
+  if ((AtWord("RIGHT") || AtWord("FULL")) && (AtKeyword("JOIN", 1) || AtKeyword("OUTER", 1))) {
+    return Fail(Peek(),
+                "only INNER and LEFT [OUTER] joins exist (as in ASA): put the stream "
+                "whose rows must all appear on the left");
+  }
   if (AcceptKeyword("AS")) {
     if (!ExpectName("an alias after AS", &from->alias, nullptr)) return false;
   } else if (IsName(Peek()) &&
@@ -224,6 +241,40 @@ bool Parser::ParseFrom(FromClause* from) {
     }
   }
   return true;
+}
+
+bool Parser::ParseJoin(JoinClause* join) {
+  join->location = Peek().location;
+  if (AtKeyword("CROSS") || AtKeyword("OUTER")) {
+    const bool outer = AtKeyword("OUTER");
+    Next();
+    if (!outer && AtKeyword("JOIN")) {
+      return Fail(Peek(),
+                  "CROSS JOIN is not supported: a join of streams needs ON with a time "
+                  "bound (DATEDIFF)");
+    }
+    if (!ExpectKeyword("APPLY")) return false;
+    join->kind = outer ? JoinClause::Kind::kOuterApply : JoinClause::Kind::kCrossApply;
+    if (!IsName(Peek()) || !AtSymbol("(", 1)) {
+      return FailExpected("a function call after APPLY, e.g. GetArrayElements(e.readings)");
+    }
+    join->apply = ParseExpr();
+    if (!join->apply) return false;
+    AcceptKeyword("AS");
+    return ExpectName("an alias for the APPLY's rows (AS name)", &join->apply_alias, nullptr);
+  }
+  if (AcceptKeyword("LEFT")) {
+    join->kind = JoinClause::Kind::kLeft;
+    AcceptKeyword("OUTER");
+  } else {
+    AcceptKeyword("INNER");
+  }
+  if (!ExpectKeyword("JOIN")) return false;
+  if (!ParseFrom(&join->right)) return false;
+  join->on_location = Peek().location;
+  if (!ExpectKeyword("ON")) return false;
+  join->on = ParseExpr();
+  return join->on != nullptr;
 }
 
 }  // namespace parser_internal

@@ -115,6 +115,8 @@ class Parser {
   std::unique_ptr<Select> ParseSelect();
   bool ParseSelectItem(SelectItem* item);
   bool ParseFrom(FromClause* from);
+  // One JOIN ... ON ... or CROSS/OUTER APPLY ... AS ... clause.
+  bool ParseJoin(JoinClause* join);
 
   // parse_expression.cc: expressions, by precedence from OR down to
   // primaries.

@@ -203,7 +203,10 @@ std::string Planner::OutputName(const SelectItem& item, size_t position) const {
 
 bool Planner::PlanSelect(const Select& select, const std::string& step, Relation* out) {
   Relation rel;
-  if (!ResolveFrom(select.from, step, &rel)) return false;
+  if (select.joins.empty() ? !ResolveFrom(select.from, step, &rel)
+                           : !PlanJoin(select, step, &rel)) {
+    return false;
+  }
   int current = rel.node;
 
   if (select.where) {
@@ -224,7 +227,9 @@ bool Planner::PlanSelect(const Select& select, const std::string& step, Relation
   } else {
     if (!PlanRowSelect(select, step, rel, &current, &columns)) return false;
   }
-  return PlanProjection(select, step, rel, current, std::move(columns), out);
+  if (!PlanProjection(select, step, rel, current, std::move(columns), out)) return false;
+  if (rel.join) FinishJoin(*rel.join);
+  return true;
 }
 
 bool Planner::PlanRowSelect(const Select& select, const std::string& step, const Relation& rel,
@@ -269,6 +274,7 @@ bool Planner::PlanRowSelect(const Select& select, const std::string& step, const
 
 bool Planner::ExpandStar(const SelectItem& item, const Relation& rel, Scope& scope,
                          SelectColumns* columns) {
+  if (rel.join) return ExpandJoinStar(item, rel, columns);
   const bool whole =
       item.star_path.empty() || (item.star_path.size() == 1 && rel.IsQualifier(item.star_path[0]));
   if (whole) {

@@ -229,6 +229,8 @@ bool Planner::BindTopOne(const Expr& e, Scope& scope, v1::Aggregate spec, const 
   const Relation& rel = *scope.rel;
   if (!e.args.empty()) {
     if (!BindExpr(*e.args[0], arg_scope, payload)) return false;
+  } else if (rel.join) {
+    return Fail(e.location, "TopOne() over a JOIN needs an expression: TopOne(a.x) or a record");
   } else if (rel.is_input) {
     plan_->mutable_inputs(rel.input)->set_needs_record(true);
     payload->set_column(kRecordColumnPlaceholder);

@@ -204,6 +204,7 @@ bool Planner::BindName(const Expr& e, Scope& scope, v1::Expr* out) {
     out->mutable_system_timestamp();
     return true;
   }
+  if (rel.join) return BindJoinName(e, scope, out);
   size_t start = 0;
   if (e.path.size() > 1 && rel.IsQualifier(e.path[0])) start = 1;
   const std::string& first = e.path[start];
@@ -282,6 +283,10 @@ bool Planner::BindCall(const Expr& e, Scope& scope, v1::Expr* out) {
                   absl::StrCat("user-defined functions are not supported yet: ", written));
     }
     return Fail(e.location, absl::StrCat("unknown function '", written, "'"));
+  }
+  if (SameName(e.path[0], "GetArrayElements") || SameName(e.path[0], "GetRecordProperties")) {
+    return Fail(e.location, absl::StrCat(written, " returns rows: use it as FROM s CROSS APPLY ",
+                                         written, "(s.field) AS e, then e's columns"));
   }
   const FunctionInfo* info = FindFunction(e.path[0]);
   if (info == nullptr) {

@@ -11,6 +11,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -28,6 +29,8 @@ std::string Lower(std::string_view s);
 
 bool SameName(std::string_view a, std::string_view b);
 
+struct JoinScope;
+
 // What a FROM clause makes visible.
 struct Relation {
   int node = -1;
@@ -40,6 +43,9 @@ struct Relation {
   std::vector<bool> key;  // the column is a GROUP BY key (passed through)
   // Lower-case name -> the first non-spliced column of that name.
   absl::flat_hash_map<std::string, int> column_index;
+  // Set for the rows of a JOIN: names resolve against its sides
+  // (planner_join.cc), and the relation itself has no columns or name.
+  std::shared_ptr<JoinScope> join;
 
   bool IsQualifier(std::string_view name) const {
     return SameName(name, source) || (!alias.empty() && SameName(name, alias));
@@ -50,6 +56,30 @@ struct Relation {
       if (!splice[c]) column_index.try_emplace(Lower(columns[c]), static_cast<int>(c));
     }
   }
+};
+
+// Names bound against a JOIN's rows refer to slot j of side s as column
+// (s + 1) * kJoinSlotStride + j until the SELECT is planned; FinishJoin then
+// lays the sides out (side 0's slots first) and renumbers them.
+inline constexpr int32_t kJoinSlotStride = 1 << 20;
+
+// One side of a JOIN: the relation it reads and the columns of it the
+// SELECT uses, which a projection before the join packs.
+struct JoinSide {
+  Relation rel;
+  int project_node = -1;
+  std::vector<v1::Expr> slots;  // over rel's columns
+  std::vector<std::string> slot_names;
+  std::vector<bool> slot_splice;
+  absl::flat_hash_map<int32_t, int> slot_of;  // rel's column -> slot
+};
+
+// A JOIN's sides, or an APPLY's: side 0 is FROM, side 1 the function's
+// rows (its two columns, which the APPLY node adds; no projection).
+struct JoinScope {
+  std::vector<JoinSide> sides;
+  int join_node = -1;  // the join or apply node
+  bool apply = false;
 };
 
 // Lower-case alias -> the SELECT items that have it, in order: what a name
@@ -152,6 +182,31 @@ class Planner {
   bool PlanProjection(const Select& select, const std::string& step, const Relation& rel,
                       int current, SelectColumns columns, Relation* out);
   bool ResolveFrom(const FromClause& from, const std::string& step, Relation* rel);
+
+  // planner_join.cc
+  // FROM with JOIN: plans both sides, a projection before the join on each
+  // and the join node, reading ON into keys, time bounds and the rest.
+  bool PlanJoin(const Select& select, const std::string& step, Relation* rel);
+  bool ReadJoinCondition(const JoinClause& clause, Relation& rel, v1::JoinNode* join);
+  // FROM with CROSS or OUTER APPLY: the apply node after a projection of
+  // FROM's columns.
+  bool PlanApply(const Select& select, const JoinClause& clause, const std::string& step,
+                 Relation* rel);
+  // A DATEDIFF(unit, a, b) bound in ON; *is_bound is false for any other
+  // conjunct.
+  bool ReadJoinBound(const Expr& conjunct, const Relation& rel, int64_t* low, int64_t* high,
+                     bool* is_bound);
+  bool BindJoinName(const Expr& e, Scope& scope, v1::Expr* out);
+  // `a.*` in a SELECT over a JOIN.
+  bool ExpandJoinStar(const SelectItem& item, const Relation& rel, SelectColumns* columns);
+  // An APPLY's element (both its columns) as one record value.
+  void ApplyElementRecord(JoinScope& join, v1::Expr* out);
+  // The slot of side `s`'s column `column`, added on first use.
+  int32_t JoinSlot(JoinScope& join, int s, int32_t column);
+  // Lays out the sides' projections and the join's columns once the
+  // SELECT is planned, and renumbers the slots in every node from the join
+  // on.
+  void FinishJoin(const JoinScope& join);
   int InputIndex(const std::string& name, SourceLocation at);
   // The column of an input field, added on first use; -1 past
   // kMaxInputFields.

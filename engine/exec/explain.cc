@@ -333,6 +333,40 @@ absl::StatusOr<std::string> ExplainPlan(const v1::Plan& plan, const OperatorRegi
                               : absl::StrCat("repartition by: ", absl::StrJoin(keys, ", ")));
         break;
       }
+      case v1::Node::kJoin: {
+        const v1::JoinNode& j = node.join();
+        const v1::Schema& right = plan.nodes(node.inputs(1)).schema();
+        absl::StrAppend(&head, j.kind() == v1::JoinNode::KIND_LEFT ? "LeftOuterJoin " : "Join ",
+                        j.left_name(), " with ", j.right_name(), " (stream-stream)");
+        std::vector<std::string> keys;
+        for (int i = 0; i < j.left_keys_size(); ++i) {
+          keys.push_back(absl::StrCat(RenderExpr(j.left_keys(i), input), " = ",
+                                      RenderExpr(j.right_keys(i), right)));
+        }
+        details.push_back(absl::StrCat("keys: ", keys.empty()
+                                                     ? "(none: every pair within the bound)"
+                                                     : absl::StrJoin(keys, ", ")));
+        details.push_back(absl::StrCat("time bound: ", j.bound_text(), "  [", j.right_name(),
+                                       " from ", Ticks(j.min_delta_ticks()), " to ",
+                                       Ticks(j.max_delta_ticks()), " after ", j.left_name(), "]"));
+        if (j.has_condition()) {
+          details.push_back(absl::StrCat("also: ", RenderExpr(j.condition(), node.schema())));
+        }
+        details.push_back(absl::StrCat("columns: ", ColumnNames(node.schema())));
+        break;
+      }
+      case v1::Node::kApply: {
+        const v1::ApplyNode& a = node.apply();
+        absl::StrAppend(&head, a.outer() ? "OuterApply " : "CrossApply ", a.text(), " AS ",
+                        a.alias());
+        details.push_back(absl::StrCat(
+            "one row per ",
+            a.function() == v1::ApplyNode::FUNCTION_ARRAY_ELEMENTS ? "array element" : "field",
+            " of ", RenderExpr(a.arg(), input),
+            a.outer() ? "; a row with NULLs when there is none" : ""));
+        details.push_back(absl::StrCat("columns: ", ColumnNames(node.schema())));
+        break;
+      }
       case v1::Node::kSink:
         absl::StrAppend(&head, "Sink -> output ", plan.outputs(node.sink().output()).name());
         details.push_back(absl::StrCat("columns: ", ColumnNames(node.schema())));

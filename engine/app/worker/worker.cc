@@ -330,6 +330,16 @@ absl::Status Worker::AddJob(LoadedJob job) {
   if (!job.plan.distributed_error().empty()) {
     return absl::FailedPreconditionError(job.plan.distributed_error());
   }
+  for (const v1::Node& node : job.plan.nodes()) {
+    // A join needs both its inputs' partition p in one task; tasks here
+    // read one topic-partition each, so it would see one side only.
+    if (node.has_join()) {
+      return absl::FailedPreconditionError(
+          "stream JOINs run in sluice run (one task or --partitions N) only for now: the "
+          "cluster's tasks read one topic-partition each, and a join needs both inputs' "
+          "partition in one task");
+    }
+  }
   auto topology = BuildTopology(job);
   if (!topology.ok()) return topology.status();
   std::vector<std::unique_ptr<JobRunner>> runners;

@@ -1,0 +1,395 @@
+// Stream-stream JOIN (JoinNode in proto/plan.proto): ASA's time-bounded
+// inner and left outer join.
+//
+// Each side keeps the rows that a later row of the other side could still
+// match, indexed by join key and time. A row arriving on one side probes
+// the other side's rows whose times fall within the bound, the pairs that
+// also pass the rest of ON are emitted at once (stamped with the later of
+// the two times), and the row joins its own side's buffer. When the
+// watermark passes a row's last possible match it leaves its buffer; under
+// LEFT, a left row that matched nothing is emitted then, stamped with its
+// time plus the upper bound and NULL right columns. A negative upper bound
+// holds the watermark passed on back by that much, so such a row is never
+// late downstream.
+//
+// Rows are buffered encoded (value_codec.h). Each checkpoint writes the
+// rows added, changed (a left row's first match) and dropped since the last
+// one; Open rebuilds the buffers from the table.
+#include <algorithm>
+#include <cstdint>
+#include <limits>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <tuple>
+#include <utility>
+#include <vector>
+
+#include "absl/container/btree_map.h"
+#include "absl/container/btree_set.h"
+#include "absl/container/flat_hash_map.h"
+#include "absl/strings/str_cat.h"
+#include "engine/core/row_json.h"
+#include "engine/core/value_codec.h"
+#include "engine/expr/expression.h"
+#include "operators/builtin_operators.h"
+
+namespace sluice {
+namespace {
+
+int64_t SaturatingAdd(int64_t a, int64_t b) {
+  if (b > 0 && a > std::numeric_limits<int64_t>::max() - b) {
+    return std::numeric_limits<int64_t>::max();
+  }
+  if (b < 0 && a < std::numeric_limits<int64_t>::min() - b) {
+    return std::numeric_limits<int64_t>::min();
+  }
+  return a + b;
+}
+
+int64_t Negate(int64_t v) {
+  return v == std::numeric_limits<int64_t>::min() ? std::numeric_limits<int64_t>::max() : -v;
+}
+
+using RowId = std::pair<int64_t, uint64_t>;  // (event time, arrival sequence)
+
+// A match found: row `row` of the arriving batch (buffered as `mine`) and
+// the other side's buffered row `other`.
+struct Pair {
+  uint32_t row;
+  RowId mine;
+  RowId other;
+};
+
+struct BufferedRow {
+  std::string key;     // encoded join key; empty when a key value is NULL
+  std::string values;  // the side's columns, encoded one after another
+  bool has_key = false;
+  bool matched = false;
+};
+
+struct Side {
+  absl::btree_map<RowId, BufferedRow> rows;
+  absl::flat_hash_map<std::string, absl::btree_set<RowId>> index;
+  size_t bytes = 0;
+
+  void Add(RowId id, BufferedRow row) {
+    bytes += row.key.size() + row.values.size() + 64;
+    if (row.has_key) index[row.key].insert(id);
+    rows.emplace(id, std::move(row));
+  }
+  // Returns the row after it (erasing invalidates a btree's iterators).
+  absl::btree_map<RowId, BufferedRow>::iterator Remove(
+      absl::btree_map<RowId, BufferedRow>::iterator it) {
+    bytes -= it->second.key.size() + it->second.values.size() + 64;
+    if (it->second.has_key) {
+      auto found = index.find(it->second.key);
+      if (found != index.end()) {
+        found->second.erase(it->first);
+        if (found->second.empty()) index.erase(found);
+      }
+    }
+    return rows.erase(it);
+  }
+};
+
+// State key: side ('L' or 'R'), time, sequence.
+std::string StateKey(int side, RowId id) {
+  std::string key(1, side == 0 ? 'L' : 'R');
+  AppendBigEndian64(id.first, &key);
+  AppendBigEndian64(static_cast<int64_t>(id.second), &key);
+  return key;
+}
+
+// State value: varint flags (bit 0: has key, bit 1: matched), key, values.
+std::string StateValue(const BufferedRow& row) {
+  std::string out;
+  EncodeVarint((row.has_key ? 1u : 0u) | (row.matched ? 2u : 0u), &out);
+  EncodeBytes(row.key, &out);
+  EncodeBytes(row.values, &out);
+  return out;
+}
+
+bool ParseStateValue(std::string_view in, BufferedRow* row) {
+  uint64_t flags = 0;
+  std::string_view key;
+  std::string_view values;
+  if (!DecodeVarint(&in, &flags) || !DecodeBytes(&in, &key) || !DecodeBytes(&in, &values) ||
+      !in.empty() || flags > 3) {
+    return false;
+  }
+  row->has_key = (flags & 1) != 0;
+  row->matched = (flags & 2) != 0;
+  row->key.assign(key);
+  row->values.assign(values);
+  return true;
+}
+
+class JoinOperator final : public Operator {
+ public:
+  JoinOperator(const v1::JoinNode& spec, size_t left_width, size_t right_width,
+               std::vector<std::unique_ptr<Expression>> left_keys,
+               std::vector<std::unique_ptr<Expression>> right_keys,
+               std::unique_ptr<Expression> condition, const v1::Schema& output)
+      : left_outer_(spec.kind() == v1::JoinNode::KIND_LEFT),
+        low_(spec.min_delta_ticks()),
+        high_(spec.max_delta_ticks()),
+        width_{left_width, right_width},
+        condition_(std::move(condition)),
+        describe_(output) {
+    keys_[0] = std::move(left_keys);
+    keys_[1] = std::move(right_keys);
+  }
+
+  std::vector<StateSpec> DeclareState() const override {
+    return {{"rows",
+             "per side: the rows a later row of the other side could still match, by time; "
+             "for left rows, whether they matched",
+             1}};
+  }
+
+  absl::Status Open(OperatorContext& ctx) override {
+    ctx_ = &ctx;
+    table_ = ctx.table("rows");
+    absl::Status bad;
+    absl::Status scanned = table_.Scan("", [&](std::string_view key, std::string_view value) {
+      BufferedRow row;
+      if (key.size() != 17 || (key[0] != 'L' && key[0] != 'R') || !ParseStateValue(value, &row)) {
+        bad = absl::DataLossError("a join state entry is malformed");
+        return false;
+      }
+      const int side = key[0] == 'L' ? 0 : 1;
+      const RowId id{ReadBigEndian64(key.substr(1, 8)),
+                     static_cast<uint64_t>(ReadBigEndian64(key.substr(9, 8)))};
+      next_seq_ = std::max(next_seq_, id.second + 1);
+      sides_[side].Add(id, std::move(row));
+      return true;
+    });
+    if (!scanned.ok()) return scanned;
+    return bad;
+  }
+
+  absl::Status ProcessBatch(int port, const Batch& batch, Emitter& out) override {
+    const int side = port == 0 ? 0 : 1;
+    const RowSet rows = batch.active_rows();
+    Arena scratch(1024);
+    eval_.Reset(&scratch);
+    std::vector<ValueSpan> keys;
+    for (auto& k : keys_[side]) keys.push_back(k->Evaluate(batch, rows, eval_));
+    if (absl::Status s = RejectFailedRows(batch, eval_.errors(), out, &failed_); !s.ok()) return s;
+    std::vector<Pair> pairs;
+    size_t f = 0;
+    for (uint32_t r : rows) {
+      while (f < failed_.size() && failed_[f] < r) ++f;
+      if (f < failed_.size() && failed_[f] == r) continue;
+      BufferedRow row;
+      row.has_key = true;
+      for (const ValueSpan& k : keys) {
+        if (k[r].is_null()) row.has_key = false;
+        EncodeValue(k[r], &row.key);
+      }
+      if (!row.has_key) row.key.clear();
+      const int64_t ts = batch.timestamp(r);
+      const RowId id{ts, next_seq_++};
+      if (row.has_key) {
+        // Left time tl and right time tr match when low <= tr - tl <= high.
+        const int64_t from = side == 0 ? SaturatingAdd(ts, low_) : SaturatingAdd(ts, Negate(high_));
+        const int64_t to = side == 0 ? SaturatingAdd(ts, high_) : SaturatingAdd(ts, Negate(low_));
+        const Side& other = sides_[1 - side];
+        auto candidates = other.index.find(row.key);
+        if (candidates != other.index.end()) {
+          for (auto it = candidates->second.lower_bound(RowId{from, 0});
+               it != candidates->second.end() && it->first <= to; ++it) {
+            pairs.push_back(Pair{r, id, *it});
+          }
+        }
+      }
+      for (size_t c = 0; c < width_[side]; ++c) EncodeValue(batch.value(c, r), &row.values);
+      sides_[side].Add(id, std::move(row));
+      dirty_.insert({side, id});
+    }
+    if (pairs.empty()) return absl::OkStatus();
+    return EmitPairs(side, batch, pairs, out);
+  }
+
+  absl::Status ProcessWatermark(int64_t watermark, Emitter& out) override {
+    // A left row can match right rows up to tl + high; a right row, left
+    // rows up to tr - low. Every later row has a time >= watermark.
+    Side& left = sides_[0];
+    std::vector<RowId> expired;
+    std::vector<RowId> unmatched;
+    for (auto it = left.rows.begin();
+         it != left.rows.end() && SaturatingAdd(it->first.first, high_) < watermark; ++it) {
+      expired.push_back(it->first);
+      if (left_outer_ && !it->second.matched) unmatched.push_back(it->first);
+    }
+    if (!unmatched.empty()) {
+      if (absl::Status s = EmitUnmatched(unmatched, out); !s.ok()) return s;
+    }
+    for (const RowId& id : expired) {
+      dirty_.insert({0, id});
+      left.Remove(left.rows.find(id));
+    }
+    Side& right = sides_[1];
+    for (auto it = right.rows.begin();
+         it != right.rows.end() && SaturatingAdd(it->first.first, Negate(low_)) < watermark;) {
+      dirty_.insert({1, it->first});
+      it = right.Remove(it);
+    }
+    // With a negative upper bound, a left row still to come may leave
+    // unmatched at a time before the watermark: hold it back by that much.
+    const int64_t held =
+        watermark == kEndOfTime ? watermark : SaturatingAdd(watermark, std::min<int64_t>(high_, 0));
+    if (held <= watermark_) return absl::OkStatus();
+    watermark_ = held;
+    return out.EmitWatermark(held);
+  }
+
+  absl::Status Checkpoint(StateWriteBatch& batch) override {
+    for (const auto& [side, id] : dirty_) {
+      auto it = sides_[side].rows.find(id);
+      if (it == sides_[side].rows.end()) {
+        batch.Delete(table_, StateKey(side, id));
+      } else {
+        batch.Put(table_, StateKey(side, id), StateValue(it->second));
+      }
+    }
+    dirty_.clear();
+    return absl::OkStatus();
+  }
+
+  size_t MemoryBytes() const override { return sides_[0].bytes + sides_[1].bytes; }
+
+ private:
+  // Decodes `count` encoded values into columns [first, first + count) of
+  // row `row`.
+  static absl::Status DecodeInto(std::string_view values, size_t first, size_t count, uint32_t row,
+                                 BatchBuilder& builder) {
+    for (size_t c = 0; c < count; ++c) {
+      Value v;
+      if (!DecodeValue(&values, builder.arena(), &v)) {
+        return absl::DataLossError("a buffered join row is malformed");
+      }
+      builder.Set(first + c, row, v);
+    }
+    return absl::OkStatus();
+  }
+
+  absl::Status EmitPairs(int side, const Batch& batch, const std::vector<Pair>& pairs,
+                         Emitter& out) {
+    const size_t lw = width_[0];
+    BatchBuilder builder(lw + width_[1], static_cast<uint32_t>(pairs.size()));
+    for (const auto& arena : batch.arenas) builder.AddArena(arena);
+    const Side& other = sides_[1 - side];
+    for (const Pair& p : pairs) {
+      const uint32_t row = builder.AddRow(std::max(p.mine.first, p.other.first));
+      const size_t mine = side == 0 ? 0 : lw;
+      for (size_t c = 0; c < width_[side]; ++c) builder.Set(mine + c, row, batch.value(c, p.row));
+      const size_t theirs = side == 0 ? lw : 0;
+      if (absl::Status s =
+              DecodeInto(other.rows.at(p.other).values, theirs, width_[1 - side], row, builder);
+          !s.ok()) {
+        return s;
+      }
+    }
+    Batch joined = builder.Finish();
+    std::vector<uint32_t> keep;
+    if (condition_) {
+      Arena scratch(256);
+      eval_.Reset(&scratch);
+      const RowSet all = joined.active_rows();
+      ValueSpan result = condition_->Evaluate(joined, all, eval_);
+      for (uint32_t r : all) {
+        if (TruthValue(result[r]) == -2) {
+          eval_.AddError(r, "JOIN's ON condition is not a boolean: " + DebugString(result[r]));
+        }
+      }
+      if (absl::Status s = RejectFailedRows(joined, eval_.errors(), out, &failed_, &describe_);
+          !s.ok()) {
+        return s;
+      }
+      size_t f = 0;
+      for (uint32_t r : all) {
+        while (f < failed_.size() && failed_[f] < r) ++f;
+        if (f < failed_.size() && failed_[f] == r) continue;
+        if (TruthValue(result[r]) == 1) keep.push_back(r);
+      }
+    } else {
+      for (uint32_t r = 0; r < joined.num_rows; ++r) keep.push_back(r);
+    }
+    if (keep.empty()) return absl::OkStatus();
+    if (left_outer_) {
+      for (uint32_t k : keep) MarkMatched(side == 0 ? pairs[k].mine : pairs[k].other);
+    }
+    if (keep.size() == joined.num_rows) return out.Emit(joined);
+    return out.Emit(WithSelection(joined, std::move(keep)));
+  }
+
+  void MarkMatched(RowId id) {
+    auto it = sides_[0].rows.find(id);
+    if (it == sides_[0].rows.end() || it->second.matched) return;
+    it->second.matched = true;
+    dirty_.insert({0, it->first});
+  }
+
+  absl::Status EmitUnmatched(const std::vector<RowId>& ids, Emitter& out) {
+    const size_t lw = width_[0];
+    BatchBuilder builder(lw + width_[1], static_cast<uint32_t>(ids.size()));
+    for (const RowId& id : ids) {
+      // At the time a match could last have come (never before the
+      // watermark passed on: see ProcessWatermark).
+      const uint32_t row = builder.AddRow(SaturatingAdd(id.first, high_));
+      if (absl::Status s = DecodeInto(sides_[0].rows.at(id).values, 0, lw, row, builder); !s.ok()) {
+        return s;
+      }
+      for (size_t c = 0; c < width_[1]; ++c) builder.Set(lw + c, row, Value::Null());
+    }
+    return out.Emit(builder.Finish());
+  }
+
+  const bool left_outer_;
+  const int64_t low_;
+  const int64_t high_;
+  const size_t width_[2];
+  std::vector<std::unique_ptr<Expression>> keys_[2];
+  std::unique_ptr<Expression> condition_;
+  RowJsonWriter describe_;
+  EvalContext eval_;
+  std::vector<uint32_t> failed_;
+  StateTable table_;
+  Side sides_[2];
+  uint64_t next_seq_ = 0;
+  int64_t watermark_ = std::numeric_limits<int64_t>::min();  // the last one passed on
+  absl::btree_set<std::pair<int, RowId>> dirty_;
+};
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<Operator>> MakeJoinOperator(const v1::Node& node,
+                                                           const v1::Plan& plan) {
+  const v1::JoinNode& spec = node.join();
+  if (node.inputs_size() != 2 || spec.left_keys_size() != spec.right_keys_size() ||
+      spec.min_delta_ticks() > spec.max_delta_ticks()) {
+    return absl::InvalidArgumentError("malformed join node");
+  }
+  std::vector<std::unique_ptr<Expression>> keys[2];
+  for (int side = 0; side < 2; ++side) {
+    for (const v1::Expr& e : side == 0 ? spec.left_keys() : spec.right_keys()) {
+      auto compiled = CompileExpression(e);
+      if (!compiled.ok()) return compiled.status();
+      keys[side].push_back(*std::move(compiled));
+    }
+  }
+  std::unique_ptr<Expression> condition;
+  if (spec.has_condition()) {
+    auto compiled = CompileExpression(spec.condition());
+    if (!compiled.ok()) return compiled.status();
+    condition = *std::move(compiled);
+  }
+  return std::make_unique<JoinOperator>(
+      spec, static_cast<size_t>(plan.nodes(node.inputs(0)).schema().columns_size()),
+      static_cast<size_t>(plan.nodes(node.inputs(1)).schema().columns_size()), std::move(keys[0]),
+      std::move(keys[1]), std::move(condition), node.schema());
+}
+
+}  // namespace sluice
