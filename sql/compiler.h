@@ -33,6 +33,10 @@ struct CompileOptions {
   std::map<std::string, std::string> partition_keys;
   std::string default_partition_key = "deviceId";
 
+  // Inputs that hold reference data rather than streams (case-insensitive
+  // names): they may only be joined, on the right of a JOIN.
+  std::vector<std::string> reference_inputs;
+
   static v1::TimePolicy DefaultTimePolicy() {
     v1::TimePolicy p;
     p.set_out_of_order_tolerance_ticks(0);

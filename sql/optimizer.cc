@@ -50,6 +50,14 @@ void LayoutInputColumns(v1::Plan* plan) {
   }
   for (int n = 0; n < plan->nodes_size(); ++n) {
     v1::Node* node = plan->mutable_nodes(n);
+    if (node->has_reference_join()) {
+      // The reference's own rows are laid out like an input's.
+      v1::ReferenceJoinNode* j = node->mutable_reference_join();
+      const int record_column = plan->inputs(j->reference_input()).fields_size();
+      for (int32_t& c : *j->mutable_reference_columns()) {
+        if (c == kRecordColumnPlaceholder) c = record_column;
+      }
+    }
     if (layout[n] >= 0) {
       const v1::Input& input = plan->inputs(layout[n]);
       v1::Schema* schema = node->mutable_schema();
@@ -222,6 +230,7 @@ bool PartitionNodes(v1::Plan* plan) {
       case v1::Node::kFilter:
       case v1::Node::kSink:
       case v1::Node::kApply:  // passes its input's columns first, unchanged
+      case v1::Node::kReferenceJoin:  // every task has the whole table
         out = input_part(0);
         break;
       case v1::Node::kProject: {

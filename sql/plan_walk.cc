@@ -28,6 +28,12 @@ void ForEachExpr(v1::Node* node, const std::function<void(v1::Expr*)>& fn) {
     case v1::Node::kExchange:
       for (v1::Expr& e : *node->mutable_exchange()->mutable_keys()) fn(&e);
       break;
+    case v1::Node::kReferenceJoin: {
+      v1::ReferenceJoinNode* j = node->mutable_reference_join();
+      for (v1::Expr& e : *j->mutable_stream_keys()) fn(&e);
+      if (j->has_condition()) fn(j->mutable_condition());
+      break;
+    }
     case v1::Node::kApply:
       fn(node->mutable_apply()->mutable_arg());
       break;

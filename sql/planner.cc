@@ -152,6 +152,13 @@ bool Planner::ResolveFrom(const FromClause& from, const std::string& step, Relat
     rel->column_index = s.rel.column_index;
     return true;
   }
+  if (IsReferenceInput(from.source)) {
+    return Fail(from.location,
+                absl::StrCat("'", from.source,
+                             "' is reference data: it can only be joined, on the right of a JOIN "
+                             "(FROM stream s JOIN ",
+                             from.source, " r ON s.key = r.key)"));
+  }
   if (!from.timestamp_over.empty()) {
     return Fail(from.timestamp_over.front()->location,
                 "TIMESTAMP BY ... OVER (substreams) is not supported yet");

@@ -188,6 +188,13 @@ class Planner {
   // and the join node, reading ON into keys, time bounds and the rest.
   bool PlanJoin(const Select& select, const std::string& step, Relation* rel);
   bool ReadJoinCondition(const JoinClause& clause, Relation& rel, v1::JoinNode* join);
+  // JOIN with a reference input on the right: the reference join node after
+  // a projection of the stream's columns.
+  bool PlanReferenceJoin(const Select& select, const JoinClause& clause, const std::string& step,
+                         Relation* rel);
+  bool ReadReferenceCondition(const JoinClause& clause, Relation& rel,
+                              v1::ReferenceJoinNode* join);
+  bool IsReferenceInput(const std::string& name) const;
   // FROM with CROSS or OUTER APPLY: the apply node after a projection of
   // FROM's columns.
   bool PlanApply(const Select& select, const JoinClause& clause, const std::string& step,

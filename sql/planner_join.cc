@@ -78,6 +78,9 @@ bool Planner::PlanJoin(const Select& select, const std::string& step, Relation* 
       clause.kind == JoinClause::Kind::kOuterApply) {
     return PlanApply(select, clause, step, rel);
   }
+  if (!steps_.contains(Lower(clause.right.source)) && IsReferenceInput(clause.right.source)) {
+    return PlanReferenceJoin(select, clause, step, rel);
+  }
   auto join = std::make_shared<JoinScope>();
   join->sides.resize(2);
   for (int s = 0; s < 2; ++s) {
@@ -107,6 +110,99 @@ bool Planner::PlanJoin(const Select& select, const std::string& step, Relation* 
   rel->node = node->id();
   rel->is_input = false;
   return ReadJoinCondition(clause, *rel, spec);
+}
+
+bool Planner::IsReferenceInput(const std::string& name) const {
+  for (const std::string& r : options_.reference_inputs) {
+    if (SameName(r, name)) return true;
+  }
+  return false;
+}
+
+bool Planner::PlanReferenceJoin(const Select& select, const JoinClause& clause,
+                                const std::string& step, Relation* rel) {
+  const FromClause& right = clause.right;
+  if (right.timestamp_by) {
+    return Fail(right.timestamp_by_location,
+                absl::StrCat("reference data has no time: TIMESTAMP BY cannot apply to '",
+                             right.source, "'"));
+  }
+  auto join = std::make_shared<JoinScope>();
+  join->sides.resize(2);
+  Relation& stream = join->sides[0].rel;
+  if (!ResolveFrom(select.from, step, &stream)) return false;
+  if (stream.alias.empty()) stream.alias = stream.source;
+  Relation& table = join->sides[1].rel;
+  table.source = right.source;
+  table.alias = right.alias.empty() ? right.source : right.alias;
+  table.is_input = true;
+  table.input = InputIndex(right.source, right.location);
+  plan_->mutable_inputs(table.input)->set_reference(true);
+  if (SameName(stream.alias, table.alias)) {
+    return Fail(right.location, absl::StrCat("both sides of the JOIN are called '", table.alias,
+                                             "': give one of them another alias"));
+  }
+  v1::Node* project = AddNode({stream.node}, step);
+  project->mutable_project();
+  join->sides[0].project_node = project->id();
+  v1::Node* node = AddNode({join->sides[0].project_node}, step);
+  join->join_node = node->id();
+  v1::ReferenceJoinNode* spec = node->mutable_reference_join();
+  spec->set_kind(clause.kind == JoinClause::Kind::kLeft ? v1::JoinNode::KIND_LEFT
+                                                        : v1::JoinNode::KIND_INNER);
+  spec->set_reference_input(table.input);
+  spec->set_stream_name(stream.alias);
+  spec->set_reference_name(table.alias);
+  rel->join = join;
+  rel->node = node->id();
+  rel->is_input = false;
+  return ReadReferenceCondition(clause, *rel, spec);
+}
+
+bool Planner::ReadReferenceCondition(const JoinClause& clause, Relation& rel,
+                                     v1::ReferenceJoinNode* join) {
+  std::vector<v1::Expr> rest;
+  Scope scope;
+  scope.rel = &rel;
+  scope.clause = "ON";
+  scope.allow_system_timestamp = false;
+  for (const Expr* term : Conjuncts(*clause.on)) {
+    const Expr* inner = term->kind == Expr::Kind::kBetween || term->kind == Expr::Kind::kBinary
+                            ? (term->args.empty() ? nullptr : term->args[0].get())
+                            : nullptr;
+    if (inner != nullptr && IsDatediffCall(*inner)) {
+      return Fail(inner->location,
+                  "reference data has no time: a JOIN with it takes no DATEDIFF bound");
+    }
+    if (term->kind == Expr::Kind::kBinary && term->op == "=" && term->args.size() == 2) {
+      v1::Expr a;
+      v1::Expr b;
+      if (!BindExpr(*term->args[0], scope, &a) || !BindExpr(*term->args[1], scope, &b)) {
+        return false;
+      }
+      if (SidesOf(a) == 2u) std::swap(a, b);
+      // The reference side of a key is one of its columns (r.field), so
+      // that the table can be indexed once and shared.
+      if (SidesOf(a) == 1u && b.kind_case() == v1::Expr::kColumn &&
+          b.column() / kJoinSlotStride == 2) {
+        *join->add_stream_keys() = std::move(a);
+        join->add_reference_keys(b.column() % kJoinSlotStride);
+        join->add_key_text(Render(*term));
+        continue;
+      }
+    }
+    v1::Expr e;
+    if (!BindExpr(*term, scope, &e)) return false;
+    rest.push_back(std::move(e));
+  }
+  if (rest.size() == 1) {
+    *join->mutable_condition() = std::move(rest[0]);
+  } else if (rest.size() > 1) {
+    v1::Call* all = join->mutable_condition()->mutable_call();
+    all->set_function("and");
+    for (v1::Expr& e : rest) *all->add_args() = std::move(e);
+  }
+  return true;
 }
 
 bool Planner::PlanApply(const Select& select, const JoinClause& clause, const std::string& step,
@@ -216,7 +312,9 @@ bool Planner::ReadJoinCondition(const JoinClause& clause, Relation& rel, v1::Joi
                 absl::StrCat("a JOIN of two streams needs a time bound in ON, e.g. AND "
                              "DATEDIFF(minute, ",
                              l.rel.alias, ", ", r.rel.alias,
-                             ") BETWEEN 0 AND 5 (reference data joins need none)"));
+                             ") BETWEEN 0 AND 5; if '", r.rel.source,
+                             "' is reference data, declare it so (sluice run --reference ",
+                             r.rel.source, "=FILE) and it needs none"));
   }
   if (low == std::numeric_limits<int64_t>::min() || high == std::numeric_limits<int64_t>::max()) {
     return Fail(clause.on_location,
@@ -534,6 +632,11 @@ void Planner::FinishJoin(const JoinScope& join) {
   };
   if (node->has_apply()) {
     renumber(true)(node->mutable_apply()->mutable_arg());
+  } else if (node->has_reference_join()) {
+    v1::ReferenceJoinNode* spec = node->mutable_reference_join();
+    for (v1::Expr& e : *spec->mutable_stream_keys()) renumber(true)(&e);
+    if (spec->has_condition()) renumber(false)(spec->mutable_condition());
+    for (const v1::Expr& e : join.sides[1].slots) spec->add_reference_columns(e.column());
   } else {
     v1::JoinNode* spec = node->mutable_join();
     for (v1::Expr& e : *spec->mutable_left_keys()) renumber(true)(&e);
@@ -541,7 +644,11 @@ void Planner::FinishJoin(const JoinScope& join) {
     if (spec->has_condition()) renumber(false)(spec->mutable_condition());
   }
   for (int n = join.join_node + 1; n < plan_->nodes_size(); ++n) {
-    ForEachExpr(plan_->mutable_nodes(n), renumber(false));
+    v1::Node* later = plan_->mutable_nodes(n);
+    ForEachExpr(later, renumber(false));
+    // Filters pass their input's columns: they copied the join's schema
+    // before it was laid out.
+    if (later->has_filter()) *later->mutable_schema() = plan_->nodes(later->inputs(0)).schema();
   }
 }
 

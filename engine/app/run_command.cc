@@ -17,6 +17,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "connectors/reference_file.h"
 #include "engine/app/base/command_line.h"
 #include "engine/app/local_run.h"
 #include "engine/core/datetime.h"
@@ -32,6 +33,11 @@ const std::vector<FlagSpec>& RunFlags() {
   static const auto* flags = new std::vector<FlagSpec>{
       {"query", true, false, "the job's query", "JOB.sql"},
       {"input", true, true, "bind input ALIAS of the query to a JSON-lines file", "ALIAS=FILE"},
+      {"reference", true, true,
+       "bind reference input ALIAS (joined on the right of a JOIN) to a JSON-lines, JSON-array "
+       "or .csv file, or to a path pattern with {date} and {time} (a version per file, valid "
+       "from the time its path names)",
+       "ALIAS=PATH"},
       {"output-dir", true, false, "where <output>.jsonl and _errors.jsonl are written", "DIR"},
       {"out-of-order-tolerance", true, true,
        "events up to this much out of order are reordered (default 0s); ALIAS=D for one input",
@@ -213,6 +219,13 @@ bool BindInputs(const CommandLine& cl, const CompiledJob& job, std::vector<Input
     const std::string alias = binding.substr(0, eq);
     bool matched = false;
     for (int i = 0; i < plan.inputs_size(); ++i) {
+      if (EqualsIgnoreCase(plan.inputs(i).name(), alias) && plan.inputs(i).reference()) {
+        Fail(absl::StrCat("--input ", alias,
+                          ": the query joins it as reference data; bind it with --reference ",
+                          alias, "=FILE"),
+             2);
+        return false;
+      }
       if (EqualsIgnoreCase(plan.inputs(i).name(), alias)) {
         (*inputs)[i].alias = plan.inputs(i).name();
         (*inputs)[i].path = binding.substr(eq + 1);
@@ -229,7 +242,7 @@ bool BindInputs(const CommandLine& cl, const CompiledJob& job, std::vector<Input
     }
   }
   for (int i = 0; i < plan.inputs_size(); ++i) {
-    if ((*inputs)[i].path.empty()) {
+    if ((*inputs)[i].path.empty() && !plan.inputs(i).reference()) {
       sql::QueryError error;
       error.location.line = plan.inputs(i).span().line();
       error.location.column = plan.inputs(i).span().column();
@@ -245,6 +258,95 @@ bool BindInputs(const CommandLine& cl, const CompiledJob& job, std::vector<Input
       (*inputs)[plan.nodes(up).source().input()].by_arrival = true;
     }
   }
+  return true;
+}
+
+// The --reference ALIAS=PATH bindings, by lower-case alias.
+absl::StatusOr<std::map<std::string, std::string>> ReferenceBindings(const CommandLine& cl) {
+  std::map<std::string, std::string> bindings;
+  for (const std::string& binding : cl.GetAll("reference")) {
+    const size_t eq = binding.find('=');
+    if (eq == std::string::npos || eq == 0 || eq + 1 == binding.size()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("--reference takes ALIAS=PATH, got '", binding, "'"));
+    }
+    bindings[ToLowerAscii(binding.substr(0, eq))] = binding.substr(eq + 1);
+  }
+  return bindings;
+}
+
+// Loads every reference input of the plan into `provider`, reporting rows
+// that could not be read and rows that have no join key. A reference input
+// is not a stream: the runners, which keep a file per plan input, get an
+// empty one for it.
+bool LoadReferences(const std::map<std::string, std::string>& bindings, const CompiledJob& job,
+                    LocalRun& run, StaticReferenceProvider* provider) {
+  const v1::Plan& plan = run.plan;
+  for (const auto& [alias, path] : bindings) {
+    bool used = false;
+    for (const v1::Input& in : plan.inputs()) used = used || ToLowerAscii(in.name()) == alias;
+    if (!used) {
+      Fail(absl::StrCat("--reference ", alias, ": the query joins no reference input of that name"),
+           2);
+      return false;
+    }
+  }
+  for (int i = 0; i < plan.inputs_size(); ++i) {
+    const v1::Input& in = plan.inputs(i);
+    if (!in.reference()) continue;
+    auto bound = bindings.find(ToLowerAscii(in.name()));
+    if (bound == bindings.end()) {
+      sql::QueryError error;
+      error.location.line = in.span().line();
+      error.location.column = in.span().column();
+      error.message = absl::StrCat("reference input '", in.name(),
+                                   "' has no data: add --reference ", in.name(), "=FILE");
+      std::fprintf(stderr, "%s\n", sql::FormatQueryError(job.path, error).c_str());
+      return false;
+    }
+    ReferenceLoadReport report;
+    auto versions = LoadReference(in, bound->second, &report);
+    if (!versions.ok()) {
+      Fail(std::string(versions.status().message()));
+      return false;
+    }
+    if (report.bad_rows > 0 && !run.settings.quiet) {
+      std::fprintf(stderr,
+                   "sluice run: reference %s: %lld row(s) could not be read and are left out\n",
+                   in.name().c_str(), static_cast<long long>(report.bad_rows));
+      for (const std::string& p : report.problems) std::fprintf(stderr, "  %s\n", p.c_str());
+    }
+    for (const v1::Node& node : plan.nodes()) {
+      if (!node.has_reference_join() || node.reference_join().reference_input() != i) continue;
+      const v1::ReferenceJoinNode& j = node.reference_join();
+      int64_t keyless = 0;
+      for (const auto& version : *versions) {
+        for (uint32_t r = 0; r < version->rows().num_rows; ++r) {
+          for (int32_t slot : j.reference_keys()) {
+            if (version->rows()
+                    .value(static_cast<size_t>(j.reference_columns(slot)), r)
+                    .is_null()) {
+              ++keyless;
+              break;
+            }
+          }
+        }
+      }
+      if (keyless > 0 && !run.settings.quiet) {
+        std::fprintf(stderr,
+                     "sluice run: reference %s: %lld row(s) have no value for the join key (%s) "
+                     "and can never match\n",
+                     in.name().c_str(), static_cast<long long>(keyless),
+                     absl::StrJoin(j.key_text(), ", ").c_str());
+      }
+    }
+    provider->Set(i, *std::move(versions));
+    const std::string empty = absl::StrCat(run.settings.state_dir, "/reference-", i, ".jsonl");
+    std::ofstream(empty, std::ios::trunc).flush();
+    run.inputs[i].alias = in.name();
+    run.inputs[i].path = empty;
+  }
+  run.env.references = provider;
   return true;
 }
 
@@ -301,6 +403,9 @@ int RunCommand(const std::vector<std::string>& args) {
     return Fail(std::string(s.message()), 2);
   }
   if (auto v = cl.Get("partition-key")) options.default_partition_key = *v;
+  auto references = ReferenceBindings(cl);
+  if (!references.ok()) return Fail(std::string(references.status().message()), 2);
+  for (const auto& [alias, path] : *references) options.reference_inputs.push_back(alias);
 
   CompiledJob job;
   if (!CompileJobFile(*cl.Get("query"), options, &job)) return 2;
@@ -330,6 +435,8 @@ int RunCommand(const std::vector<std::string>& args) {
   }
   std::error_code ec;
   std::filesystem::create_directories(run.settings.state_dir, ec);
+  StaticReferenceProvider reference_data;
+  if (!LoadReferences(*references, job, run, &reference_data)) return 2;
   RegisterBuiltinOperators(&run.registry);
   if (absl::Status s = local_run::OpenInputs(run); !s.ok()) return Fail(std::string(s.message()));
   auto store = StateStore::Open(run.settings.state_dir);
@@ -346,17 +453,25 @@ int RunCommand(const std::vector<std::string>& args) {
 
 int ExplainCommand(const std::vector<std::string>& args) {
   static const auto* flags = new std::vector<FlagSpec>{
+      {"reference", true, true, "ALIAS is reference data (joined on the right of a JOIN)",
+       "ALIAS"},
       {"help", false, false, "show this help"},
   };
   auto parsed = CommandLine::Parse(*flags, args);
   if (!parsed.ok() || parsed->positional().size() != 1 || parsed->Has("help")) {
     std::fprintf(parsed.ok() && parsed->Has("help") ? stdout : stderr,
-                 "usage: sluice explain JOB.sql\n\nPrints the compiled operator DAG: steps, "
-                 "keys, windows and the state each operator keeps.\n");
+                 "usage: sluice explain [--reference ALIAS ...] JOB.sql\n\nPrints the compiled "
+                 "operator DAG: steps, keys, windows, joins and the state each operator "
+                 "keeps.\n");
     return parsed.ok() && parsed->Has("help") ? 0 : 2;
   }
+  sql::CompileOptions options;
+  for (const std::string& alias : parsed->GetAll("reference")) {
+    // ALIAS, or ALIAS=PATH as sluice run takes it.
+    options.reference_inputs.push_back(alias.substr(0, alias.find('=')));
+  }
   CompiledJob job;
-  if (!CompileJobFile(parsed->positional()[0], sql::CompileOptions(), &job)) return 2;
+  if (!CompileJobFile(parsed->positional()[0], options, &job)) return 2;
   OperatorRegistry registry;
   RegisterBuiltinOperators(&registry);
   auto text = ExplainPlan(job.result.plan, registry, job.result.passes);

@@ -204,7 +204,8 @@ absl::StatusOr<std::string> ExplainPlan(const v1::Plan& plan, const OperatorRegi
     absl::StrAppend(&out, "  ", input.name(), "  reads fields: ",
                     input.fields().empty() ? "(none)" : absl::StrJoin(input.fields(), ", "),
                     input.needs_record() ? "  + whole event" : "",
-                    input.partition_key().empty()
+                    input.reference() ? "  (reference data, broadcast to every task)"
+                    : input.partition_key().empty()
                         ? "  (partitioning unknown)"
                         : absl::StrCat("  (partitioned by ", input.partition_key(), ")"),
                     "\n");
@@ -349,6 +350,26 @@ absl::StatusOr<std::string> ExplainPlan(const v1::Plan& plan, const OperatorRegi
         details.push_back(absl::StrCat("time bound: ", j.bound_text(), "  [", j.right_name(),
                                        " from ", Ticks(j.min_delta_ticks()), " to ",
                                        Ticks(j.max_delta_ticks()), " after ", j.left_name(), "]"));
+        if (j.has_condition()) {
+          details.push_back(absl::StrCat("also: ", RenderExpr(j.condition(), node.schema())));
+        }
+        details.push_back(absl::StrCat("columns: ", ColumnNames(node.schema())));
+        break;
+      }
+      case v1::Node::kReferenceJoin: {
+        const v1::ReferenceJoinNode& j = node.reference_join();
+        const v1::Input& ref = plan.inputs(j.reference_input());
+        absl::StrAppend(&head,
+                        j.kind() == v1::JoinNode::KIND_LEFT ? "LeftOuterJoin " : "Join ",
+                        j.stream_name(), " with reference data ", ref.name(), " AS ",
+                        j.reference_name());
+        details.push_back(absl::StrCat(
+            "keys: ", j.key_text().empty() ? "(none: every reference row is a candidate)"
+                                           : absl::StrJoin(j.key_text(), ", ")));
+        details.push_back(absl::StrCat(
+            "broadcast: every task joins with the whole table (shared in the process); reads ",
+            ref.fields().empty() ? "(no field)" : absl::StrJoin(ref.fields(), ", "),
+            ref.needs_record() ? " and the whole row" : ""));
         if (j.has_condition()) {
           details.push_back(absl::StrCat("also: ", RenderExpr(j.condition(), node.schema())));
         }

@@ -22,6 +22,7 @@
 
 #include "absl/status/status.h"
 #include "engine/core/batch.h"
+#include "engine/exec/reference_data.h"
 #include "engine/exec/task_metrics.h"
 #include "engine/state/state_store.h"
 
@@ -121,6 +122,12 @@ class OperatorContext {
   // For an exchange node on the sending side of a task that runs one stage
   // of a partitioned job: where its rows go. Null otherwise.
   virtual ExchangeSender* exchange_sender() { return nullptr; }
+  // The current versions of reference input `input` (a plan input index);
+  // null when the runtime has none loaded for it.
+  virtual std::shared_ptr<const ReferenceVersions> reference(int input) const {
+    (void)input;
+    return nullptr;
+  }
 };
 
 class Operator {

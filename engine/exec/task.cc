@@ -72,6 +72,10 @@ class Task::NodeContext final : public OperatorContext {
     return task_->plan_.inputs(index).name();
   }
   int node_id() const override { return node_; }
+  std::shared_ptr<const ReferenceVersions> reference(int input) const override {
+    const ReferenceProvider* provider = task_->env_.references;
+    return provider ? provider->Versions(input) : nullptr;
+  }
   ExchangeSender* exchange_sender() override {
     const v1::Node& pn = task_->plan_.nodes(node_);
     const int stage = task_->env_.stage;

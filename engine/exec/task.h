@@ -46,6 +46,9 @@ struct TaskEnvironment {
   // the stage's own exchanges send through `exchange_sender`.
   int stage = -1;
   ExchangeSender* exchange_sender = nullptr;
+  // Reference data (JOIN with a reference input); shared, may be null when
+  // the plan has none.
+  const ReferenceProvider* references = nullptr;
 };
 
 class Task {

@@ -18,6 +18,9 @@ struct TaskMetrics {
   std::atomic<int64_t> out_of_order_adjusted{0};
   std::atomic<int64_t> out_of_order_dropped{0};
   std::atomic<int64_t> state_written_back{0};  // cache entries evicted to RocksDB
+  // Reference joins that met another reference version than their last
+  // checkpoint recorded (a refresh, or a replay after one).
+  std::atomic<int64_t> reference_versions_changed{0};
   std::atomic<int64_t> watermark{INT64_MIN};
   std::atomic<int64_t> memory_state_bytes{0};  // set by the task's driver
 

@@ -59,6 +59,10 @@ struct Section {
   bool ordered = false;
   std::vector<std::string> lines;
   int line_number = 0;
+  // [reference]: CSV rather than JSON lines; a version's folder.
+  bool csv = false;
+  std::string at_date;
+  std::string at_time;
 };
 
 struct Case {
@@ -115,14 +119,29 @@ bool ParseCase(const std::string& path, Case* c, std::string* error) {
     }
     if (line.size() > 2 && line.front() == '[' && line.back() == ']') {
       const std::vector<std::string> words = SplitWords(line.substr(1, line.size() - 2));
-      if (!words.empty() && (words[0] == "query" || words[0] == "input" || words[0] == "output" ||
-                             words[0] == "errors" || words[0] == "error")) {
+      if (!words.empty() &&
+          (words[0] == "query" || words[0] == "input" || words[0] == "output" ||
+           words[0] == "errors" || words[0] == "error" || words[0] == "reference")) {
         Section s;
         s.kind = words[0];
         s.line_number = number;
         if (words.size() > 1) s.name = words[1];
         if (words.size() > 2 && words[2] == "ordered") s.ordered = true;
-        if ((s.kind == "input" || s.kind == "output") && s.name.empty()) {
+        // [reference NAME [csv] [at YYYY/MM/DD HH-mm]]
+        for (size_t w = 2; s.kind == "reference" && w < words.size(); ++w) {
+          if (words[w] == "csv") {
+            s.csv = true;
+          } else if (words[w] == "at" && w + 2 < words.size()) {
+            s.at_date = words[w + 1];
+            s.at_time = words[w + 2];
+            w += 2;
+          } else {
+            *error = path + ":" + std::to_string(number) +
+                     ": [reference NAME [csv] [at YYYY/MM/DD HH-mm]]";
+            return false;
+          }
+        }
+        if ((s.kind == "input" || s.kind == "output" || s.kind == "reference") && s.name.empty()) {
           *error = path + ":" + std::to_string(number) + ": [" + s.kind + "] needs a name";
           return false;
         }
@@ -220,6 +239,23 @@ bool RunOnce(const std::string& sluice, const std::string& test_path, const Case
       for (const std::string& l : s.lines) out << l << "\n";
       command.push_back("--input");
       command.push_back(s.name + "=" + file.string());
+    } else if (s.kind == "reference") {
+      const std::string ext = s.csv ? ".csv" : ".jsonl";
+      fs::path file = work / ("ref-" + s.name + ext);
+      std::string binding = file.string();
+      if (!s.at_date.empty()) {
+        const fs::path root = work / ("ref-" + s.name);
+        fs::create_directories(root / s.at_date / s.at_time);
+        file = root / s.at_date / s.at_time / ("data" + ext);
+        binding = (root / "{date}" / "{time}" / ("data" + ext)).string();
+      }
+      std::ofstream out(file);
+      for (const std::string& l : s.lines) out << l << "\n";
+      const std::string flag = s.name + "=" + binding;
+      if (std::find(command.begin(), command.end(), flag) == command.end()) {
+        command.push_back("--reference");
+        command.push_back(flag);
+      }
     } else if (s.kind == "output") {
       outputs[s.name] = &s;
     } else if (s.kind == "errors") {

@@ -333,6 +333,11 @@ absl::Status Worker::AddJob(LoadedJob job) {
   for (const v1::Node& node : job.plan.nodes()) {
     // A join needs both its inputs' partition p in one task; tasks here
     // read one topic-partition each, so it would see one side only.
+    if (node.has_reference_join()) {
+      return absl::FailedPreconditionError(
+          "JOINs with reference data run in sluice run only for now: workers do not load "
+          "reference inputs yet");
+    }
     if (node.has_join()) {
       return absl::FailedPreconditionError(
           "stream JOINs run in sluice run (one task or --partitions N) only for now: the "
