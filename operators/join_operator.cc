@@ -17,6 +17,7 @@
 // one; Open rebuilds the buffers from the table.
 #include <algorithm>
 #include <cstdint>
+#include <deque>
 #include <limits>
 #include <memory>
 #include <string>
@@ -28,6 +29,7 @@
 #include "absl/container/btree_map.h"
 #include "absl/container/btree_set.h"
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/node_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "engine/core/row_json.h"
 #include "engine/core/value_codec.h"
@@ -53,44 +55,94 @@ int64_t Negate(int64_t v) {
 
 using RowId = std::pair<int64_t, uint64_t>;  // (event time, arrival sequence)
 
-// A match found: row `row` of the arriving batch (buffered as `mine`) and
-// the other side's buffered row `other`.
-struct Pair {
-  uint32_t row;
-  RowId mine;
-  RowId other;
-};
-
 struct BufferedRow {
-  std::string key;     // encoded join key; empty when a key value is NULL
   std::string values;  // the side's columns, encoded one after another
   bool has_key = false;
   bool matched = false;
 };
 
-struct Side {
-  absl::btree_map<RowId, BufferedRow> rows;
-  absl::flat_hash_map<std::string, absl::btree_set<RowId>> index;
-  size_t bytes = 0;
+struct Entry {
+  RowId id;
+  BufferedRow row;
+};
 
-  void Add(RowId id, BufferedRow row) {
-    bytes += row.key.size() + row.values.size() + 64;
-    if (row.has_key) index[row.key].insert(id);
-    rows.emplace(id, std::move(row));
-  }
-  // Returns the row after it (erasing invalidates a btree's iterators).
-  absl::btree_map<RowId, BufferedRow>::iterator Remove(
-      absl::btree_map<RowId, BufferedRow>::iterator it) {
-    bytes -= it->second.key.size() + it->second.values.size() + 64;
-    if (it->second.has_key) {
-      auto found = index.find(it->second.key);
-      if (found != index.end()) {
-        found->second.erase(it->first);
-        if (found->second.empty()) index.erase(found);
-      }
+// A match found: row `row` of the arriving batch (buffered as `mine`) and
+// the other side's buffered row `other`.
+struct Pair {
+  uint32_t row;
+  RowId mine;
+  Entry* other;
+};
+
+// One side's buffer: per join key, its rows in time order, so that a probe
+// reads one contiguous range; and every row by time, for eviction. Rows
+// with a NULL key (never probed) are under the empty key, which no
+// encoded key equals (a join without key equalities keys every row so).
+class Side {
+ public:
+  struct Found {
+    const std::string* key = nullptr;
+    Entry* entry = nullptr;
+  };
+
+  void Add(RowId id, std::string key, BufferedRow row) {
+    bytes_ += key.size() + row.values.size() + 96;
+    auto [it, inserted] = by_key_.try_emplace(std::move(key));
+    std::deque<Entry>& rows = it->second;
+    if (rows.empty() || rows.back().id < id) {
+      rows.push_back(Entry{id, std::move(row)});
+    } else {
+      auto at = std::upper_bound(rows.begin(), rows.end(), id,
+                                 [](const RowId& a, const Entry& e) { return a < e.id; });
+      rows.insert(at, Entry{id, std::move(row)});
     }
-    return rows.erase(it);
+    by_time_.emplace(id, &it->first);
   }
+
+  // Calls fn(Entry&) for the rows of `key` with times in [from, to].
+  template <typename Fn>
+  void ForRange(const std::string& key, int64_t from, int64_t to, Fn fn) {
+    auto it = by_key_.find(key);
+    if (it == by_key_.end()) return;
+    std::deque<Entry>& rows = it->second;
+    auto at = std::lower_bound(rows.begin(), rows.end(), RowId{from, 0},
+                               [](const Entry& e, const RowId& a) { return e.id < a; });
+    for (; at != rows.end() && at->id.first <= to; ++at) fn(*at);
+  }
+
+  Found Find(RowId id) {
+    auto t = by_time_.find(id);
+    if (t == by_time_.end()) return {};
+    std::deque<Entry>& rows = by_key_.find(*t->second)->second;
+    auto at = std::lower_bound(rows.begin(), rows.end(), id,
+                               [](const Entry& e, const RowId& a) { return e.id < a; });
+    if (at == rows.end() || at->id != id) return {};
+    return {t->second, &*at};
+  }
+
+  // The oldest row (it leads its key's rows), or an empty Found.
+  Found Oldest() {
+    if (by_time_.empty()) return {};
+    const std::string* key = by_time_.begin()->second;
+    return {key, &by_key_.find(*key)->second.front()};
+  }
+
+  void RemoveOldest() {
+    const std::string* key = by_time_.begin()->second;
+    by_time_.erase(by_time_.begin());
+    auto it = by_key_.find(*key);
+    bytes_ -= key->size() + it->second.front().row.values.size() + 96;
+    it->second.pop_front();
+    if (it->second.empty()) by_key_.erase(it);
+  }
+
+  size_t bytes() const { return bytes_; }
+
+ private:
+  // Node-based: the by_time_ index points at the keys.
+  absl::node_hash_map<std::string, std::deque<Entry>> by_key_;
+  absl::btree_map<RowId, const std::string*> by_time_;
+  size_t bytes_ = 0;
 };
 
 // State key: side ('L' or 'R'), time, sequence.
@@ -102,15 +154,15 @@ std::string StateKey(int side, RowId id) {
 }
 
 // State value: varint flags (bit 0: has key, bit 1: matched), key, values.
-std::string StateValue(const BufferedRow& row) {
+std::string StateValue(const std::string& key, const BufferedRow& row) {
   std::string out;
   EncodeVarint((row.has_key ? 1u : 0u) | (row.matched ? 2u : 0u), &out);
-  EncodeBytes(row.key, &out);
+  EncodeBytes(key, &out);
   EncodeBytes(row.values, &out);
   return out;
 }
 
-bool ParseStateValue(std::string_view in, BufferedRow* row) {
+bool ParseStateValue(std::string_view in, std::string* key_out, BufferedRow* row) {
   uint64_t flags = 0;
   std::string_view key;
   std::string_view values;
@@ -120,7 +172,8 @@ bool ParseStateValue(std::string_view in, BufferedRow* row) {
   }
   row->has_key = (flags & 1) != 0;
   row->matched = (flags & 2) != 0;
-  row->key.assign(key);
+  if (!row->has_key && !key.empty()) return false;
+  key_out->assign(key);
   row->values.assign(values);
   return true;
 }
@@ -154,15 +207,21 @@ class JoinOperator final : public Operator {
     absl::Status bad;
     absl::Status scanned = table_.Scan("", [&](std::string_view key, std::string_view value) {
       BufferedRow row;
-      if (key.size() != 17 || (key[0] != 'L' && key[0] != 'R') || !ParseStateValue(value, &row)) {
+      std::string join_key;
+      if (key.size() != 17 || (key[0] != 'L' && key[0] != 'R') ||
+          !ParseStateValue(value, &join_key, &row)) {
         bad = absl::DataLossError("a join state entry is malformed");
         return false;
       }
       const int side = key[0] == 'L' ? 0 : 1;
       const RowId id{ReadBigEndian64(key.substr(1, 8)),
                      static_cast<uint64_t>(ReadBigEndian64(key.substr(9, 8)))};
+      if (sides_[side].Find(id).entry != nullptr) {
+        bad = absl::DataLossError("a join state entry is there twice");
+        return false;
+      }
       next_seq_ = std::max(next_seq_, id.second + 1);
-      sides_[side].Add(id, std::move(row));
+      sides_[side].Add(id, std::move(join_key), std::move(row));
       return true;
     });
     if (!scanned.ok()) return scanned;
@@ -183,29 +242,25 @@ class JoinOperator final : public Operator {
       while (f < failed_.size() && failed_[f] < r) ++f;
       if (f < failed_.size() && failed_[f] == r) continue;
       BufferedRow row;
+      std::string key;
       row.has_key = true;
       for (const ValueSpan& k : keys) {
         if (k[r].is_null()) row.has_key = false;
-        EncodeValue(k[r], &row.key);
+        EncodeValue(k[r], &key);
       }
-      if (!row.has_key) row.key.clear();
+      if (!row.has_key) key.clear();
       const int64_t ts = batch.timestamp(r);
       const RowId id{ts, next_seq_++};
       if (row.has_key) {
         // Left time tl and right time tr match when low <= tr - tl <= high.
         const int64_t from = side == 0 ? SaturatingAdd(ts, low_) : SaturatingAdd(ts, Negate(high_));
         const int64_t to = side == 0 ? SaturatingAdd(ts, high_) : SaturatingAdd(ts, Negate(low_));
-        const Side& other = sides_[1 - side];
-        auto candidates = other.index.find(row.key);
-        if (candidates != other.index.end()) {
-          for (auto it = candidates->second.lower_bound(RowId{from, 0});
-               it != candidates->second.end() && it->first <= to; ++it) {
-            pairs.push_back(Pair{r, id, *it});
-          }
-        }
+        sides_[1 - side].ForRange(key, from, to, [&](Entry& other) {
+          pairs.push_back(Pair{r, id, &other});
+        });
       }
       for (size_t c = 0; c < width_[side]; ++c) EncodeValue(batch.value(c, r), &row.values);
-      sides_[side].Add(id, std::move(row));
+      sides_[side].Add(id, std::move(key), std::move(row));
       dirty_.insert({side, id});
     }
     if (pairs.empty()) return absl::OkStatus();
@@ -216,25 +271,23 @@ class JoinOperator final : public Operator {
     // A left row can match right rows up to tl + high; a right row, left
     // rows up to tr - low. Every later row has a time >= watermark.
     Side& left = sides_[0];
-    std::vector<RowId> expired;
-    std::vector<RowId> unmatched;
-    for (auto it = left.rows.begin();
-         it != left.rows.end() && SaturatingAdd(it->first.first, high_) < watermark; ++it) {
-      expired.push_back(it->first);
-      if (left_outer_ && !it->second.matched) unmatched.push_back(it->first);
+    std::vector<Entry> unmatched;
+    for (Side::Found oldest = left.Oldest();
+         oldest.entry != nullptr && SaturatingAdd(oldest.entry->id.first, high_) < watermark;
+         oldest = left.Oldest()) {
+      if (left_outer_ && !oldest.entry->row.matched) unmatched.push_back(*oldest.entry);
+      dirty_.insert({0, oldest.entry->id});
+      left.RemoveOldest();
     }
     if (!unmatched.empty()) {
       if (absl::Status s = EmitUnmatched(unmatched, out); !s.ok()) return s;
     }
-    for (const RowId& id : expired) {
-      dirty_.insert({0, id});
-      left.Remove(left.rows.find(id));
-    }
     Side& right = sides_[1];
-    for (auto it = right.rows.begin();
-         it != right.rows.end() && SaturatingAdd(it->first.first, Negate(low_)) < watermark;) {
-      dirty_.insert({1, it->first});
-      it = right.Remove(it);
+    for (Side::Found oldest = right.Oldest();
+         oldest.entry != nullptr && SaturatingAdd(oldest.entry->id.first, Negate(low_)) < watermark;
+         oldest = right.Oldest()) {
+      dirty_.insert({1, oldest.entry->id});
+      right.RemoveOldest();
     }
     // With a negative upper bound, a left row still to come may leave
     // unmatched at a time before the watermark: hold it back by that much.
@@ -247,18 +300,18 @@ class JoinOperator final : public Operator {
 
   absl::Status Checkpoint(StateWriteBatch& batch) override {
     for (const auto& [side, id] : dirty_) {
-      auto it = sides_[side].rows.find(id);
-      if (it == sides_[side].rows.end()) {
+      const Side::Found found = sides_[side].Find(id);
+      if (found.entry == nullptr) {
         batch.Delete(table_, StateKey(side, id));
       } else {
-        batch.Put(table_, StateKey(side, id), StateValue(it->second));
+        batch.Put(table_, StateKey(side, id), StateValue(*found.key, found.entry->row));
       }
     }
     dirty_.clear();
     return absl::OkStatus();
   }
 
-  size_t MemoryBytes() const override { return sides_[0].bytes + sides_[1].bytes; }
+  size_t MemoryBytes() const override { return sides_[0].bytes() + sides_[1].bytes(); }
 
  private:
   // Decodes `count` encoded values into columns [first, first + count) of
@@ -280,14 +333,12 @@ class JoinOperator final : public Operator {
     const size_t lw = width_[0];
     BatchBuilder builder(lw + width_[1], static_cast<uint32_t>(pairs.size()));
     for (const auto& arena : batch.arenas) builder.AddArena(arena);
-    const Side& other = sides_[1 - side];
     for (const Pair& p : pairs) {
-      const uint32_t row = builder.AddRow(std::max(p.mine.first, p.other.first));
+      const uint32_t row = builder.AddRow(std::max(p.mine.first, p.other->id.first));
       const size_t mine = side == 0 ? 0 : lw;
       for (size_t c = 0; c < width_[side]; ++c) builder.Set(mine + c, row, batch.value(c, p.row));
       const size_t theirs = side == 0 ? lw : 0;
-      if (absl::Status s =
-              DecodeInto(other.rows.at(p.other).values, theirs, width_[1 - side], row, builder);
+      if (absl::Status s = DecodeInto(p.other->row.values, theirs, width_[1 - side], row, builder);
           !s.ok()) {
         return s;
       }
@@ -319,27 +370,26 @@ class JoinOperator final : public Operator {
     }
     if (keep.empty()) return absl::OkStatus();
     if (left_outer_) {
-      for (uint32_t k : keep) MarkMatched(side == 0 ? pairs[k].mine : pairs[k].other);
+      for (uint32_t k : keep) {
+        Entry* left = side == 0 ? sides_[0].Find(pairs[k].mine).entry : pairs[k].other;
+        if (left != nullptr && !left->row.matched) {
+          left->row.matched = true;
+          dirty_.insert({0, left->id});
+        }
+      }
     }
     if (keep.size() == joined.num_rows) return out.Emit(joined);
     return out.Emit(WithSelection(joined, std::move(keep)));
   }
 
-  void MarkMatched(RowId id) {
-    auto it = sides_[0].rows.find(id);
-    if (it == sides_[0].rows.end() || it->second.matched) return;
-    it->second.matched = true;
-    dirty_.insert({0, it->first});
-  }
-
-  absl::Status EmitUnmatched(const std::vector<RowId>& ids, Emitter& out) {
+  absl::Status EmitUnmatched(const std::vector<Entry>& rows, Emitter& out) {
     const size_t lw = width_[0];
-    BatchBuilder builder(lw + width_[1], static_cast<uint32_t>(ids.size()));
-    for (const RowId& id : ids) {
+    BatchBuilder builder(lw + width_[1], static_cast<uint32_t>(rows.size()));
+    for (const Entry& e : rows) {
       // At the time a match could last have come (never before the
       // watermark passed on: see ProcessWatermark).
-      const uint32_t row = builder.AddRow(SaturatingAdd(id.first, high_));
-      if (absl::Status s = DecodeInto(sides_[0].rows.at(id).values, 0, lw, row, builder); !s.ok()) {
+      const uint32_t row = builder.AddRow(SaturatingAdd(e.id.first, high_));
+      if (absl::Status s = DecodeInto(e.row.values, 0, lw, row, builder); !s.ok()) {
         return s;
       }
       for (size_t c = 0; c < width_[1]; ++c) builder.Set(lw + c, row, Value::Null());

@@ -62,6 +62,13 @@ class ReferenceJoinOperator final : public Operator {
     if (versions == nullptr) {
       return absl::FailedPreconditionError(absl::StrCat("reference data '", name_, "' is gone"));
     }
+    // Keeps the versions (and the cached index) alive for this batch; a
+    // refresh may replace the provider's list meanwhile.
+    if (versions != versions_) {
+      indexed_version_ = nullptr;
+      noted_version_ = nullptr;
+      versions_ = versions;
+    }
     const RowSet rows = batch.active_rows();
     auto scratch = std::make_shared<Arena>(256);
     eval_.Reset(scratch.get());
@@ -93,7 +100,12 @@ class ReferenceJoinOperator final : public Operator {
           EncodeValue(k[r], &key);
         }
         if (!null) {
-          const ReferenceVersion::Index& index = version->IndexBy(index_columns_);
+          if (version != indexed_version_) {
+            // IndexBy locks; look it up again only when the version changes.
+            indexed_version_ = version;
+            index_ = &version->IndexBy(index_columns_);
+          }
+          const ReferenceVersion::Index& index = *index_;
           auto found = index.find(key);
           if (found != index.end()) {
             for (uint32_t ref : found->second) pairs.push_back(Pair{r, version, ref});
@@ -144,6 +156,8 @@ class ReferenceJoinOperator final : public Operator {
 
  private:
   void NoteVersion(const ReferenceVersion& version) {
+    if (&version == noted_version_) return;
+    noted_version_ = &version;
     if (version.id() == newest_version_) return;
     newest_version_ = version.id();
     if (!checkpointed_version_.empty() && checkpointed_version_ != newest_version_) {
@@ -226,6 +240,10 @@ class ReferenceJoinOperator final : public Operator {
   StateTable table_;
   std::string checkpointed_version_;
   std::string newest_version_;
+  std::shared_ptr<const ReferenceVersions> versions_;  // the list last used
+  const ReferenceVersion* indexed_version_ = nullptr;
+  const ReferenceVersion* noted_version_ = nullptr;
+  const ReferenceVersion::Index* index_ = nullptr;
 };
 
 }  // namespace

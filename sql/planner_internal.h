@@ -68,6 +68,7 @@ inline constexpr int32_t kJoinSlotStride = 1 << 20;
 struct JoinSide {
   Relation rel;
   int project_node = -1;
+  int filter_node = -1;         // ON's conditions on this side alone, after the projection
   std::vector<v1::Expr> slots;  // over rel's columns
   std::vector<std::string> slot_names;
   std::vector<bool> slot_splice;
@@ -187,13 +188,15 @@ class Planner {
   // FROM with JOIN: plans both sides, a projection before the join on each
   // and the join node, reading ON into keys, time bounds and the rest.
   bool PlanJoin(const Select& select, const std::string& step, Relation* rel);
-  bool ReadJoinCondition(const JoinClause& clause, Relation& rel, v1::JoinNode* join);
+  // `side_filters` gets the conditions that read one side only (filtered
+  // before the join).
+  bool ReadJoinCondition(const JoinClause& clause, Relation& rel, v1::JoinNode* join,
+                         std::vector<v1::Expr>* side_filters);
   // JOIN with a reference input on the right: the reference join node after
   // a projection of the stream's columns.
   bool PlanReferenceJoin(const Select& select, const JoinClause& clause, const std::string& step,
                          Relation* rel);
-  bool ReadReferenceCondition(const JoinClause& clause, Relation& rel,
-                              v1::ReferenceJoinNode* join);
+  bool ReadReferenceCondition(const JoinClause& clause, Relation& rel, v1::ReferenceJoinNode* join);
   bool IsReferenceInput(const std::string& name) const;
   // FROM with CROSS or OUTER APPLY: the apply node after a projection of
   // FROM's columns.

@@ -99,17 +99,38 @@ bool Planner::PlanJoin(const Select& select, const std::string& step, Relation* 
     project->mutable_project();
     side.project_node = project->id();
   }
-  v1::Node* node = AddNode({join->sides[0].project_node, join->sides[1].project_node}, step);
-  join->join_node = node->id();
-  v1::JoinNode* spec = node->mutable_join();
-  spec->set_kind(clause.kind == JoinClause::Kind::kLeft ? v1::JoinNode::KIND_LEFT
-                                                        : v1::JoinNode::KIND_INNER);
-  spec->set_left_name(join->sides[0].rel.alias);
-  spec->set_right_name(join->sides[1].rel.alias);
+  v1::JoinNode spec;
+  spec.set_kind(clause.kind == JoinClause::Kind::kLeft ? v1::JoinNode::KIND_LEFT
+                                                       : v1::JoinNode::KIND_INNER);
+  spec.set_left_name(join->sides[0].rel.alias);
+  spec.set_right_name(join->sides[1].rel.alias);
   rel->join = join;
-  rel->node = node->id();
   rel->is_input = false;
-  return ReadJoinCondition(clause, *rel, spec);
+  std::vector<v1::Expr> side_filters[2];
+  if (!ReadJoinCondition(clause, *rel, &spec, side_filters)) return false;
+  // Conditions on one side only filter that side before the join, so its
+  // rows that cannot match are neither buffered nor probed.
+  int inputs[2];
+  for (int s = 0; s < 2; ++s) {
+    JoinSide& side = join->sides[s];
+    inputs[s] = side.project_node;
+    if (side_filters[s].empty()) continue;
+    v1::Node* filter = AddNode({side.project_node}, step);
+    v1::Expr* predicate = filter->mutable_filter()->mutable_predicate();
+    if (side_filters[s].size() == 1) {
+      *predicate = std::move(side_filters[s][0]);
+    } else {
+      predicate->mutable_call()->set_function("and");
+      for (v1::Expr& e : side_filters[s]) *predicate->mutable_call()->add_args() = std::move(e);
+    }
+    side.filter_node = filter->id();
+    inputs[s] = filter->id();
+  }
+  v1::Node* node = AddNode({inputs[0], inputs[1]}, step);
+  *node->mutable_join() = std::move(spec);
+  join->join_node = node->id();
+  rel->node = node->id();
+  return true;
 }
 
 bool Planner::IsReferenceInput(const std::string& name) const {
@@ -267,7 +288,8 @@ bool Planner::PlanApply(const Select& select, const JoinClause& clause, const st
   return true;
 }
 
-bool Planner::ReadJoinCondition(const JoinClause& clause, Relation& rel, v1::JoinNode* join) {
+bool Planner::ReadJoinCondition(const JoinClause& clause, Relation& rel, v1::JoinNode* join,
+                                std::vector<v1::Expr>* side_filters) {
   int64_t low = std::numeric_limits<int64_t>::min();
   int64_t high = std::numeric_limits<int64_t>::max();
   bool bounded = false;
@@ -303,18 +325,25 @@ bool Planner::ReadJoinCondition(const JoinClause& clause, Relation& rel, v1::Joi
     }
     v1::Expr e;
     if (!BindExpr(*term, scope, &e)) return false;
+    // One side's own condition: under LEFT only the right side's (a left
+    // row failing its own still comes out, unmatched).
+    const unsigned sides = SidesOf(e);
+    if (sides == 2u || (sides == 1u && join->kind() == v1::JoinNode::KIND_INNER)) {
+      side_filters[sides == 1u ? 0 : 1].push_back(std::move(e));
+      continue;
+    }
     rest.push_back(std::move(e));
   }
   if (!bounded) {
     const JoinSide& l = rel.join->sides[0];
     const JoinSide& r = rel.join->sides[1];
-    return Fail(clause.on_location,
-                absl::StrCat("a JOIN of two streams needs a time bound in ON, e.g. AND "
-                             "DATEDIFF(minute, ",
-                             l.rel.alias, ", ", r.rel.alias,
-                             ") BETWEEN 0 AND 5; if '", r.rel.source,
-                             "' is reference data, declare it so (sluice run --reference ",
-                             r.rel.source, "=FILE) and it needs none"));
+    return Fail(
+        clause.on_location,
+        absl::StrCat("a JOIN of two streams needs a time bound in ON, e.g. AND "
+                     "DATEDIFF(minute, ",
+                     l.rel.alias, ", ", r.rel.alias, ") BETWEEN 0 AND 5; if '", r.rel.source,
+                     "' is reference data, declare it so (sluice run --reference ", r.rel.source,
+                     "=FILE) and it needs none"));
   }
   if (low == std::numeric_limits<int64_t>::min() || high == std::numeric_limits<int64_t>::max()) {
     return Fail(clause.on_location,
@@ -630,6 +659,12 @@ void Planner::FinishJoin(const JoinScope& join) {
       });
     };
   };
+  for (const JoinSide& side : join.sides) {
+    if (side.filter_node < 0) continue;
+    v1::Node* filter = plan_->mutable_nodes(side.filter_node);
+    renumber(true)(filter->mutable_filter()->mutable_predicate());
+    *filter->mutable_schema() = plan_->nodes(side.project_node).schema();
+  }
   if (node->has_apply()) {
     renumber(true)(node->mutable_apply()->mutable_arg());
   } else if (node->has_reference_join()) {

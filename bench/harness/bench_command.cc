@@ -27,6 +27,7 @@
 #include "engine/exec/staged_job.h"
 #include "engine/runtime/input_driver.h"
 #include "engine/state/state_store.h"
+#include "connectors/reference_file.h"
 #include "operators/builtin_operators.h"
 #include "simdjson.h"
 #include "sql/compiler.h"
@@ -191,7 +192,7 @@ class ScratchDir {
 };
 
 absl::StatusOr<CoreRun> RunSluice(const v1::Plan& plan, const PartitionedInput& in, size_t cache_mb,
-                                  BenchProgress& progress) {
+                                  int devices, BenchProgress& progress) {
   const int partitions = static_cast<int>(in.partitions.size());
   ScratchDir dir;
   auto store = StateStore::Open(dir.path());
@@ -213,6 +214,18 @@ absl::StatusOr<CoreRun> RunSluice(const v1::Plan& plan, const PartitionedInput& 
     rejected.fetch_add(1);
     return absl::OkStatus();
   };
+  // Reference data, loaded once and shared by the tasks, as a process does.
+  StaticReferenceProvider references;
+  for (int i = 0; i < plan.inputs_size(); ++i) {
+    if (!plan.inputs(i).reference()) continue;
+    const std::string path = dir.path() + "/thresholds.jsonl";
+    if (absl::Status s = WriteBenchThresholds(path, devices); !s.ok()) return s;
+    ReferenceLoadReport report;
+    auto versions = LoadReference(plan.inputs(i), path, &report);
+    if (!versions.ok()) return versions.status();
+    references.Set(i, *std::move(versions));
+    env.references = &references;
+  }
   auto job = StagedJob::Create(plan, partitions, env);
   if (!job.ok()) return job.status();
   const JsonDecoderOptions decoder_options = JsonDecoderOptionsFor(plan.inputs(0));
@@ -534,7 +547,7 @@ int CoreMode(const std::vector<std::string>& args) {
                        absl::StrCat("run ", r, "/", settings.repeat, ": decode only"));
         baseline.push_back(RunBaseline(input, progress));
         progress.Phase(workload.name, absl::StrCat("run ", r, "/", settings.repeat, ": sluice"));
-        auto run = RunSluice(plan, input, settings.state_cache_mb, progress);
+        auto run = RunSluice(plan, input, settings.state_cache_mb, settings.devices, progress);
         if (!run.ok()) {
           std::fprintf(stderr, "\nsluice bench core: %s failed: %s\n", workload.name.c_str(),
                        std::string(run.status().message()).c_str());

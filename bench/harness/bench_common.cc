@@ -97,6 +97,11 @@ const std::vector<BenchWorkload>& BenchWorkloads() {
   static const std::vector<BenchWorkload> kWorkloads = {
       {"passthrough", "q0", 155020}, {"threshold", "q2", 175210}, {"tumbling", "q7", 12330},
       {"hot-devices", "q5", 22140},  {"sessions", "q11", 39700},
+      // Joins (sluice run and bench core only for now): a reference-data
+      // enrichment like NEXMark's bounded side-input join, and a
+      // time-bounded stream join (NEXMark's window join, q8).
+      {"reference-threshold", "q13", 130730, false},
+      {"stream-join", "q8", 146140, false},
   };
   return kWorkloads;
 }
@@ -207,12 +212,26 @@ int64_t PeakRssKb() {
   return usage.ru_maxrss;
 }
 
+absl::Status WriteBenchThresholds(const std::string& path, int devices) {
+  std::ofstream out(path);
+  for (int d = 0; d < devices; ++d) {
+    // The simulator's device ids; thresholds from 70 to 89.
+    out << absl::StrFormat("{\"deviceId\":\"dev-%05d\",\"maxTemp\":%d,\"site\":\"site-%d\"}\n",
+                           d, 70 + d % 20, d % 50);
+  }
+  out.close();
+  if (!out) return absl::UnavailableError(absl::StrCat("cannot write ", path));
+  return absl::OkStatus();
+}
+
 absl::StatusOr<v1::Plan> CompileWorkload(const std::string& dir, const std::string& name) {
   std::ifstream in(absl::StrCat(dir, "/", name, ".sql"));
   if (!in) return absl::NotFoundError(absl::StrCat("no workload ", dir, "/", name, ".sql"));
   std::stringstream text;
   text << in.rdbuf();
-  sql::CompileResult compiled = sql::CompileQuery(text.str());
+  sql::CompileOptions options;
+  options.reference_inputs = {"thresholds"};  // WriteBenchThresholds' table
+  sql::CompileResult compiled = sql::CompileQuery(text.str(), options);
   if (!compiled.ok) {
     return absl::InvalidArgumentError(
         sql::FormatQueryError(absl::StrCat(name, ".sql"), compiled.error));

@@ -35,7 +35,13 @@ struct BenchWorkload {
   std::string name;           // bench/workloads/<name>.sql
   std::string nexmark;        // the NEXMark query it stands for
   double flink_per_core = 0;  // Flink 1.13's published events/s per core on it
+  // Runs on the cluster's workers (bench kafka); joins do not yet.
+  bool on_workers = true;
 };
+
+// The table the reference-join workloads join with: a threshold per
+// simulated device, written to `path` as JSON lines.
+absl::Status WriteBenchThresholds(const std::string& path, int devices);
 const std::vector<BenchWorkload>& BenchWorkloads();
 
 struct BenchStats {

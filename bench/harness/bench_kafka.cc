@@ -618,10 +618,17 @@ int KafkaBenchMode(const std::vector<std::string>& args) {
         std::fprintf(stderr, "sluice bench kafka: no workload '%s'\n", name.c_str());
         return 2;
       }
+      if (!it->on_workers) {
+        std::fprintf(stderr, "sluice bench kafka: workload '%s' does not run on workers yet\n",
+                     name.c_str());
+        return 2;
+      }
       workloads.push_back(*it);
     }
   } else {
-    workloads = BenchWorkloads();
+    for (const BenchWorkload& w : BenchWorkloads()) {
+      if (w.on_workers) workloads.push_back(w);
+    }
   }
 
   auto cluster = BenchCluster::Start(s);
