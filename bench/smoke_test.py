@@ -42,7 +42,8 @@ def expect_chart(json_path):
 
 
 def core(out):
-    names = ["passthrough", "threshold", "tumbling", "hot-devices", "sessions"]
+    names = ["passthrough", "threshold", "tumbling", "hot-devices", "sessions",
+             "reference-threshold", "stream-join"]
     table = run(["core", "--events", "20000", "--devices", "200", "--repeat", "2",
                  "--workloads-dir", WORKLOADS, "--results-dir", out], 240)
     data, path = results(out, "core")
@@ -59,6 +60,9 @@ def core(out):
     rows = {w["name"]: w["rows_out"] for w in data["workloads"]}
     assert rows["passthrough"] == 20000, rows
     assert 0 < rows["sessions"] < 20000 and 0 < rows["hot-devices"] < 20000, rows
+    # Every device has a reference row, so the reference join alerts on a
+    # subset of the readings.
+    assert rows["reference-threshold"] < 20000, rows
     hot = next(w for w in data["workloads"] if w["name"] == "hot-devices")
     assert hot["exchanged_rows"] > 0, hot
     expect_chart(path)
