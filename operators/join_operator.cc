@@ -59,6 +59,7 @@ struct BufferedRow {
   std::string values;  // the side's columns, encoded one after another
   bool has_key = false;
   bool matched = false;
+  bool persisted = false;  // a checkpoint wrote it (not part of the state value)
 };
 
 struct Entry {
@@ -221,6 +222,7 @@ class JoinOperator final : public Operator {
         return false;
       }
       next_seq_ = std::max(next_seq_, id.second + 1);
+      row.persisted = true;
       sides_[side].Add(id, std::move(join_key), std::move(row));
       return true;
     });
@@ -276,7 +278,7 @@ class JoinOperator final : public Operator {
          oldest.entry != nullptr && SaturatingAdd(oldest.entry->id.first, high_) < watermark;
          oldest = left.Oldest()) {
       if (left_outer_ && !oldest.entry->row.matched) unmatched.push_back(*oldest.entry);
-      dirty_.insert({0, oldest.entry->id});
+      Forget(0, *oldest.entry);
       left.RemoveOldest();
     }
     if (!unmatched.empty()) {
@@ -286,7 +288,7 @@ class JoinOperator final : public Operator {
     for (Side::Found oldest = right.Oldest();
          oldest.entry != nullptr && SaturatingAdd(oldest.entry->id.first, Negate(low_)) < watermark;
          oldest = right.Oldest()) {
-      dirty_.insert({1, oldest.entry->id});
+      Forget(1, *oldest.entry);
       right.RemoveOldest();
     }
     // With a negative upper bound, a left row still to come may leave
@@ -305,10 +307,22 @@ class JoinOperator final : public Operator {
         batch.Delete(table_, StateKey(side, id));
       } else {
         batch.Put(table_, StateKey(side, id), StateValue(*found.key, found.entry->row));
+        found.entry->row.persisted = true;
       }
     }
     dirty_.clear();
     return absl::OkStatus();
+  }
+
+  // A row leaves its buffer: the next checkpoint deletes it if one wrote
+  // it; otherwise it never reaches the state (so a run without checkpoints
+  // keeps no record of the rows it saw).
+  void Forget(int side, const Entry& e) {
+    if (e.row.persisted) {
+      dirty_.insert({side, e.id});
+    } else {
+      dirty_.erase({side, e.id});
+    }
   }
 
   size_t MemoryBytes() const override { return sides_[0].bytes() + sides_[1].bytes(); }
