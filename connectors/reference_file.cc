@@ -11,6 +11,7 @@
 #include "connectors/json_decoder.h"
 #include "connectors/json_lines_file.h"
 #include "engine/core/datetime.h"
+#include "engine/core/value.h"
 #include "engine/exec/operator.h"
 
 namespace sluice {
@@ -42,36 +43,6 @@ absl::StatusOr<std::string> ReadAll(const std::string& path) {
   ss << in.rdbuf();
   if (in.bad()) return absl::DataLossError(absl::StrCat("cannot read reference file ", path));
   return ss.str();
-}
-
-void AppendJsonString(std::string_view s, std::string* out) {
-  out->push_back('"');
-  for (char c : s) {
-    switch (c) {
-      case '"':
-        out->append("\\\"");
-        break;
-      case '\\':
-        out->append("\\\\");
-        break;
-      case '\n':
-        out->append("\\n");
-        break;
-      case '\r':
-        out->append("\\r");
-        break;
-      case '\t':
-        out->append("\\t");
-        break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20) {
-          absl::StrAppendFormat(out, "\\u%04x", static_cast<unsigned char>(c));
-        } else {
-          out->push_back(c);
-        }
-    }
-  }
-  out->push_back('"');
 }
 
 // Splits one CSV record starting at `*pos` (RFC 4180: quoted fields may hold

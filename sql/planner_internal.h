@@ -198,6 +198,8 @@ class Planner {
                          Relation* rel);
   bool ReadReferenceCondition(const JoinClause& clause, Relation& rel, v1::ReferenceJoinNode* join);
   bool IsReferenceInput(const std::string& name) const;
+  // The (empty) projection that will pack what the SELECT reads of a side.
+  int ProjectSide(JoinSide& side, const std::string& step);
   // FROM with CROSS or OUTER APPLY: the apply node after a projection of
   // FROM's columns.
   bool PlanApply(const Select& select, const JoinClause& clause, const std::string& step,

@@ -61,6 +61,17 @@ bool IntegerLiteral(const Expr& e, int64_t* value) {
   return false;
 }
 
+// The conjunction of `terms` (at least one): the term itself, or an AND.
+void AllOf(std::vector<v1::Expr> terms, v1::Expr* out) {
+  if (terms.size() == 1) {
+    *out = std::move(terms[0]);
+    return;
+  }
+  v1::Call* all = out->mutable_call();
+  all->set_function("and");
+  for (v1::Expr& e : terms) *all->add_args() = std::move(e);
+}
+
 bool IsDatediffCall(const Expr& e) {
   return e.kind == Expr::Kind::kCall && e.path.size() == 1 && SameName(e.path[0], "datediff");
 }
@@ -94,11 +105,7 @@ bool Planner::PlanJoin(const Select& select, const std::string& step, Relation* 
                 absl::StrCat("both sides of the JOIN are called '", join->sides[1].rel.alias,
                              "': give one of them another alias (FROM s a JOIN s b ...)"));
   }
-  for (JoinSide& side : join->sides) {
-    v1::Node* project = AddNode({side.rel.node}, step);
-    project->mutable_project();
-    side.project_node = project->id();
-  }
+  for (JoinSide& side : join->sides) ProjectSide(side, step);
   v1::JoinNode spec;
   spec.set_kind(clause.kind == JoinClause::Kind::kLeft ? v1::JoinNode::KIND_LEFT
                                                        : v1::JoinNode::KIND_INNER);
@@ -116,13 +123,7 @@ bool Planner::PlanJoin(const Select& select, const std::string& step, Relation* 
     inputs[s] = side.project_node;
     if (side_filters[s].empty()) continue;
     v1::Node* filter = AddNode({side.project_node}, step);
-    v1::Expr* predicate = filter->mutable_filter()->mutable_predicate();
-    if (side_filters[s].size() == 1) {
-      *predicate = std::move(side_filters[s][0]);
-    } else {
-      predicate->mutable_call()->set_function("and");
-      for (v1::Expr& e : side_filters[s]) *predicate->mutable_call()->add_args() = std::move(e);
-    }
+    AllOf(std::move(side_filters[s]), filter->mutable_filter()->mutable_predicate());
     side.filter_node = filter->id();
     inputs[s] = filter->id();
   }
@@ -131,6 +132,13 @@ bool Planner::PlanJoin(const Select& select, const std::string& step, Relation* 
   join->join_node = node->id();
   rel->node = node->id();
   return true;
+}
+
+int Planner::ProjectSide(JoinSide& side, const std::string& step) {
+  v1::Node* project = AddNode({side.rel.node}, step);
+  project->mutable_project();  // FinishJoin fills it
+  side.project_node = project->id();
+  return side.project_node;
 }
 
 bool Planner::IsReferenceInput(const std::string& name) const {
@@ -163,10 +171,7 @@ bool Planner::PlanReferenceJoin(const Select& select, const JoinClause& clause,
     return Fail(right.location, absl::StrCat("both sides of the JOIN are called '", table.alias,
                                              "': give one of them another alias"));
   }
-  v1::Node* project = AddNode({stream.node}, step);
-  project->mutable_project();
-  join->sides[0].project_node = project->id();
-  v1::Node* node = AddNode({join->sides[0].project_node}, step);
+  v1::Node* node = AddNode({ProjectSide(join->sides[0], step)}, step);
   join->join_node = node->id();
   v1::ReferenceJoinNode* spec = node->mutable_reference_join();
   spec->set_kind(clause.kind == JoinClause::Kind::kLeft ? v1::JoinNode::KIND_LEFT
@@ -216,13 +221,7 @@ bool Planner::ReadReferenceCondition(const JoinClause& clause, Relation& rel,
     if (!BindExpr(*term, scope, &e)) return false;
     rest.push_back(std::move(e));
   }
-  if (rest.size() == 1) {
-    *join->mutable_condition() = std::move(rest[0]);
-  } else if (rest.size() > 1) {
-    v1::Call* all = join->mutable_condition()->mutable_call();
-    all->set_function("and");
-    for (v1::Expr& e : rest) *all->add_args() = std::move(e);
-  }
+  if (!rest.empty()) AllOf(std::move(rest), join->mutable_condition());
   return true;
 }
 
@@ -259,10 +258,7 @@ bool Planner::PlanApply(const Select& select, const JoinClause& clause, const st
   elements.splice = {false, false};
   elements.key = {false, false};
   elements.IndexColumns();
-  v1::Node* project = AddNode({from.node}, step);
-  project->mutable_project();
-  join->sides[0].project_node = project->id();
-  v1::Node* node = AddNode({join->sides[0].project_node}, step);
+  v1::Node* node = AddNode({ProjectSide(join->sides[0], step)}, step);
   join->join_node = node->id();
   v1::ApplyNode* spec = node->mutable_apply();
   spec->set_function(array ? v1::ApplyNode::FUNCTION_ARRAY_ELEMENTS
@@ -359,13 +355,7 @@ bool Planner::ReadJoinCondition(const JoinClause& clause, Relation& rel, v1::Joi
   join->set_min_delta_ticks(low);
   join->set_max_delta_ticks(high);
   join->set_bound_text(absl::StrJoin(bound_text, " AND "));
-  if (rest.size() == 1) {
-    *join->mutable_condition() = std::move(rest[0]);
-  } else if (rest.size() > 1) {
-    v1::Call* all = join->mutable_condition()->mutable_call();
-    all->set_function("and");
-    for (v1::Expr& e : rest) *all->add_args() = std::move(e);
-  }
+  if (!rest.empty()) AllOf(std::move(rest), join->mutable_condition());
   return true;
 }
 

@@ -28,12 +28,13 @@
 #include <vector>
 
 #include "simdjson.h"
+#include "tests/differential/time_text.h"
 
 namespace {
 
 namespace fs = std::filesystem;
-
-constexpr int64_t kEpoch2024Ms = 1704067200000LL;
+using sluice::testing_support::ParseStamp;
+using sluice::testing_support::Stamp;
 
 struct Event {
   int64_t id;
@@ -45,30 +46,6 @@ struct Event {
 
 // (left id, right id or -1, output time in ms)
 using Row = std::tuple<int64_t, int64_t, int64_t>;
-
-std::string Stamp(int64_t ms) {
-  const int64_t total = kEpoch2024Ms + ms;
-  std::time_t seconds = static_cast<std::time_t>(total / 1000);
-  std::tm tm;
-  gmtime_r(&seconds, &tm);
-  char buf[64];
-  std::snprintf(buf, sizeof(buf), "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
-                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-                static_cast<int>(total % 1000));
-  return buf;
-}
-
-int64_t ParseStamp(std::string_view s) {
-  std::tm tm{};
-  tm.tm_year = std::stoi(std::string(s.substr(0, 4))) - 1900;
-  tm.tm_mon = std::stoi(std::string(s.substr(5, 2))) - 1;
-  tm.tm_mday = std::stoi(std::string(s.substr(8, 2)));
-  tm.tm_hour = std::stoi(std::string(s.substr(11, 2)));
-  tm.tm_min = std::stoi(std::string(s.substr(14, 2)));
-  tm.tm_sec = std::stoi(std::string(s.substr(17, 2)));
-  const int64_t ticks = std::stoll(std::string(s.substr(20, 7)));
-  return static_cast<int64_t>(timegm(&tm)) * 1000 + ticks / 10000 - kEpoch2024Ms;
-}
 
 // Events in arrival order: times grow by up to 120 ms, and each event may
 // arrive up to 3 s late (the job's out-of-order tolerance is 5 s).

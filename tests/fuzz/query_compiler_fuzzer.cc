@@ -25,7 +25,14 @@ const sluice::OperatorRegistry& Registry() {
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string_view text(reinterpret_cast<const char*>(data), size);
-  const sluice::sql::CompileResult result = sluice::sql::CompileQuery(text);
+  // The reference inputs of the golden tests (its seeds), so that reference
+  // joins are reached.
+  static const sluice::sql::CompileOptions* options = [] {
+    auto* o = new sluice::sql::CompileOptions();
+    o->reference_inputs = {"thresholds", "devices", "units", "names", "rules", "bands", "config"};
+    return o;
+  }();
+  const sluice::sql::CompileResult result = sluice::sql::CompileQuery(text, *options);
   if (!result.ok) {
     // An error names a place in the text (line and column from 1).
     if (result.error.location.line < 1 || result.error.location.column < 1 ||
