@@ -83,7 +83,6 @@ class ReferenceJoinOperator final : public Operator {
       uint32_t reference_row;
     };
     std::vector<Pair> pairs;
-    std::vector<uint32_t> first_pair;  // per stream row with pairs: index of its first
     std::string key;
     size_t f = 0;
     for (uint32_t r : rows) {

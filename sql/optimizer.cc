@@ -229,7 +229,7 @@ bool PartitionNodes(v1::Plan* plan) {
       case v1::Node::kEventTime:
       case v1::Node::kFilter:
       case v1::Node::kSink:
-      case v1::Node::kApply:  // passes its input's columns first, unchanged
+      case v1::Node::kApply:          // passes its input's columns first, unchanged
       case v1::Node::kReferenceJoin:  // every task has the whole table
         out = input_part(0);
         break;

@@ -95,8 +95,11 @@ const std::vector<BenchWorkload>& BenchWorkloads() {
   // Flink 1.13 on NEXMark, events/s per core (nexmark/nexmark results table,
   // summarized in ../shared/reference/peers.md).
   static const std::vector<BenchWorkload> kWorkloads = {
-      {"passthrough", "q0", 155020}, {"threshold", "q2", 175210}, {"tumbling", "q7", 12330},
-      {"hot-devices", "q5", 22140},  {"sessions", "q11", 39700},
+      {"passthrough", "q0", 155020},
+      {"threshold", "q2", 175210},
+      {"tumbling", "q7", 12330},
+      {"hot-devices", "q5", 22140},
+      {"sessions", "q11", 39700},
       // Joins (sluice run and bench core only for now): a reference-data
       // enrichment like NEXMark's bounded side-input join, and a
       // time-bounded stream join (NEXMark's window join, q8).
@@ -216,8 +219,8 @@ absl::Status WriteBenchThresholds(const std::string& path, int devices) {
   std::ofstream out(path);
   for (int d = 0; d < devices; ++d) {
     // The simulator's device ids; thresholds from 70 to 89.
-    out << absl::StrFormat("{\"deviceId\":\"dev-%05d\",\"maxTemp\":%d,\"site\":\"site-%d\"}\n",
-                           d, 70 + d % 20, d % 50);
+    out << absl::StrFormat("{\"deviceId\":\"dev-%05d\",\"maxTemp\":%d,\"site\":\"site-%d\"}\n", d,
+                           70 + d % 20, d % 50);
   }
   out.close();
   if (!out) return absl::UnavailableError(absl::StrCat("cannot write ", path));

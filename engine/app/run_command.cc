@@ -453,8 +453,7 @@ int RunCommand(const std::vector<std::string>& args) {
 
 int ExplainCommand(const std::vector<std::string>& args) {
   static const auto* flags = new std::vector<FlagSpec>{
-      {"reference", true, true, "ALIAS is reference data (joined on the right of a JOIN)",
-       "ALIAS"},
+      {"reference", true, true, "ALIAS is reference data (joined on the right of a JOIN)", "ALIAS"},
       {"help", false, false, "show this help"},
   };
   auto parsed = CommandLine::Parse(*flags, args);

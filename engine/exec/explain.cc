@@ -359,13 +359,12 @@ absl::StatusOr<std::string> ExplainPlan(const v1::Plan& plan, const OperatorRegi
       case v1::Node::kReferenceJoin: {
         const v1::ReferenceJoinNode& j = node.reference_join();
         const v1::Input& ref = plan.inputs(j.reference_input());
-        absl::StrAppend(&head,
-                        j.kind() == v1::JoinNode::KIND_LEFT ? "LeftOuterJoin " : "Join ",
+        absl::StrAppend(&head, j.kind() == v1::JoinNode::KIND_LEFT ? "LeftOuterJoin " : "Join ",
                         j.stream_name(), " with reference data ", ref.name(), " AS ",
                         j.reference_name());
-        details.push_back(absl::StrCat(
-            "keys: ", j.key_text().empty() ? "(none: every reference row is a candidate)"
-                                           : absl::StrJoin(j.key_text(), ", ")));
+        details.push_back(absl::StrCat("keys: ", j.key_text().empty()
+                                                     ? "(none: every reference row is a candidate)"
+                                                     : absl::StrJoin(j.key_text(), ", ")));
         details.push_back(absl::StrCat(
             "broadcast: every task joins with the whole table (shared in the process); reads ",
             ref.fields().empty() ? "(no field)" : absl::StrJoin(ref.fields(), ", "),
