@@ -28,6 +28,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "engine/core/datetime.h"
+#include "engine/core/saturating.h"
 #include "engine/core/value_codec.h"
 #include "engine/expr/expression.h"
 #include "operators/builtin_operators.h"
@@ -54,12 +55,6 @@ int64_t WallClockTicks() {
              std::chrono::system_clock::now().time_since_epoch())
              .count() *
          kTicksPerMicrosecond;
-}
-
-int64_t SaturatingSubtract(int64_t a, int64_t b) {
-  int64_t r;
-  if (__builtin_sub_overflow(a, b, &r)) return kBeginningOfTime;
-  return r;
 }
 
 class EventTimeOperator final : public Operator {

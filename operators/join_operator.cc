@@ -32,26 +32,13 @@
 #include "absl/container/node_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "engine/core/row_json.h"
+#include "engine/core/saturating.h"
 #include "engine/core/value_codec.h"
 #include "engine/expr/expression.h"
 #include "operators/builtin_operators.h"
 
 namespace sluice {
 namespace {
-
-int64_t SaturatingAdd(int64_t a, int64_t b) {
-  if (b > 0 && a > std::numeric_limits<int64_t>::max() - b) {
-    return std::numeric_limits<int64_t>::max();
-  }
-  if (b < 0 && a < std::numeric_limits<int64_t>::min() - b) {
-    return std::numeric_limits<int64_t>::min();
-  }
-  return a + b;
-}
-
-int64_t Negate(int64_t v) {
-  return v == std::numeric_limits<int64_t>::min() ? std::numeric_limits<int64_t>::max() : -v;
-}
 
 using RowId = std::pair<int64_t, uint64_t>;  // (event time, arrival sequence)
 
@@ -255,8 +242,8 @@ class JoinOperator final : public Operator {
       const RowId id{ts, next_seq_++};
       if (row.has_key) {
         // Left time tl and right time tr match when low <= tr - tl <= high.
-        const int64_t from = side == 0 ? SaturatingAdd(ts, low_) : SaturatingAdd(ts, Negate(high_));
-        const int64_t to = side == 0 ? SaturatingAdd(ts, high_) : SaturatingAdd(ts, Negate(low_));
+        const int64_t from = side == 0 ? SaturatingAdd(ts, low_) : SaturatingSubtract(ts, high_);
+        const int64_t to = side == 0 ? SaturatingAdd(ts, high_) : SaturatingSubtract(ts, low_);
         sides_[1 - side].ForRange(key, from, to, [&](Entry& other) {
           pairs.push_back(Pair{r, id, &other});
         });
@@ -286,7 +273,7 @@ class JoinOperator final : public Operator {
     }
     Side& right = sides_[1];
     for (Side::Found oldest = right.Oldest();
-         oldest.entry != nullptr && SaturatingAdd(oldest.entry->id.first, Negate(low_)) < watermark;
+         oldest.entry != nullptr && SaturatingSubtract(oldest.entry->id.first, low_) < watermark;
          oldest = right.Oldest()) {
       Forget(1, *oldest.entry);
       right.RemoveOldest();

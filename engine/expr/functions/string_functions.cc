@@ -50,6 +50,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "engine/core/conversion.h"
+#include "engine/core/saturating.h"
 #include "engine/core/value.h"
 #include "engine/expr/functions/like_pattern.h"
 #include "engine/expr/scalar_function.h"
@@ -129,14 +130,6 @@ size_t ByteOffset(std::string_view s, int64_t index) {
   size_t pos = 0;
   for (int64_t i = 0; i < index && pos < s.size(); ++i) DecodeUtf8(s, &pos);
   return pos;
-}
-
-int64_t SaturatingAdd(int64_t a, int64_t b) {
-  int64_t r = 0;
-  if (__builtin_add_overflow(a, b, &r)) {
-    return b > 0 ? INT64_MAX : INT64_MIN;
-  }
-  return r;
 }
 
 // The code points [first, end) of `s`, 0-based and clamped to `s`.
