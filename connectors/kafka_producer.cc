@@ -203,7 +203,19 @@ absl::Status KafkaProducer::Flush(int timeout_ms) {
 const std::string& RowIdentifier::Next(const OutputRow& row) {
   id_.assign(identity_);
   id_.push_back('/');
-  if (row.position >= 0) {
+  if (row.origin != nullptr && row.paired != nullptr) {
+    // A join's row: its two events, wherever they came from.
+    auto append = [this](const RowOrigin& o) {
+      if (o.position < 0) {
+        id_.push_back('-');
+      } else {
+        absl::StrAppend(&id_, o.input, ":", o.partition, "@", o.position);
+      }
+    };
+    append(*row.origin);
+    id_.push_back('+');
+    append(*row.paired);
+  } else if (row.position >= 0) {
     id_.append(source_);
     id_.push_back('@');
     absl::StrAppend(&id_, row.position);

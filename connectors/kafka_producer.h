@@ -174,7 +174,9 @@ class KafkaProducer {
 // Names output rows the same way however often they are produced again (a
 // replay after a crash): "<identity>/<group key>/<window end>" for
 // aggregates, "<identity>/<source>@<offset>" for rows of one event (`source`
-// tells the task's input apart), with "#n" appended to the n-th further row
+// tells the task's input apart), "<identity>/<input>:<partition>@<offset>+
+// <input>:<partition>@<offset>" for a join's row of two events ("+-" for an
+// unmatched LEFT row), with "#n" appended to the n-th further row
 // that would get the same name in one batch (several rows from one event).
 class RowIdentifier {
  public:

@@ -46,6 +46,7 @@ struct BufferedRow {
   std::string values;  // the side's columns, encoded one after another
   bool has_key = false;
   bool matched = false;
+  RowOrigin origin;        // the event it came from (names the join's rows)
   bool persisted = false;  // a checkpoint wrote it (not part of the state value)
 };
 
@@ -141,12 +142,20 @@ std::string StateKey(int side, RowId id) {
   return key;
 }
 
-// State value: varint flags (bit 0: has key, bit 1: matched), key, values.
+// State value: varint flags (bit 0: has key, bit 1: matched, bit 2: has
+// origin), key, values, then with bit 2 the origin as three varints (input,
+// partition and position, each plus one).
 std::string StateValue(const std::string& key, const BufferedRow& row) {
   std::string out;
-  EncodeVarint((row.has_key ? 1u : 0u) | (row.matched ? 2u : 0u), &out);
+  const bool has_origin = row.origin.position >= 0;
+  EncodeVarint((row.has_key ? 1u : 0u) | (row.matched ? 2u : 0u) | (has_origin ? 4u : 0u), &out);
   EncodeBytes(key, &out);
   EncodeBytes(row.values, &out);
+  if (has_origin) {
+    EncodeVarint(static_cast<uint64_t>(static_cast<int64_t>(row.origin.input) + 1), &out);
+    EncodeVarint(static_cast<uint64_t>(static_cast<int64_t>(row.origin.partition) + 1), &out);
+    EncodeVarint(static_cast<uint64_t>(row.origin.position) + 1, &out);
+  }
   return out;
 }
 
@@ -155,11 +164,23 @@ bool ParseStateValue(std::string_view in, std::string* key_out, BufferedRow* row
   std::string_view key;
   std::string_view values;
   if (!DecodeVarint(&in, &flags) || !DecodeBytes(&in, &key) || !DecodeBytes(&in, &values) ||
-      !in.empty() || flags > 3) {
+      flags > 7) {
     return false;
   }
   row->has_key = (flags & 1) != 0;
   row->matched = (flags & 2) != 0;
+  row->origin = RowOrigin{};
+  if ((flags & 4) != 0) {
+    uint64_t input = 0, partition = 0, position = 0;
+    if (!DecodeVarint(&in, &input) || !DecodeVarint(&in, &partition) ||
+        !DecodeVarint(&in, &position) || input == 0 || input > INT32_MAX || partition > INT32_MAX ||
+        position == 0 || position > INT64_MAX) {
+      return false;
+    }
+    row->origin = RowOrigin{static_cast<int32_t>(input - 1), static_cast<int32_t>(partition) - 1,
+                            static_cast<int64_t>(position - 1)};
+  }
+  if (!in.empty()) return false;
   if (!row->has_key && !key.empty()) return false;
   key_out->assign(key);
   row->values.assign(values);
@@ -249,6 +270,7 @@ class JoinOperator final : public Operator {
         });
       }
       for (size_t c = 0; c < width_[side]; ++c) EncodeValue(batch.value(c, r), &row.values);
+      if (const RowOrigin* origin = batch.origin(r)) row.origin = *origin;
       sides_[side].Add(id, std::move(key), std::move(row));
       dirty_.insert({side, id});
     }
@@ -343,6 +365,12 @@ class JoinOperator final : public Operator {
           !s.ok()) {
         return s;
       }
+      // The row is named by its two events (left, then right).
+      const RowOrigin* origin = batch.origin(p.row);
+      const RowOrigin mine_origin = origin ? *origin : RowOrigin{};
+      builder.SetOrigin(row, side == 0 ? mine_origin : p.other->row.origin);
+      builder.SetPaired(row, side == 0 ? p.other->row.origin : mine_origin);
+      builder.SetLowPosition(row, -1);
     }
     Batch joined = builder.Finish();
     std::vector<uint32_t> keep;
@@ -394,6 +422,9 @@ class JoinOperator final : public Operator {
         return s;
       }
       for (size_t c = 0; c < width_[1]; ++c) builder.Set(lw + c, row, Value::Null());
+      builder.SetOrigin(row, e.row.origin);
+      builder.SetPaired(row, RowOrigin{});
+      builder.SetLowPosition(row, -1);
     }
     return out.Emit(builder.Finish());
   }

@@ -28,6 +28,7 @@ class ProjectOperator final : public Operator {
     result.timestamps = batch.timestamps;
     result.selection = batch.selection;
     result.origins = batch.origins;
+    result.paired = batch.paired;
     result.low_positions = batch.low_positions;
     result.arenas = batch.arenas;
     result.columns.reserve(items_.size());

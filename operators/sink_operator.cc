@@ -39,10 +39,12 @@ class SinkOperator final : public Operator {
       const size_t json_start = offsets_[2 * i];
       const size_t key_start = offsets_[2 * i + 1];
       const size_t key_end = offsets_[2 * i + 2];
+      const RowOrigin* origin = batch.origin(rows[i]);
+      const RowOrigin* paired = batch.paired_origin(rows[i]);
       rows_.push_back(OutputRow{std::string_view(text_.data() + key_start, key_end - key_start),
                                 std::string_view(text_.data() + json_start, key_start - json_start),
-                                batch.timestamp(rows[i]),
-                                batch.origin(rows[i]) ? batch.origin(rows[i])->position : -1});
+                                batch.timestamp(rows[i]), origin ? origin->position : -1,
+                                paired ? origin : nullptr, paired});
     }
     TaskMetrics::Add(ctx_->metrics().rows_out, rows.count);
     return sink_->Write(rows_);

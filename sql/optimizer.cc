@@ -137,6 +137,13 @@ struct Partitioning {
   enum class Kind { kUnknown, kByColumns, kSingle };
   Kind kind = Kind::kUnknown;
   std::vector<int32_t> columns;  // kByColumns: rows with equal values share a task
+  // Which rows share a task, beyond the columns: rows of one input (its
+  // index) or rows out of an exchange (kExchanged). Rows of two different
+  // inputs never do: a worker's task reads one topic-partition, so a join or
+  // a UNION of two inputs that groups needs an exchange even when both are
+  // partitioned by the same key (see sql/README.md, "Joins").
+  static constexpr int kExchanged = -2;
+  int from = -1;
 };
 
 bool SameName(std::string_view a, std::string_view b) {
@@ -170,6 +177,7 @@ bool Aligned(const Partitioning& in, const google::protobuf::RepeatedPtrField<v1
 // could match always share a task: both sides are partitioned by columns
 // that the join equates, in the same order.
 bool CoPartitioned(const Partitioning& l, const Partitioning& r, const v1::JoinNode& join) {
+  if (l.from != r.from) return false;
   if (l.kind == Partitioning::Kind::kSingle && r.kind == Partitioning::Kind::kSingle) return true;
   if (l.kind != Partitioning::Kind::kByColumns || r.kind != Partitioning::Kind::kByColumns ||
       l.columns.size() != r.columns.size()) {
@@ -224,6 +232,7 @@ bool PartitionNodes(v1::Plan* plan) {
             break;
           }
         }
+        out.from = node->source().input();
         break;
       }
       case v1::Node::kEventTime:
@@ -236,6 +245,7 @@ bool PartitionNodes(v1::Plan* plan) {
       case v1::Node::kProject: {
         const Partitioning& in = input_part(0);
         out.kind = in.kind;
+        out.from = in.from;
         if (in.kind != Partitioning::Kind::kByColumns) break;
         for (int32_t needed : in.columns) {
           int found = -1;
@@ -286,6 +296,7 @@ bool PartitionNodes(v1::Plan* plan) {
         // Output columns: the keys first, then the aggregates.
         const Partitioning& in = input_part(0);
         out.kind = in.kind;
+        out.from = in.from;
         if (in.kind == Partitioning::Kind::kByColumns) {
           for (int32_t needed : in.columns) {
             for (int k = 0; k < agg.keys_size(); ++k) {
@@ -302,6 +313,7 @@ bool PartitionNodes(v1::Plan* plan) {
       }
       case v1::Node::kExchange: {
         const v1::ExchangeNode& x = node->exchange();
+        out.from = Partitioning::kExchanged;
         if (x.keys_size() == 0) {
           out.kind = Partitioning::Kind::kSingle;
           break;
@@ -350,7 +362,9 @@ bool PartitionNodes(v1::Plan* plan) {
         out = input_part(0);
         for (int k = 1; k < node->inputs_size(); ++k) {
           const Partitioning& other = input_part(k);
-          if (other.kind != out.kind || other.columns != out.columns) out = Partitioning();
+          if (other.kind != out.kind || other.columns != out.columns || other.from != out.from) {
+            out = Partitioning();
+          }
         }
         break;
       }

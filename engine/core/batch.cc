@@ -32,6 +32,11 @@ void BatchBuilder::SetOrigin(uint32_t row, RowOrigin origin) {
   origins_[row] = origin;
 }
 
+void BatchBuilder::SetPaired(uint32_t row, RowOrigin origin) {
+  if (paired_.size() < num_rows_) paired_.resize(num_rows_);
+  paired_[row] = origin;
+}
+
 void BatchBuilder::SetArrivalTime(uint32_t row, int64_t arrival) {
   if (arrivals_.size() < num_rows_) arrivals_.resize(num_rows_, 0);
   arrivals_[row] = arrival;
@@ -61,6 +66,10 @@ Batch BatchBuilder::Finish() {
     origins_.resize(num_rows_);
     b.origins = std::make_shared<const std::vector<RowOrigin>>(std::move(origins_));
   }
+  if (!paired_.empty()) {
+    paired_.resize(num_rows_);
+    b.paired = std::make_shared<const std::vector<RowOrigin>>(std::move(paired_));
+  }
   if (!low_positions_.empty()) {
     low_positions_.resize(num_rows_, -1);
     b.low_positions = std::make_shared<const std::vector<int64_t>>(std::move(low_positions_));
@@ -77,6 +86,7 @@ Batch BatchBuilder::Finish() {
   columns_.resize(num_columns);
   timestamps_.clear();
   origins_.clear();
+  paired_.clear();
   arrivals_.clear();
   low_positions_.clear();
   extra_arenas_.clear();
@@ -104,6 +114,12 @@ Batch GatherRows(const Batch& batch, const std::vector<uint32_t>& rows) {
     origins->reserve(rows.size());
     for (uint32_t r : rows) origins->push_back((*batch.origins)[r]);
     out.origins = std::move(origins);
+  }
+  if (batch.paired) {
+    auto paired = std::make_shared<std::vector<RowOrigin>>();
+    paired->reserve(rows.size());
+    for (uint32_t r : rows) paired->push_back((*batch.paired)[r]);
+    out.paired = std::move(paired);
   }
   if (batch.low_positions) {
     auto low = std::make_shared<std::vector<int64_t>>();

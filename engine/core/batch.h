@@ -58,6 +58,10 @@ struct Batch {
   // Optional: origin per physical row (set by sources, kept by filters and
   // projections, dropped by aggregations).
   std::shared_ptr<const std::vector<RowOrigin>> origins;
+  // Optional, for rows of a stream join: the other event's origin (origins
+  // holds the left one's; position -1 for an unmatched LEFT row). With
+  // origins it names the row the same way in every replay.
+  std::shared_ptr<const std::vector<RowOrigin>> paired;
   // Optional, for rows derived from several events (aggregates): the oldest
   // input position each row depends on. Rows straight from a source use
   // their origin's position instead (see LowPosition).
@@ -82,6 +86,7 @@ struct Batch {
   const Value& value(size_t column, uint32_t row) const { return (*columns[column])[row]; }
   int64_t timestamp(uint32_t row) const { return (*timestamps)[row]; }
   const RowOrigin* origin(uint32_t row) const { return origins ? &(*origins)[row] : nullptr; }
+  const RowOrigin* paired_origin(uint32_t row) const { return paired ? &(*paired)[row] : nullptr; }
   // The oldest input position the row depends on, or -1 when unknown.
   int64_t LowPosition(uint32_t row) const {
     if (low_positions) return (*low_positions)[row];
@@ -101,6 +106,7 @@ class BatchBuilder {
   uint32_t AddRow(int64_t timestamp);
   void Set(size_t column, uint32_t row, const Value& v) { columns_[column][row] = v; }
   void SetOrigin(uint32_t row, RowOrigin origin);
+  void SetPaired(uint32_t row, RowOrigin origin);
   void SetArrivalTime(uint32_t row, int64_t arrival);
   void SetLowPosition(uint32_t row, int64_t position);
   // Keeps another arena alive for values that reference it.
@@ -114,6 +120,7 @@ class BatchBuilder {
   std::vector<ValueVector> columns_;
   std::vector<int64_t> timestamps_;
   std::vector<RowOrigin> origins_;
+  std::vector<RowOrigin> paired_;
   std::vector<int64_t> arrivals_;
   std::vector<int64_t> low_positions_;
   std::shared_ptr<Arena> arena_;

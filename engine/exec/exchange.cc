@@ -54,6 +54,7 @@ ExchangeReceiver::ExchangeReceiver(int upstreams, size_t num_columns)
 namespace {
 constexpr char kExchangeRow = 'R';
 constexpr char kExchangeWatermark = 'W';
+constexpr char kExchangeTag = 'X';
 }  // namespace
 
 void EncodeExchangeRowRecord(int sender, int64_t seq, const Batch& batch, uint32_t row,
@@ -70,7 +71,19 @@ void EncodeExchangeWatermarkRecord(int sender, int64_t watermark, std::string* o
   EncodeFixed64(static_cast<uint64_t>(watermark), out);
 }
 
+void EncodeExchangeTag(int node, std::string* out) {
+  out->push_back(kExchangeTag);
+  EncodeVarint(static_cast<uint64_t>(node), out);
+}
+
 bool DecodeExchangeRecord(std::string_view value, ExchangeRecord* out) {
+  out->exchange = -1;
+  if (!value.empty() && value[0] == kExchangeTag) {
+    value.remove_prefix(1);
+    uint64_t node = 0;
+    if (!DecodeVarint(&value, &node) || node > static_cast<uint64_t>(INT32_MAX)) return false;
+    out->exchange = static_cast<int>(node);
+  }
   if (value.size() < 2) return false;
   const char kind = value[0];
   value.remove_prefix(1);

@@ -50,9 +50,14 @@ void EncodeExchangeRow(const Batch& batch, uint32_t row, std::string* out);
 // A record of a repartition topic: a row or a watermark of one sending task.
 //   'R' varint(sender) varint(seq) row       (EncodeExchangeRow)
 //   'W' varint(sender) fixed64(watermark)
+// When several exchanges feed one stage (the two sides of a join), they
+// share one topic, so that the stage's task reads one partition, and each
+// record starts with the exchange's node:
+//   'X' varint(node) then one of the above
 struct ExchangeRecord {
   enum class Kind { kRow, kWatermark };
   Kind kind = Kind::kRow;
+  int exchange = -1;  // the 'X' node; -1 for a record of the stage's only exchange
   int sender = 0;
   int64_t seq = 0;        // kRow
   int64_t watermark = 0;  // kWatermark
@@ -61,6 +66,8 @@ struct ExchangeRecord {
 void EncodeExchangeRowRecord(int sender, int64_t seq, const Batch& batch, uint32_t row,
                              std::string* out);
 void EncodeExchangeWatermarkRecord(int sender, int64_t watermark, std::string* out);
+// The 'X' prefix: call before one of the two above.
+void EncodeExchangeTag(int node, std::string* out);
 // False for bytes that are not such a record (a sender past int range too).
 bool DecodeExchangeRecord(std::string_view value, ExchangeRecord* out);
 

@@ -1,5 +1,6 @@
 """Chaos: three workers run a tumbling, a hopping, a session and an exchange
-job over a fixed, seeded stream while a driver kills a random worker with
+job, a missing-heartbeat join (in the input tasks) and a join on a computed
+key (both sides through one repartition topic into a second stage) over a fixed, seeded stream while a driver kills a random worker with
 SIGKILL every few seconds and starts it again (same state directory), at
 least ten times. Afterwards every output, with copies dropped by their
 `sluice.id` header, equals `sluice run --partitions 4` over the same events
@@ -32,6 +33,19 @@ QUERIES = {
                System.Timestamp() AS windowEnd
         INTO totals FROM telemetry TIMESTAMP BY eventTime
         GROUP BY TumblingWindow(second, 2)""",
+    "silent": """
+        SELECT a.deviceId, a.eventTime AS lastSeen, System.Timestamp() AS silentSince
+        INTO silent FROM telemetry a TIMESTAMP BY eventTime
+        LEFT OUTER JOIN telemetry b TIMESTAMP BY eventTime
+          ON a.deviceId = b.deviceId AND DATEDIFF(millisecond, a, b) BETWEEN 1 AND 400
+        WHERE b.deviceId IS NULL""",
+    "near": """
+        SELECT a.deviceId AS first, b.deviceId AS second, a.temperature,
+               a.eventTime AS t1, b.eventTime AS t2
+        INTO near FROM telemetry a TIMESTAMP BY eventTime
+        JOIN telemetry b TIMESTAMP BY eventTime
+          ON ROUND(a.temperature, 0) = ROUND(b.temperature, 0)
+         AND DATEDIFF(millisecond, a, b) BETWEEN 1 AND 10""",
 }
 POLICY = {"outOfOrderTolerance": "1s"}
 # 45 s of event time at 300 events/s, produced in real time while the
@@ -107,4 +121,5 @@ def body(cluster):
           f"from a changelog (median {sorted(restores)[len(restores) // 2] if restores else 0} ms)")
 
 
-run_test("chaos", {"telemetry": 4, "tumbling": 4, "hopping": 4, "session": 4, "totals": 4}, body)
+run_test("chaos", {"telemetry": 4, "tumbling": 4, "hopping": 4, "session": 4, "totals": 4,
+                   "silent": 4, "near": 4}, body)

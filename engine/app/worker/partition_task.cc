@@ -94,11 +94,16 @@ absl::Status Worker::PartitionTask::Init() {
     if (task_->entry_exchanges().empty()) {
       return absl::InternalError(absl::StrCat("stage ", stage_, " has no exchange to read"));
     }
-    entry_ = task_->entry_exchanges().front();
-    const JobTopology::Exchange& x = topology->exchanges.at(entry_);
-    receiver_ = std::make_unique<ExchangeReceiver>(
-        topology->Tasks(x.from_stage),
-        static_cast<size_t>(job.plan.nodes(entry_).schema().columns_size()));
+    for (int node : task_->entry_exchanges()) {
+      const JobTopology::Exchange& x = topology->exchanges.at(node);
+      Entry entry;
+      entry.node = node;
+      entry.receiver = std::make_unique<ExchangeReceiver>(
+          topology->Tasks(x.from_stage),
+          static_cast<size_t>(job.plan.nodes(node).schema().columns_size()));
+      entry.meta_key = MetaKey(entries_.empty() ? "receiver" : absl::StrCat("receiver.", node));
+      entries_.push_back(std::move(entry));
+    }
   }
   if (restored) {
     std::string value;
@@ -121,10 +126,10 @@ absl::Status Worker::PartitionTask::Init() {
         sender_->seqs()[node] = seq;
       }
     }
-    if (receiver_) {
-      auto parts = RestoreReceiver(*receiver_, task_->meta_table(), MetaKey("receiver"));
+    for (Entry& entry : entries_) {
+      auto parts = RestoreReceiver(*entry.receiver, task_->meta_table(), entry.meta_key);
       if (!parts.ok()) return parts.status();
-      receiver_parts_ = *parts;
+      entry.parts = *parts;
     }
   }
   source_ = std::make_unique<KafkaPartitionSource>(
@@ -184,15 +189,20 @@ void Worker::PartitionTask::Run() {
       if (absl::Status s = task_->Tick(WallTicks()); !s.ok()) Fail(s);
       // An upstream partition that has never had an event must not stall
       // this stage forever (see ExchangeReceiver::IgnoreSilentUpstreams).
-      if (receiver_ && !ignoring_silent_ && !receiver_->ignoring_silent() &&
-          WallTicks() / kTicksPerMillisecond - started_at_ms_ >= kSilentUpstreamMs &&
-          receiver_->silent_upstreams() > 0) {
+      int silent = 0;
+      for (const Entry& entry : entries_) {
+        if (!entry.receiver->ignoring_silent()) silent += entry.receiver->silent_upstreams();
+      }
+      if (!ignoring_silent_ && silent > 0 &&
+          WallTicks() / kTicksPerMillisecond - started_at_ms_ >= kSilentUpstreamMs) {
         ignoring_silent_ = true;
-        Log(absl::StrCat(job_name(), " | ", tp_.topic, "[", tp_.partition, "] | ",
-                         receiver_->silent_upstreams(), " upstream task(s) sent nothing in ",
-                         kSilentUpstreamMs / 1000, " s; the watermark no longer waits for them"));
-        receiver_->IgnoreSilentUpstreams();
-        ReleaseExchange();
+        Log(absl::StrCat(job_name(), " | ", tp_.topic, "[", tp_.partition, "] | ", silent,
+                         " upstream task(s) sent nothing in ", kSilentUpstreamMs / 1000,
+                         " s; the watermark no longer waits for them"));
+        for (Entry& entry : entries_) {
+          entry.receiver->IgnoreSilentUpstreams();
+          ReleaseExchange(entry);
+        }
       }
     }
     if (checkpoint) {
@@ -368,10 +378,11 @@ absl::Status Worker::PartitionTask::Checkpoint(bool wait) {
   if (sender_) {
     for (const auto& [node, seq] : sender_->seqs()) put(absl::StrCat("seq.", node), seq);
   }
-  int64_t receiver_parts = 0;
-  if (receiver_) {
-    if (absl::Status s = CheckpointReceiver(*receiver_, task_->meta_table(), MetaKey("receiver"),
-                                            receiver_parts_, batch, &receiver_parts);
+  std::vector<int64_t> receiver_parts(entries_.size(), 0);
+  for (size_t e = 0; e < entries_.size(); ++e) {
+    if (absl::Status s =
+            CheckpointReceiver(*entries_[e].receiver, task_->meta_table(), entries_[e].meta_key,
+                               entries_[e].parts, batch, &receiver_parts[e]);
         !s.ok()) {
       return s;
     }
@@ -384,7 +395,7 @@ absl::Status Worker::PartitionTask::Checkpoint(bool wait) {
       !s.ok()) {
     return s;
   }
-  receiver_parts_ = receiver_parts;
+  for (size_t e = 0; e < entries_.size(); ++e) entries_[e].parts = receiver_parts[e];
   return wait ? FinishCheckpoint() : absl::OkStatus();
 }
 
@@ -479,12 +490,22 @@ void Worker::PartitionTask::Process() {
   next_offset_.store(position_);
 }
 
-void Worker::PartitionTask::ReleaseExchange() {
-  if (receiver_->watermark() <= receiver_->released()) return;
-  Batch ready = receiver_->TakeReady();
+Worker::PartitionTask::Entry* Worker::PartitionTask::EntryOf(int exchange) {
+  // An untagged record belongs to the stage's only exchange.
+  if (exchange < 0) return entries_.size() == 1 ? &entries_[0] : nullptr;
+  for (Entry& entry : entries_) {
+    if (entry.node == exchange) return &entry;
+  }
+  return nullptr;
+}
+
+void Worker::PartitionTask::ReleaseExchange(Entry& entry) {
+  ExchangeReceiver& receiver = *entry.receiver;
+  if (receiver.watermark() <= receiver.released()) return;
+  Batch ready = receiver.TakeReady();
   TaskMetrics::Add(task_->metrics().events_in, ready.num_rows);
-  absl::Status s = task_->PushExchange(entry_, ready);
-  if (s.ok()) s = task_->AdvanceExchange(entry_, receiver_->released());
+  absl::Status s = task_->PushExchange(entry.node, ready);
+  if (s.ok()) s = task_->AdvanceExchange(entry.node, receiver.released());
   if (!s.ok()) Fail(s);
 }
 
@@ -500,10 +521,12 @@ void Worker::PartitionTask::ProcessExchange() {
   for (const SourceRecord& r : records_) {
     ExchangeRecord record;
     bool ok = DecodeExchangeRecord(r.data, &record);
+    Entry* entry = ok ? EntryOf(record.exchange) : nullptr;
+    ok = entry != nullptr;
     if (ok && record.kind == ExchangeRecord::Kind::kRow) {
-      ok = receiver_->AddRow(record.sender, record.seq, r.position, record.row);
+      ok = entry->receiver->AddRow(record.sender, record.seq, r.position, record.row);
     } else if (ok) {
-      receiver_->SetWatermark(record.sender, record.watermark);
+      entry->receiver->SetWatermark(record.sender, record.watermark);
     }
     if (!ok) {
       TaskMetrics::Add(task_->metrics().rejected, 1);
@@ -514,7 +537,9 @@ void Worker::PartitionTask::ProcessExchange() {
       }
     }
   }
-  ReleaseExchange();
+  for (Entry& entry : entries_) {
+    if (!failed_.load()) ReleaseExchange(entry);
+  }
   if (failed_.load() || records_.empty()) return;
   position_ = records_.back().position + 1;
   next_offset_.store(position_);

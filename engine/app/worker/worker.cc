@@ -331,18 +331,36 @@ absl::Status Worker::AddJob(LoadedJob job) {
     return absl::FailedPreconditionError(job.plan.distributed_error());
   }
   for (const v1::Node& node : job.plan.nodes()) {
-    // A join needs both its inputs' partition p in one task; tasks here
-    // read one topic-partition each, so it would see one side only.
     if (node.has_reference_join()) {
       return absl::FailedPreconditionError(
           "JOINs with reference data run in sluice run only for now: workers do not load "
           "reference inputs yet");
     }
-    if (node.has_join()) {
-      return absl::FailedPreconditionError(
-          "stream JOINs run in sluice run (one task or --partitions N) only for now: the "
-          "cluster's tasks read one topic-partition each, and a join needs both inputs' "
-          "partition in one task");
+    // A task reads one topic-partition: a join in the input tasks must read
+    // one input on both sides (a self-join). The compiler puts an exchange
+    // before any other join (sql/optimizer.cc); a plan that does not came
+    // from somewhere else and would join half of what it should.
+    if (node.has_join() && node.stage() == 0) {
+      std::set<int> sides[2];
+      for (int side = 0; side < 2 && side < node.inputs_size(); ++side) {
+        std::vector<int> todo = {node.inputs(side)};
+        while (!todo.empty()) {
+          const int at = todo.back();
+          todo.pop_back();
+          if (at < 0 || at >= job.plan.nodes_size()) continue;
+          const v1::Node& up = job.plan.nodes(at);
+          if (up.has_source()) sides[side].insert(up.source().input());
+          for (int32_t in : up.inputs()) {
+            if (in < at) todo.push_back(in);
+          }
+        }
+      }
+      if (sides[0].size() != 1 || sides[0] != sides[1]) {
+        return absl::FailedPreconditionError(absl::StrCat(
+            "step ", node.step(),
+            " joins two inputs in the input tasks, but a worker's task reads "
+            "one topic-partition; recompile the job (the compiler puts an exchange before it)"));
+      }
     }
   }
   auto topology = BuildTopology(job);
@@ -389,15 +407,25 @@ absl::StatusOr<std::shared_ptr<const JobTopology>> Worker::BuildTopology(const L
     input_partitions = std::max(input_partitions, *partitions);
   }
   std::vector<TopicToCreate> missing;
+  // The exchanges into one stage (a join's two sides) share the topic of
+  // the first, so that each of the stage's tasks reads one partition.
+  std::map<int, int> into_stage;  // to_stage -> how many exchanges feed it
+  for (const v1::Node& node : job.plan.nodes()) {
+    if (node.has_exchange()) ++into_stage[node.exchange().to_stage()];
+  }
+  std::map<int, std::string> stage_topic;
   for (const v1::Node& node : job.plan.nodes()) {
     if (!node.has_exchange()) continue;
     JobTopology::Exchange x;
-    x.topic = absl::StrCat("sluice.", job.spec.name(), ".", node.id(), ".repartition");
     x.from_stage = node.stage();
     x.to_stage = node.exchange().to_stage();
     x.partitions = node.exchange().keys_size() > 0 ? input_partitions : 1;
+    x.tagged = into_stage[x.to_stage] > 1;
+    auto [shared, first] = stage_topic.try_emplace(
+        x.to_stage, absl::StrCat("sluice.", job.spec.name(), ".", node.id(), ".repartition"));
+    x.topic = shared->second;
     topology->exchanges[node.id()] = x;
-    missing.push_back({x.topic, x.partitions, {}});
+    if (first) missing.push_back({x.topic, x.partitions, {}});
   }
   // A changelog per stateful operator, partitioned like its stage's tasks,
   // and one for the tasks' positions; compacted on a real cluster.

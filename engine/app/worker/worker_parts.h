@@ -51,6 +51,9 @@ struct JobTopology {
     int partitions = 1;  // used partitions of the topic (1 for a keyless exchange)
     int from_stage = 0;
     int to_stage = 1;
+    // Several exchanges feed to_stage (a join's two sides) and share one
+    // topic: records carry the exchange's node (EncodeExchangeTag).
+    bool tagged = false;
   };
   std::map<int, Exchange> exchanges;  // by exchange node id
 
@@ -142,6 +145,7 @@ class KafkaExchangeSender final : public ExchangeSender {
     const int64_t now_ms = WallTicks() / kTicksPerMillisecond;
     for (size_t i = 0; i < rows.size(); ++i) {
       value.clear();
+      if (x.tagged) EncodeExchangeTag(node, &value);
       EncodeExchangeRowRecord(sender_, seq++, batch, rows[i], &value);
       if (absl::Status s = producer_->Produce(x.topic, "", value, now_ms, tracker_, {},
                                               ExchangePartition(hashes[i], x.partitions));
@@ -158,6 +162,7 @@ class KafkaExchangeSender final : public ExchangeSender {
     last = watermark;
     const JobTopology::Exchange& x = topology_->exchanges.at(node);
     std::string value;
+    if (x.tagged) EncodeExchangeTag(node, &value);
     EncodeExchangeWatermarkRecord(sender_, watermark, &value);
     const int64_t now_ms = WallTicks() / kTicksPerMillisecond;
     for (int d = 0; d < x.partitions; ++d) {
@@ -272,6 +277,15 @@ class Worker::PartitionTask {
   void FillStatus(v1::TaskStatus* status);
 
  private:
+  // Later stages: an exchange the task reads (see entries_).
+  struct Entry {
+    int node = -1;
+    std::unique_ptr<ExchangeReceiver> receiver;
+    int64_t parts = 0;  // the receiver's parts beyond the first, in the store
+    // Its checkpoint's key: "receiver" for the first, as before joins.
+    std::string meta_key;
+  };
+
   absl::Status Restore(const TaskEnvironment& env, bool* restored);
   // Where the task's messages go: its own transactional producer under
   // exactly_once, else the worker's.
@@ -294,7 +308,7 @@ class Worker::PartitionTask {
   // merged by the exchange receiver (later stages).
   void Process();
   void ProcessExchange();
-  void ReleaseExchange();
+  void ReleaseExchange(Entry& entry);
   void Fail(const absl::Status& status);
   // A dead-letter record for the event at `offset` of `topic`/`partition`.
   absl::Status DeadLetter(std::string_view reason, const std::string& topic, int32_t partition,
@@ -308,11 +322,11 @@ class Worker::PartitionTask {
   int stage_;
   std::unique_ptr<Task> task_;
   std::unique_ptr<KafkaExchangeSender> sender_;
-  // Later stages: the exchange this task reads and its merged input.
-  int entry_ = -1;
-  std::unique_ptr<ExchangeReceiver> receiver_;
-  int64_t receiver_parts_ = 0;  // the receiver's parts beyond the first, in the store
-  std::vector<int> inputs_;     // plan inputs this topic feeds
+  // Later stages: the exchanges this task reads (one, or a join's two,
+  // sharing one topic) and their merged inputs.
+  std::vector<Entry> entries_;
+  Entry* EntryOf(int exchange);
+  std::vector<int> inputs_;                             // plan inputs this topic feeds
   std::vector<std::unique_ptr<JsonDecoder>> decoders_;  // by position in inputs_
   std::unique_ptr<InputDriver> driver_;                 // decodes into inputs_
   std::unique_ptr<KafkaPartitionSource> source_;

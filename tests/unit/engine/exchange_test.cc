@@ -221,8 +221,25 @@ TEST(ExchangeRecordTest, RoundTripAndGarbage) {
   ASSERT_TRUE(DecodeExchangeRecord(value, &record));
   EXPECT_EQ(record.kind, ExchangeRecord::Kind::kWatermark);
   EXPECT_EQ(record.watermark, 99);
+  EXPECT_EQ(record.exchange, -1);
+  // Exchanges that share a topic (a join's two sides) tag their records.
+  value.clear();
+  EncodeExchangeTag(300, &value);
+  EncodeExchangeRowRecord(4, 5, batch, 0, &value);
+  ASSERT_TRUE(DecodeExchangeRecord(value, &record));
+  EXPECT_EQ(record.exchange, 300);
+  EXPECT_EQ(record.kind, ExchangeRecord::Kind::kRow);
+  EXPECT_EQ(record.sender, 4);
+  EXPECT_EQ(record.row, row);
+  value.clear();
+  EncodeExchangeTag(7, &value);
+  EncodeExchangeWatermarkRecord(1, 55, &value);
+  ASSERT_TRUE(DecodeExchangeRecord(value, &record));
+  EXPECT_EQ(record.exchange, 7);
+  EXPECT_EQ(record.watermark, 55);
   for (const std::string& bad :
        {std::string(""), std::string("R"), std::string("X\x01\x01"), std::string("W\x01"),
+        std::string("X"), std::string("X\x01"), std::string("X\xff\xff\xff\xff\x0fR\x01\x01"),
         std::string("R\xff\xff\xff\xff\xff\xff\xff\xff\xff\x01"),  // varint past 64 bits
         std::string("R\xff\xff\xff\xff\x0f\x01")}) {               // sender past int range
     EXPECT_FALSE(DecodeExchangeRecord(bad, &record)) << bad.size();

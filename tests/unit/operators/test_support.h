@@ -43,6 +43,9 @@ class CollectingSink final : public Sink {
     for (const OutputRow& r : rows) {
       this->rows.emplace_back(r.json);
       positions.push_back(r.position);
+      origins.push_back(r.origin ? *r.origin : RowOrigin{});
+      paired.push_back(r.paired ? *r.paired : RowOrigin{});
+      has_pair.push_back(r.origin != nullptr && r.paired != nullptr);
     }
     return absl::OkStatus();
   }
@@ -52,6 +55,10 @@ class CollectingSink final : public Sink {
   }
   std::vector<std::string> rows;
   std::vector<int64_t> positions;
+  // Rows of a join: the two events' origins (OutputRow::origin, ::paired).
+  std::vector<RowOrigin> origins;
+  std::vector<RowOrigin> paired;
+  std::vector<bool> has_pair;
   int flushes = 0;
 };
 

@@ -62,6 +62,36 @@ TEST(CompilerTest, StepReadByTwoStatementsIsPlannedOnce) {
   EXPECT_EQ(CountNodes(r.plan, v1::Node::kSink), 2);
 }
 
+// A worker's task reads one topic-partition, so rows of two inputs never
+// share a task: a join of two inputs, or a UNION of two inputs that is then
+// grouped, crosses an exchange even when both are keyed by the device; a
+// self-join on the key does not.
+TEST(CompilerTest, OnlyRowsOfOneInputShareATaskWithoutAnExchange) {
+  const std::map<std::string, int> exchanges = {
+      {R"(SELECT a.deviceId INTO o FROM x a JOIN x b
+          ON a.deviceId = b.deviceId AND DATEDIFF(second, a, b) BETWEEN 0 AND 5)",
+       0},
+      {R"(SELECT a.deviceId INTO o FROM x a JOIN y b
+          ON a.deviceId = b.deviceId AND DATEDIFF(second, a, b) BETWEEN 0 AND 5)",
+       2},
+      {R"(SELECT a.deviceId INTO o FROM x a JOIN x b
+          ON a.temperature = b.temperature AND DATEDIFF(second, a, b) BETWEEN 0 AND 5)",
+       2},
+      {R"(WITH u AS (SELECT deviceId FROM x UNION SELECT deviceId FROM y)
+          SELECT deviceId, COUNT(*) AS n INTO o FROM u GROUP BY deviceId, TumblingWindow(second, 5))",
+       1},
+      {R"(WITH u AS (SELECT deviceId FROM x UNION SELECT deviceId FROM x)
+          SELECT deviceId, COUNT(*) AS n INTO o FROM u GROUP BY deviceId, TumblingWindow(second, 5))",
+       0},
+  };
+  for (const auto& [query, expected] : exchanges) {
+    CompileResult r = CompileQuery(query);
+    ASSERT_TRUE(r.ok) << r.error.message << "\n" << query;
+    EXPECT_EQ(CountNodes(r.plan, v1::Node::kExchange), expected) << query;
+    EXPECT_TRUE(r.plan.distributed_error().empty()) << query;
+  }
+}
+
 TEST(CompilerTest, SinksKnowWhichColumnsAreGroupKeys) {
   // Rows are keyed by their GROUP BY key on Kafka; keys survive steps.
   CompileResult r = CompileQuery(R"(
