@@ -141,6 +141,9 @@ absl::StatusOr<LoadedJob> LoadJob(const v1::JobSpec& spec) {
   if (!base.ok()) return base.status();
   sql::CompileOptions options;
   options.default_policy = *base;
+  for (const v1::InputBinding& binding : spec.inputs()) {
+    if (binding.reference()) options.reference_inputs.push_back(binding.alias());
+  }
   sql::CompileResult compiled = sql::CompileQuery(spec.query(), options);
   if (!compiled.ok) {
     return absl::InvalidArgumentError(sql::FormatQueryError("", compiled.error));
@@ -202,6 +205,18 @@ absl::StatusOr<LoadedJob> BindJob(const v1::JobSpec& spec, v1::Plan plan) {
     }
     if (absl::Status s = CheckTopicName(absl::StrCat("input ", input.name()), topic); !s.ok()) {
       return s;
+    }
+    // The plan and the spec agree on which inputs are reference data (a
+    // plan from the catalog was compiled from this spec).
+    bool reference = false;
+    for (const v1::InputBinding& binding : spec.inputs()) {
+      reference |= EqualsIgnoreCase(binding.alias(), input.name()) && binding.reference();
+    }
+    if (reference != input.reference()) {
+      return absl::InvalidArgumentError(absl::StrCat("input '", input.name(), "' is ",
+                                                     input.reference() ? "" : "not ",
+                                                     "reference data in the compiled plan, but the "
+                                                     "job spec says otherwise; compile it again"));
     }
     job.input_topics.push_back(topic);
   }

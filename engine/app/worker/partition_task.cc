@@ -11,7 +11,7 @@ absl::Status Worker::PartitionTask::Init() {
   const JobTopology* topology = job_->topology();
   const bool staged = topology != nullptr && topology->stages > 1;
   for (int i = 0; i < job.plan.inputs_size() && stage_ == 0; ++i) {
-    if (job.input_topics[i] != tp_.topic) continue;
+    if (job.input_topics[i] != tp_.topic || job.plan.inputs(i).reference()) continue;
     inputs_.push_back(i);
     decoders_.push_back(std::make_unique<JsonDecoder>(JsonDecoderOptionsFor(job.plan.inputs(i))));
   }
@@ -50,6 +50,7 @@ absl::Status Worker::PartitionTask::Init() {
   env.job_name = job.spec.name();
   env.partition = id_;
   env.sinks = sinks;
+  env.references = job_->references();
   if (staged) {
     env.stage = stage_;
     const int sender =
@@ -549,21 +550,9 @@ absl::Status Worker::PartitionTask::DeadLetter(std::string_view reason, const st
                                                int32_t partition, int64_t offset,
                                                std::string_view data) {
   const LoadedJob& job = job_->job();
-  std::string value = "{\"job\":";
-  AppendJsonString(job.spec.name(), &value);
-  value += ",\"reason\":";
-  AppendJsonString(reason, &value);
-  value += ",\"topic\":";
-  AppendJsonString(topic, &value);
-  absl::StrAppend(&value, ",\"partition\":", partition, ",\"offset\":", offset);
-  if (!data.empty()) AppendRawTextField("data", data, &value);
-  value += "}";
-  const std::vector<KafkaHeader> headers = {
-      {"sluice.reason", std::string(reason)},
-      {"sluice.source.topic", topic},
-      {"sluice.source.partition", absl::StrCat(partition)},
-      {"sluice.source.offset", absl::StrCat(offset)},
-  };
+  const std::string value =
+      DeadLetterValue(job.spec.name(), reason, topic, partition, offset, data);
+  const std::vector<KafkaHeader> headers = DeadLetterHeaders(reason, topic, partition, offset);
   const int64_t now_ms = WallTicks() / kTicksPerMillisecond;
   return producer()->Produce(job.dead_letter_topic, "", value, now_ms, &tracker_, headers);
 }

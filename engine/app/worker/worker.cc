@@ -12,7 +12,9 @@ absl::Status Worker::JobRunner::Start() {
   }
   std::set<std::string> topics;
   if (stage_ == 0) {
-    topics.insert(job_.input_topics.begin(), job_.input_topics.end());
+    for (int i = 0; i < job_.plan.inputs_size(); ++i) {
+      if (!job_.plan.inputs(i).reference()) topics.insert(job_.input_topics[i]);
+    }
   } else {
     for (const auto& [node, x] : topology_->exchanges) {
       if (x.to_stage == stage_) topics.insert(x.topic);
@@ -331,11 +333,6 @@ absl::Status Worker::AddJob(LoadedJob job) {
     return absl::FailedPreconditionError(job.plan.distributed_error());
   }
   for (const v1::Node& node : job.plan.nodes()) {
-    if (node.has_reference_join()) {
-      return absl::FailedPreconditionError(
-          "JOINs with reference data run in sluice run only for now: workers do not load "
-          "reference inputs yet");
-    }
     // A task reads one topic-partition: a join in the input tasks must read
     // one input on both sides (a self-join). The compiler puts an exchange
     // before any other join (sql/optimizer.cc); a plan that does not came
@@ -365,10 +362,12 @@ absl::Status Worker::AddJob(LoadedJob job) {
   }
   auto topology = BuildTopology(job);
   if (!topology.ok()) return topology.status();
+  auto references = StartReferences(job);
+  if (!references.ok()) return references.status();
   std::vector<std::unique_ptr<JobRunner>> runners;
   // Later stages first, so that they are reading when the first rows come.
   for (int stage = std::max(job.plan.stages(), 1) - 1; stage >= 0; --stage) {
-    auto runner = std::make_unique<JobRunner>(this, job, stage, *topology);
+    auto runner = std::make_unique<JobRunner>(this, job, stage, *topology, *references);
     if (absl::Status s = runner->Start(); !s.ok()) {
       for (auto& r : runners) r->Stop();
       return s;
@@ -378,6 +377,43 @@ absl::Status Worker::AddJob(LoadedJob job) {
   absl::MutexLock lock(&mu_);
   jobs_[name] = std::move(runners);
   return absl::OkStatus();
+}
+
+// The job's reference inputs, read from their compacted topics to the end
+// before any task starts, then followed; one table per input, shared by
+// every task of the job here. Records that are not rows go to the job's
+// dead-letter topic.
+absl::StatusOr<std::shared_ptr<const ReferenceProvider>> Worker::StartReferences(
+    const LoadedJob& job) {
+  std::vector<KafkaReferenceTables::Binding> bindings;
+  for (int i = 0; i < job.plan.inputs_size(); ++i) {
+    if (job.plan.inputs(i).reference()) {
+      bindings.push_back({i, job.plan.inputs(i), job.input_topics[i]});
+    }
+  }
+  if (bindings.empty()) return std::shared_ptr<const ReferenceProvider>();
+  KafkaProperties properties = options_.kafka;
+  properties.insert(properties.end(), job.kafka.begin(), job.kafka.end());
+  const std::string name = job.spec.name();
+  const std::string dead_letters = job.dead_letter_topic;
+  auto tables = KafkaReferenceTables::Start(
+      options_.bootstrap, properties, std::move(bindings),
+      [this, name, dead_letters](std::string_view reason, const KafkaMessage& m) {
+        Log(absl::StrCat(name, " | reference ", m.topic, "[", m.partition, "]@", m.offset, ": ",
+                         std::string(reason)));
+        producer_
+            ->Produce(dead_letters, m.key,
+                      DeadLetterValue(name, reason, m.topic, m.partition, m.offset, m.value),
+                      WallTicks() / kTicksPerMillisecond, &reference_tracker_,
+                      DeadLetterHeaders(reason, m.topic, m.partition, m.offset))
+            .IgnoreError();  // the log line above says it too
+      },
+      KafkaReferenceTables::Options{});
+  if (!tables.ok()) return tables.status();
+  Log(absl::StrCat(options_.name, " | ", name, " | reference data: ", (*tables)->rows(), " rows, ",
+                   (*tables)->bad_records(), " refused, ~", (*tables)->MemoryBytes() / 1024,
+                   " KiB"));
+  return std::shared_ptr<const ReferenceProvider>(*std::move(tables));
 }
 
 // The repartition topic of every exchange, created with as many partitions
@@ -395,8 +431,9 @@ absl::StatusOr<std::shared_ptr<const JobTopology>> Worker::BuildTopology(const L
   if (!reader.ok()) return reader.status();
   std::set<std::string> seen;
   int input_partitions = 0;
-  for (const std::string& topic : job.input_topics) {
-    if (!seen.insert(topic).second) continue;
+  for (size_t i = 0; i < job.input_topics.size(); ++i) {
+    const std::string& topic = job.input_topics[i];
+    if (job.plan.inputs(static_cast<int>(i)).reference() || !seen.insert(topic).second) continue;
     auto partitions = (*reader)->Partitions(topic, 10'000);
     if (!partitions.ok()) {
       return absl::UnavailableError(absl::StrCat("cannot read the partitions of input topic ",

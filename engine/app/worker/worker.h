@@ -37,7 +37,8 @@
 
 namespace sluice {
 
-struct JobTopology;  // worker.cc: how a multi-stage job's stages connect
+struct JobTopology;       // worker.cc: how a multi-stage job's stages connect
+class ReferenceProvider;  // engine/exec/reference_data.h
 
 struct WorkerOptions {
   std::string name;       // shown in logs
@@ -76,6 +77,7 @@ class Worker {
   class JobRunner;
   class PartitionTask;
   absl::StatusOr<std::shared_ptr<const JobTopology>> BuildTopology(const LoadedJob& job);
+  absl::StatusOr<std::shared_ptr<const ReferenceProvider>> StartReferences(const LoadedJob& job);
 
   explicit Worker(WorkerOptions options);
 
@@ -83,6 +85,8 @@ class Worker {
   OperatorRegistry registry_;
   SinkRegistry sinks_;  // the output kinds (outputs.h)
   std::unique_ptr<StateStore> store_;
+  // Dead letters of reference records (before producer_: it reports here).
+  DeliveryTracker reference_tracker_;
   std::unique_ptr<KafkaProducer> producer_;
   // Set once creating topics got no answer (the embedded broker has no
   // Admin API): later jobs do not wait for it again.

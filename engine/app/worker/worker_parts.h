@@ -21,6 +21,7 @@
 #include "connectors/kafka_consumer.h"
 #include "connectors/kafka_partition_source.h"
 #include "connectors/kafka_reader.h"
+#include "connectors/reference_topic.h"
 #include "engine/app/base/log_line.h"
 #include "engine/app/worker/outputs.h"
 #include "engine/app/worker/worker.h"
@@ -125,6 +126,33 @@ inline std::string Describe(const std::vector<TopicPartition>& partitions) {
     parts.push_back(absl::StrCat(topic, "[", absl::StrJoin(ids, ","), "]"));
   }
   return parts.empty() ? std::string("none") : absl::StrJoin(parts, " ");
+}
+
+// A dead-letter record: the job, the reason, where the record was read
+// and, when there is one, its text.
+inline std::string DeadLetterValue(std::string_view job, std::string_view reason,
+                                   std::string_view topic, int32_t partition, int64_t offset,
+                                   std::string_view data) {
+  std::string value = "{\"job\":";
+  AppendJsonString(job, &value);
+  value += ",\"reason\":";
+  AppendJsonString(reason, &value);
+  value += ",\"topic\":";
+  AppendJsonString(topic, &value);
+  absl::StrAppend(&value, ",\"partition\":", partition, ",\"offset\":", offset);
+  if (!data.empty()) AppendRawTextField("data", data, &value);
+  value += "}";
+  return value;
+}
+
+inline std::vector<KafkaHeader> DeadLetterHeaders(std::string_view reason, const std::string& topic,
+                                                  int32_t partition, int64_t offset) {
+  return {
+      {"sluice.reason", std::string(reason)},
+      {"sluice.source.topic", topic},
+      {"sluice.source.partition", absl::StrCat(partition)},
+      {"sluice.source.offset", absl::StrCat(offset)},
+  };
 }
 
 // The sending side of a task's exchanges: rows go to the repartition
@@ -376,8 +404,13 @@ class Worker::PartitionTask {
 // assigned partition.
 class Worker::JobRunner {
  public:
-  JobRunner(Worker* worker, LoadedJob job, int stage, std::shared_ptr<const JobTopology> topology)
-      : worker_(worker), job_(std::move(job)), stage_(stage), topology_(std::move(topology)) {
+  JobRunner(Worker* worker, LoadedJob job, int stage, std::shared_ptr<const JobTopology> topology,
+            std::shared_ptr<const ReferenceProvider> references)
+      : worker_(worker),
+        job_(std::move(job)),
+        stage_(stage),
+        topology_(std::move(topology)),
+        references_(std::move(references)) {
     label_ = stage_ == 0 ? job_.spec.name() : absl::StrCat(job_.spec.name(), "/stage", stage_);
   }
   ~JobRunner() { Stop(); }
@@ -389,6 +422,8 @@ class Worker::JobRunner {
   Worker* worker() { return worker_; }
   KafkaGroupConsumer* consumer() { return consumer_.get(); }
   const JobTopology* topology() const { return topology_.get(); }
+  // The job's reference tables on this worker (null when it has none).
+  const ReferenceProvider* references() const { return references_.get(); }
   const std::string& label() const { return label_; }
   // A snapshot of the job's tasks here (any thread).
   void FillStatus(v1::JobOnWorker* status);
@@ -417,7 +452,8 @@ class Worker::JobRunner {
   LoadedJob job_;
   int stage_;
   std::shared_ptr<const JobTopology> topology_;  // null for a single-stage job
-  std::string label_;                            // the job, and its stage after the first
+  std::shared_ptr<const ReferenceProvider> references_;
+  std::string label_;  // the job, and its stage after the first
   std::unique_ptr<KafkaGroupConsumer> consumer_;
   std::thread thread_;
   std::atomic<bool> stop_{false};
