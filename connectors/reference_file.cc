@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -293,6 +294,143 @@ std::shared_ptr<const ReferenceVersions> StaticReferenceProvider::Versions(int i
   absl::MutexLock lock(&mu_);
   auto it = by_input_.find(input);
   return it == by_input_.end() ? nullptr : it->second;
+}
+
+absl::StatusOr<std::unique_ptr<RefreshingReferenceFiles>> RefreshingReferenceFiles::Start(
+    std::vector<Binding> bindings, LogFn log, bool start_thread) {
+  std::unique_ptr<RefreshingReferenceFiles> files(new RefreshingReferenceFiles(std::move(log)));
+  bool periodic = false;
+  for (Binding& b : bindings) {
+    ReferenceLoadReport report;
+    auto versions = LoadReference(b.spec, b.path, &report);
+    if (!versions.ok()) {
+      return absl::Status(
+          versions.status().code(),
+          absl::StrCat("reference input ", b.spec.name(), ": ", versions.status().message()));
+    }
+    Table t;
+    t.pattern =
+        b.path.find("{date}") != std::string::npos || b.path.find("{time}") != std::string::npos;
+    t.bad_rows = report.bad_rows;
+    for (const std::string& p : report.problems) {
+      files->log_(absl::StrCat("reference ", b.spec.name(), ": ", p));
+    }
+    periodic = periodic || b.refresh_ms > 0;
+    files->current_.Set(b.input, *std::move(versions));
+    t.binding = std::move(b);
+    absl::MutexLock lock(&files->tables_mu_);
+    files->tables_.push_back(std::move(t));
+  }
+  const int64_t now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                             std::chrono::system_clock::now().time_since_epoch())
+                             .count();
+  {
+    absl::MutexLock lock(&files->tables_mu_);
+    for (Table& t : files->tables_) t.last_read_ms = now_ms;
+  }
+  if (periodic && start_thread) {
+    files->thread_ = std::thread([f = files.get()] {
+      while (!f->stop_.load()) {
+        {
+          absl::MutexLock lock(&f->stop_mu_);
+          f->stop_mu_.AwaitWithTimeout(
+              absl::Condition(
+                  +[](std::atomic<bool>* stop) { return stop->load(); }, &f->stop_),
+              absl::Milliseconds(200));
+        }
+        if (f->stop_.load()) break;
+        f->Refresh(std::chrono::duration_cast<std::chrono::milliseconds>(
+                       std::chrono::system_clock::now().time_since_epoch())
+                       .count());
+      }
+    });
+  }
+  return files;
+}
+
+RefreshingReferenceFiles::~RefreshingReferenceFiles() {
+  {
+    absl::MutexLock lock(&stop_mu_);
+    stop_.store(true);
+  }
+  if (thread_.joinable()) thread_.join();
+}
+
+void RefreshingReferenceFiles::Refresh(int64_t now_ms, bool force) {
+  absl::MutexLock lock(&tables_mu_);
+  for (Table& t : tables_) {
+    if (!force && (t.binding.refresh_ms <= 0 || now_ms - t.last_read_ms < t.binding.refresh_ms)) {
+      continue;
+    }
+    t.last_read_ms = now_ms;
+    ReferenceLoadReport report;
+    auto loaded = LoadReference(t.binding.spec, t.binding.path, &report);
+    if (!loaded.ok()) {
+      log_(absl::StrCat("reference ", t.binding.spec.name(), ": ", loaded.status().message(),
+                        "; keeping the rows read before"));
+      continue;
+    }
+    if (report.bad_rows > 0) {
+      // A file caught half-written reads as bad rows: wait for a clean read.
+      t.bad_rows += report.bad_rows;
+      log_(absl::StrCat("reference ", t.binding.spec.name(), ": ", report.bad_rows,
+                        " row(s) could not be read", report.problems.empty() ? "" : " (",
+                        report.problems.empty() ? "" : report.problems.front(),
+                        report.problems.empty() ? "" : ")", "; keeping the rows read before"));
+      continue;
+    }
+    auto before = current_.Versions(t.binding.input);
+    ReferenceVersions next;
+    if (t.pattern) {
+      // Versions at the times their paths name; a folder edited in place
+      // replaces its version.
+      next = *std::move(loaded);
+      bool same = before != nullptr && before->size() == next.size();
+      for (size_t i = 0; same && i < next.size(); ++i) same = (*before)[i]->id() == next[i]->id();
+      if (same) continue;
+      if (next.size() > kMaxVersions) {
+        ReferenceVersions kept;
+        for (size_t i = next.size() - kMaxVersions; i < next.size(); ++i) kept.push_back(next[i]);
+        next = AppendVersion({}, kept.front(), kMaxVersions);
+        for (size_t i = 1; i < kept.size(); ++i) next.push_back(kept[i]);
+      }
+    } else {
+      const std::shared_ptr<const ReferenceVersion>& read = loaded->front();
+      if (before != nullptr && !before->empty() && before->back()->id() == read->id()) continue;
+      int64_t valid_from = now_ms * kTicksPerMillisecond;
+      if (before != nullptr && !before->empty()) {
+        valid_from = std::max(valid_from, before->back()->valid_from() + 1);
+      }
+      next = AppendVersion(
+          before ? *before : ReferenceVersions{},
+          std::make_shared<const ReferenceVersion>(valid_from, read->id(), read->rows()),
+          kMaxVersions);
+    }
+    log_(absl::StrCat("reference ", t.binding.spec.name(), ": read again, ",
+                      next.back()->rows().num_rows, " rows (", next.size(), " version(s))"));
+    current_.Set(t.binding.input, std::move(next));
+  }
+}
+
+std::shared_ptr<const ReferenceVersions> RefreshingReferenceFiles::Versions(int input) const {
+  return current_.Versions(input);
+}
+
+int64_t RefreshingReferenceFiles::rows() const {
+  absl::MutexLock lock(&tables_mu_);
+  int64_t n = 0;
+  for (const Table& t : tables_) {
+    auto v = current_.Versions(t.binding.input);
+    if (v != nullptr && !v->empty()) n += v->back()->rows().num_rows;
+  }
+  return n;
+}
+
+int64_t RefreshingReferenceFiles::bad_rows() const {
+  absl::MutexLock lock(&tables_mu_);
+  int64_t n = 0;
+  for (const Table& t : tables_) n += t.bad_rows;
+  return n;
 }
 
 }  // namespace sluice

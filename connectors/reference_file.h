@@ -17,9 +17,12 @@
 #ifndef SLUICE_CONNECTORS_REFERENCE_FILE_H_
 #define SLUICE_CONNECTORS_REFERENCE_FILE_H_
 
+#include <atomic>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
@@ -52,6 +55,59 @@ class StaticReferenceProvider final : public ReferenceProvider {
  private:
   mutable absl::Mutex mu_;
   absl::flat_hash_map<int, std::shared_ptr<const ReferenceVersions>> by_input_ ABSL_GUARDED_BY(mu_);
+};
+
+// Reference files read again on a period (ASA's refreshInterval), for jobs
+// that run for long: a worker's. A plain file whose content changed becomes
+// a new version, valid from the time of the read that found it (the wall
+// clock: when the change reached the job), so events before it keep the old
+// rows; a {date}/{time} pattern is listed again, and new folders are new
+// versions at the times they name. A read that fails (the file is being
+// replaced, bad rows) keeps the table as it was and is reported, never a
+// crash. At most kMaxVersions versions are kept per input (the oldest kept
+// one then stands for all earlier time).
+class RefreshingReferenceFiles final : public ReferenceProvider {
+ public:
+  struct Binding {
+    int input = 0;   // plan input index
+    v1::Input spec;  // its fields
+    std::string path;
+    int64_t refresh_ms = 0;  // 0: read once
+  };
+  using LogFn = std::function<void(const std::string& line)>;
+  static constexpr size_t kMaxVersions = 32;
+
+  // Reads every binding once (an error if one cannot be read at all), then,
+  // for bindings with a period, reads them again on a thread.
+  static absl::StatusOr<std::unique_ptr<RefreshingReferenceFiles>> Start(
+      std::vector<Binding> bindings, LogFn log, bool start_thread = true);
+  ~RefreshingReferenceFiles() override;
+
+  std::shared_ptr<const ReferenceVersions> Versions(int input) const override;
+
+  // Reads the bindings whose period has passed at `now_ms` (wall clock)
+  // again (all of them with `force`); what the thread does.
+  void Refresh(int64_t now_ms, bool force = false);
+
+  int64_t rows() const;
+  int64_t bad_rows() const;
+
+ private:
+  struct Table {
+    Binding binding;
+    bool pattern = false;
+    int64_t last_read_ms = 0;
+    int64_t bad_rows = 0;
+  };
+  explicit RefreshingReferenceFiles(LogFn log) : log_(std::move(log)) {}
+
+  LogFn log_;
+  mutable absl::Mutex tables_mu_;  // Refresh runs on the thread
+  std::vector<Table> tables_ ABSL_GUARDED_BY(tables_mu_);
+  StaticReferenceProvider current_;
+  std::atomic<bool> stop_{false};
+  absl::Mutex stop_mu_;
+  std::thread thread_;
 };
 
 }  // namespace sluice

@@ -144,25 +144,16 @@ void KafkaReferenceTables::Publish(bool initial) {
       mix(key);
       mix(json);
     }
-    auto versions = std::make_shared<ReferenceVersions>();
     const ReferenceVersions* before = t.versions.get();
     int64_t valid_from = kBeginningOfTime;
     if (!initial && before != nullptr && !before->empty()) {
       valid_from = std::max(t.newest_ms * kTicksPerMillisecond, before->back()->valid_from() + 1);
-      const size_t keep = std::min(before->size(), kMaxVersions - 1);
-      for (size_t i = before->size() - keep; i < before->size(); ++i) {
-        const auto& v = (*before)[i];
-        if (versions->empty() && v->valid_from() != kBeginningOfTime) {
-          // The oldest kept version stands for everything before it.
-          versions->push_back(
-              std::make_shared<const ReferenceVersion>(kBeginningOfTime, v->id(), v->rows()));
-        } else {
-          versions->push_back(v);
-        }
-      }
     }
-    versions->push_back(std::make_shared<const ReferenceVersion>(
-        valid_from, absl::StrFormat("%016x-%d", h, t.rows.size()), builder.Finish()));
+    auto versions = std::make_shared<const ReferenceVersions>(AppendVersion(
+        initial || before == nullptr ? ReferenceVersions{} : *before,
+        std::make_shared<const ReferenceVersion>(
+            valid_from, absl::StrFormat("%016x-%d", h, t.rows.size()), builder.Finish()),
+        kMaxVersions));
     t.versions = versions;
     t.changed = false;
     t.newest_ms = 0;

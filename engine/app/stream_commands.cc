@@ -369,6 +369,10 @@ std::vector<FlagSpec> WorkerFlags() {
       {"max-tails", true, false,
        "refuse output tails beyond this many open on this worker (default 32)", "N"},
       {"state-dir", true, false, "RocksDB state directory (default: a temporary one)", "DIR"},
+      {"reference-root", true, false,
+       "jobs may read reference data files, as relative paths below this directory (default: "
+       "none; reference data then comes from topics only)",
+       "DIR"},
       {"output-root", true, false,
        "jobs may write file outputs, as relative paths below this directory (default: no "
        "file outputs)",
@@ -426,6 +430,7 @@ int WorkerCommand(const std::vector<std::string>& args) {
   const CommandLine& cl = *parsed;
   JobPolicy policy;
   for (auto [flag, dir] : {std::pair<const char*, std::string*>{"output-root", &policy.output_root},
+                           {"reference-root", &policy.reference_root},
                            {"secrets-dir", &policy.secrets_dir}}) {
     if (auto v = cl.Get(flag)) {
       std::error_code ec;

@@ -1,6 +1,7 @@
 #include "engine/exec/reference_data.h"
 
 #include <algorithm>
+#include <limits>
 
 #include "engine/core/value_codec.h"
 
@@ -46,6 +47,27 @@ const ReferenceVersion* VersionAt(const ReferenceVersions& versions, int64_t tim
                                 });
   if (after == versions.begin()) return nullptr;
   return std::prev(after)->get();
+}
+
+ReferenceVersions AppendVersion(const ReferenceVersions& versions,
+                                std::shared_ptr<const ReferenceVersion> next, size_t max_versions) {
+  ReferenceVersions out;
+  const size_t keep = std::min(versions.size(), max_versions > 0 ? max_versions - 1 : 0);
+  for (size_t i = versions.size() - keep; i < versions.size(); ++i) {
+    const auto& v = versions[i];
+    if (out.empty() && v->valid_from() != std::numeric_limits<int64_t>::min()) {
+      out.push_back(std::make_shared<const ReferenceVersion>(std::numeric_limits<int64_t>::min(),
+                                                             v->id(), v->rows()));
+    } else {
+      out.push_back(v);
+    }
+  }
+  if (out.empty() && next->valid_from() != std::numeric_limits<int64_t>::min()) {
+    next = std::make_shared<const ReferenceVersion>(std::numeric_limits<int64_t>::min(), next->id(),
+                                                    next->rows());
+  }
+  out.push_back(std::move(next));
+  return out;
 }
 
 }  // namespace sluice

@@ -62,6 +62,12 @@ using ReferenceVersions = std::vector<std::shared_ptr<const ReferenceVersion>>;
 // before it; null before the first.
 const ReferenceVersion* VersionAt(const ReferenceVersions& versions, int64_t timestamp);
 
+// `versions` with `next` appended (its valid_from must be after the last
+// one's), keeping at most `max_versions`: the oldest kept one then stands
+// for all earlier time (valid from the beginning of time).
+ReferenceVersions AppendVersion(const ReferenceVersions& versions,
+                                std::shared_ptr<const ReferenceVersion> next, size_t max_versions);
+
 // What the runtime hands tasks: the current versions of every reference
 // input, by plan input index. A refresh replaces the list; tasks take it
 // again at their next batch.

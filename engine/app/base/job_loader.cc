@@ -7,7 +7,9 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
 #include "engine/app/base/command_line.h"
+#include "engine/core/datetime.h"
 #include "engine/core/value.h"
 #include "google/protobuf/util/json_util.h"
 #include "sql/compiler.h"
@@ -217,6 +219,36 @@ absl::StatusOr<LoadedJob> BindJob(const v1::JobSpec& spec, v1::Plan plan) {
                                                      input.reference() ? "" : "not ",
                                                      "reference data in the compiled plan, but the "
                                                      "job spec says otherwise; compile it again"));
+    }
+    for (const v1::InputBinding& binding : spec.inputs()) {
+      if (!EqualsIgnoreCase(binding.alias(), input.name())) continue;
+      if (binding.file().empty()) {
+        if (!binding.refresh_interval().empty()) {
+          return absl::InvalidArgumentError(absl::StrCat(
+              "input '", input.name(),
+              "': refreshInterval is for reference files; a reference topic is followed as it "
+              "changes"));
+        }
+        continue;
+      }
+      if (!binding.reference()) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "input '", input.name(), "': only reference inputs read a file (\"reference\": true)"));
+      }
+      // A path under the worker's --reference-root: CheckJobPolicy.
+      const std::string& path = binding.file();
+      LoadedJob::ReferenceFile file;
+      file.path = path;
+      if (!binding.refresh_interval().empty()) {
+        auto t = ParseDurationTicks(binding.refresh_interval());
+        if (!t.ok() || *t < 100 * kTicksPerMillisecond) {
+          return absl::InvalidArgumentError(
+              absl::StrCat("input '", input.name(), "': refreshInterval must be a duration of ",
+                           "at least 100ms, like \"5m\", not '", binding.refresh_interval(), "'"));
+        }
+        file.refresh_ms = *t / kTicksPerMillisecond;
+      }
+      job.reference_files[static_cast<int>(job.input_topics.size())] = std::move(file);
     }
     job.input_topics.push_back(topic);
   }

@@ -4,6 +4,7 @@
 #ifndef SLUICE_ENGINE_APP_BASE_JOB_LOADER_H_
 #define SLUICE_ENGINE_APP_BASE_JOB_LOADER_H_
 
+#include <map>
 #include <string>
 #include <vector>
 
@@ -24,7 +25,16 @@ struct LoadedJob {
   v1::JobSpec spec;
   v1::Plan plan;
   std::vector<std::string> input_topics;  // by plan input
-  std::vector<OutputTarget> outputs;      // by plan output
+  // Reference inputs read from a file (InputBinding.file) instead of their
+  // topic, by plan input: the path, relative to the worker's
+  // --reference-root (the absolute path once ApplyJobPolicy ran), and how
+  // often to read it again (0: once).
+  struct ReferenceFile {
+    std::string path;
+    int64_t refresh_ms = 0;
+  };
+  std::map<int, ReferenceFile> reference_files;
+  std::vector<OutputTarget> outputs;  // by plan output
   std::string dead_letter_topic;
   KafkaProperties kafka;
   bool exactly_once = false;  // spec.guarantee

@@ -144,8 +144,9 @@ absl::Status CheckTopic(absl::string_view what, absl::string_view topic) {
 
 // `relative` as a path below `root`, or an error: no absolute paths, no
 // empty, "." or ".." parts.
-absl::StatusOr<std::string> PathUnderRoot(const std::string& root, absl::string_view output,
-                                          absl::string_view relative) {
+absl::StatusOr<std::string> PathUnderRoot(const std::string& root, absl::string_view what,
+                                          absl::string_view relative,
+                                          absl::string_view root_flag = "output root") {
   const fs::path path{std::string(relative)};
   bool ok = !relative.empty() && relative.size() <= 1024 && path.is_relative() &&
             !path.has_root_name() && relative.find('\0') == absl::string_view::npos &&
@@ -156,10 +157,8 @@ absl::StatusOr<std::string> PathUnderRoot(const std::string& root, absl::string_
   }
   if (!ok) {
     return absl::PermissionDeniedError(
-        absl::StrCat("output ", output,
-                     ": a file output is a relative path inside the worker's "
-                     "output root without '.' or '..' parts, not '",
-                     relative, "'"));
+        absl::StrCat(what, ": a file is a relative path inside the worker's ", root_flag,
+                     " without '.' or '..' parts, not '", relative, "'"));
   }
   return (fs::path(root) / path).string();
 }
@@ -200,9 +199,20 @@ absl::Status CheckJobPolicy(const LoadedJob& job, const JobPolicy& policy) {
                          ": this cluster's workers take no file outputs (the operator enables "
                          "them with sluice worker --output-root DIR)"));
       }
-      auto path = PathUnderRoot(policy.output_root, output, target.name);
+      auto path = PathUnderRoot(policy.output_root, absl::StrCat("output ", output), target.name);
       if (!path.ok()) return path.status();
     }
+  }
+  for (const auto& [input, file] : job.reference_files) {
+    const std::string what = absl::StrCat("input ", job.plan.inputs(input).name());
+    if (policy.reference_root.empty()) {
+      return absl::PermissionDeniedError(
+          absl::StrCat(what,
+                       ": this cluster's workers read no reference files (the operator enables "
+                       "them with sluice worker --reference-root DIR); use a reference topic"));
+    }
+    auto path = PathUnderRoot(policy.reference_root, what, file.path, "reference root");
+    if (!path.ok()) return path.status();
   }
   if (absl::Status s = CheckTopic("dead-letter topic", job.dead_letter_topic); !s.ok()) return s;
   for (const auto& [key, value] : job.spec.kafka_properties()) {
@@ -226,10 +236,18 @@ absl::Status ApplyJobPolicy(const JobPolicy& policy, LoadedJob* job) {
   for (size_t o = 0; o < job->outputs.size(); ++o) {
     OutputTarget& target = job->outputs[o];
     if (target.kind != OutputTarget::Kind::kFile) continue;
-    auto path = PathUnderRoot(policy.output_root, job->plan.outputs(static_cast<int>(o)).name(),
-                              target.name);
+    auto path = PathUnderRoot(
+        policy.output_root, absl::StrCat("output ", job->plan.outputs(static_cast<int>(o)).name()),
+        target.name);
     if (!path.ok()) return path.status();
     target.name = *std::move(path);
+  }
+  for (auto& [input, file] : job->reference_files) {
+    auto path =
+        PathUnderRoot(policy.reference_root, absl::StrCat("input ", job->plan.inputs(input).name()),
+                      file.path, "reference root");
+    if (!path.ok()) return path.status();
+    file.path = *std::move(path);
   }
   for (auto& [key, value] : job->kafka) {
     auto resolved = ResolveSecret(policy, key, value);

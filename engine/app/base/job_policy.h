@@ -2,7 +2,8 @@
 // construction. A job spec comes from a client of the API or from the
 // catalog topic, and everything in it is applied on every worker, so the
 // worker's operator decides what a spec may name:
-//   - file outputs only under `output_root` (none without one);
+//   - file outputs only under `output_root` (none without one), reference
+//     data files only under `reference_root` (none without one);
 //   - Kafka properties only from an allowlist (no plugin libraries, no
 //     interceptors, no paths on the worker's machine, no commands);
 //   - no reading or writing of Sluice's internal topics (`_sluice_*`,
@@ -31,6 +32,9 @@ struct JobPolicy {
   std::string output_root;
   // `${file:NAME}` secrets are read from here; empty: none.
   std::string secrets_dir;
+  // Reference data files (InputBinding.file) are read below this directory
+  // (relative paths only); empty: jobs may not read files.
+  std::string reference_root;
 };
 
 // Whether a topic belongs to Sluice or to Kafka itself.
@@ -47,8 +51,8 @@ bool IsSecretProperty(absl::string_view key);
 // operator did not allow) with a message that names the offending part.
 absl::Status CheckJobPolicy(const LoadedJob& job, const JobPolicy& policy);
 
-// Checks, then makes the job runnable on this worker: file outputs become
-// paths under the output root and secret references are replaced by their
+// Checks, then makes the job runnable on this worker: file outputs and
+// reference files become paths under their roots and secret references are replaced by their
 // values. FailedPrecondition when a secret is missing here.
 absl::Status ApplyJobPolicy(const JobPolicy& policy, LoadedJob* job);
 

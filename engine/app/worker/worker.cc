@@ -383,37 +383,84 @@ absl::Status Worker::AddJob(LoadedJob job) {
 // before any task starts, then followed; one table per input, shared by
 // every task of the job here. Records that are not rows go to the job's
 // dead-letter topic.
+namespace {
+
+// A job's reference inputs on a worker: those read from topics and those
+// read from files.
+class JobReferences final : public ReferenceProvider {
+ public:
+  JobReferences(std::unique_ptr<KafkaReferenceTables> topics,
+                std::unique_ptr<RefreshingReferenceFiles> files)
+      : topics_(std::move(topics)), files_(std::move(files)) {}
+  std::shared_ptr<const ReferenceVersions> Versions(int input) const override {
+    std::shared_ptr<const ReferenceVersions> v = topics_ ? topics_->Versions(input) : nullptr;
+    return v != nullptr || files_ == nullptr ? v : files_->Versions(input);
+  }
+
+ private:
+  std::unique_ptr<KafkaReferenceTables> topics_;
+  std::unique_ptr<RefreshingReferenceFiles> files_;
+};
+
+}  // namespace
+
+// The job's reference inputs: files (under --reference-root) are read, and
+// topics read to their end, before any task starts; both are then followed
+// (files every refreshInterval). One table per input, shared by every task
+// of the job here. Topic records that are not rows go to the job's
+// dead-letter topic.
 absl::StatusOr<std::shared_ptr<const ReferenceProvider>> Worker::StartReferences(
     const LoadedJob& job) {
-  std::vector<KafkaReferenceTables::Binding> bindings;
-  for (int i = 0; i < job.plan.inputs_size(); ++i) {
-    if (job.plan.inputs(i).reference()) {
-      bindings.push_back({i, job.plan.inputs(i), job.input_topics[i]});
-    }
-  }
-  if (bindings.empty()) return std::shared_ptr<const ReferenceProvider>();
-  KafkaProperties properties = options_.kafka;
-  properties.insert(properties.end(), job.kafka.begin(), job.kafka.end());
   const std::string name = job.spec.name();
-  const std::string dead_letters = job.dead_letter_topic;
-  auto tables = KafkaReferenceTables::Start(
-      options_.bootstrap, properties, std::move(bindings),
-      [this, name, dead_letters](std::string_view reason, const KafkaMessage& m) {
-        Log(absl::StrCat(name, " | reference ", m.topic, "[", m.partition, "]@", m.offset, ": ",
-                         std::string(reason)));
-        producer_
-            ->Produce(dead_letters, m.key,
-                      DeadLetterValue(name, reason, m.topic, m.partition, m.offset, m.value),
-                      WallTicks() / kTicksPerMillisecond, &reference_tracker_,
-                      DeadLetterHeaders(reason, m.topic, m.partition, m.offset))
-            .IgnoreError();  // the log line above says it too
-      },
-      KafkaReferenceTables::Options{});
-  if (!tables.ok()) return tables.status();
-  Log(absl::StrCat(options_.name, " | ", name, " | reference data: ", (*tables)->rows(), " rows, ",
-                   (*tables)->bad_records(), " refused, ~", (*tables)->MemoryBytes() / 1024,
-                   " KiB"));
-  return std::shared_ptr<const ReferenceProvider>(*std::move(tables));
+  std::vector<KafkaReferenceTables::Binding> topics;
+  std::vector<RefreshingReferenceFiles::Binding> files;
+  for (int i = 0; i < job.plan.inputs_size(); ++i) {
+    if (!job.plan.inputs(i).reference()) continue;
+    auto file = job.reference_files.find(i);
+    if (file == job.reference_files.end()) {
+      topics.push_back({i, job.plan.inputs(i), job.input_topics[i]});
+      continue;
+    }
+    // The path is under the worker's --reference-root (ApplyJobPolicy).
+    files.push_back({i, job.plan.inputs(i), file->second.path, file->second.refresh_ms});
+  }
+  if (topics.empty() && files.empty()) return std::shared_ptr<const ReferenceProvider>();
+  std::unique_ptr<RefreshingReferenceFiles> file_tables;
+  if (!files.empty()) {
+    const std::string prefix = absl::StrCat(options_.name, " | ", name, " | ");
+    auto loaded = RefreshingReferenceFiles::Start(
+        std::move(files), [prefix](const std::string& line) { Log(prefix + line); });
+    if (!loaded.ok()) return loaded.status();
+    file_tables = *std::move(loaded);
+    Log(absl::StrCat(options_.name, " | ", name, " | reference files: ", file_tables->rows(),
+                     " rows, ", file_tables->bad_rows(), " left out"));
+  }
+  std::unique_ptr<KafkaReferenceTables> topic_tables;
+  if (!topics.empty()) {
+    KafkaProperties properties = options_.kafka;
+    properties.insert(properties.end(), job.kafka.begin(), job.kafka.end());
+    const std::string dead_letters = job.dead_letter_topic;
+    auto tables = KafkaReferenceTables::Start(
+        options_.bootstrap, properties, std::move(topics),
+        [this, name, dead_letters](std::string_view reason, const KafkaMessage& m) {
+          Log(absl::StrCat(name, " | reference ", m.topic, "[", m.partition, "]@", m.offset, ": ",
+                           std::string(reason)));
+          producer_
+              ->Produce(dead_letters, m.key,
+                        DeadLetterValue(name, reason, m.topic, m.partition, m.offset, m.value),
+                        WallTicks() / kTicksPerMillisecond, &reference_tracker_,
+                        DeadLetterHeaders(reason, m.topic, m.partition, m.offset))
+              .IgnoreError();  // the log line above says it too
+        },
+        KafkaReferenceTables::Options{});
+    if (!tables.ok()) return tables.status();
+    topic_tables = *std::move(tables);
+    Log(absl::StrCat(options_.name, " | ", name, " | reference data: ", topic_tables->rows(),
+                     " rows, ", topic_tables->bad_records(), " refused, ~",
+                     topic_tables->MemoryBytes() / 1024, " KiB"));
+  }
+  return std::shared_ptr<const ReferenceProvider>(
+      std::make_shared<JobReferences>(std::move(topic_tables), std::move(file_tables)));
 }
 
 // The repartition topic of every exchange, created with as many partitions

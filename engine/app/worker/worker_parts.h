@@ -21,6 +21,7 @@
 #include "connectors/kafka_consumer.h"
 #include "connectors/kafka_partition_source.h"
 #include "connectors/kafka_reader.h"
+#include "connectors/reference_file.h"
 #include "connectors/reference_topic.h"
 #include "engine/app/base/log_line.h"
 #include "engine/app/worker/outputs.h"

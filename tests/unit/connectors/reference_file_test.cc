@@ -156,5 +156,53 @@ TEST_F(ReferenceFileTest, TheIndexIsBuiltOnceAndLeavesOutNullKeys) {
   EXPECT_GT(v.MemoryBytes(), 0u);
 }
 
+// refreshInterval: a file whose content changed is a new version from the
+// time of the read that found it; an unchanged file, a missing one or one
+// caught half-written changes nothing; a pattern picks up new folders.
+TEST_F(ReferenceFileTest, RefreshingMakesAVersionFromTheReadThatFoundAChange) {
+  const std::string path = Write("devices.jsonl", "{\"deviceId\": \"d1\", \"limit\": 1}\n");
+  const std::string pattern = (dir_ / "ref/{date}/{time}/devices.jsonl").string();
+  Write("ref/2024/01/01/00-00/devices.jsonl", "{\"deviceId\": \"d1\", \"limit\": 10}\n");
+  std::vector<std::string> log;
+  auto files = RefreshingReferenceFiles::Start(
+      {{0, input_, path, 60'000}, {1, input_, pattern, 60'000}},
+      [&log](const std::string& line) { log.push_back(line); }, /*start_thread=*/false);
+  ASSERT_TRUE(files.ok()) << files.status();
+  auto limit_at = [&](int input, int64_t ticks) {
+    const ReferenceVersion* v = VersionAt(*(*files)->Versions(input), ticks);
+    return v == nullptr ? std::string("none") : Text(v->rows().value(1, 0));
+  };
+  EXPECT_EQ(limit_at(0, 0), "1");
+  const int64_t t1 = 1'800'000'000'000;   // ms
+  (*files)->Refresh(t1, /*force=*/true);  // unchanged
+  EXPECT_EQ((*files)->Versions(0)->size(), 1u);
+
+  Write("devices.jsonl", "{\"deviceId\": \"d1\", \"limit\": 2}\n");
+  (*files)->Refresh(t1 + 1000);  // the period has not passed
+  EXPECT_EQ((*files)->Versions(0)->size(), 1u);
+  (*files)->Refresh(t1 + 60'000);
+  ASSERT_EQ((*files)->Versions(0)->size(), 2u);
+  EXPECT_EQ((*files)->Versions(0)->back()->valid_from(), (t1 + 60'000) * kTicksPerMillisecond);
+  EXPECT_EQ(limit_at(0, (t1 + 60'000) * kTicksPerMillisecond - 1), "1");
+  EXPECT_EQ(limit_at(0, (t1 + 60'000) * kTicksPerMillisecond), "2");
+
+  Write("devices.jsonl", "{\"deviceId\": \"d1\", \"li");  // half-written
+  (*files)->Refresh(t1 + 120'000, true);
+  fs::remove(path);
+  (*files)->Refresh(t1 + 180'000, true);
+  EXPECT_EQ((*files)->Versions(0)->size(), 2u);
+  EXPECT_EQ(limit_at(0, INT64_MAX), "2");
+  ASSERT_GE(log.size(), 2u);
+  EXPECT_NE(log[log.size() - 1].find("keeping the rows read before"), std::string::npos);
+
+  Write("ref/2024/01/01/00-10/devices.jsonl", "{\"deviceId\": \"d1\", \"limit\": 11}\n");
+  (*files)->Refresh(t1 + 240'000, true);
+  ASSERT_EQ((*files)->Versions(1)->size(), 2u);
+  auto at = [](int h, int m) { return *FromCivil(CivilTime{{2024, 1, 1}, h, m, 0, 0}); };
+  EXPECT_EQ(limit_at(1, at(0, 9)), "10");
+  EXPECT_EQ(limit_at(1, at(0, 10)), "11");
+  EXPECT_EQ((*files)->rows(), 2);
+}
+
 }  // namespace
 }  // namespace sluice

@@ -36,7 +36,7 @@ TEST(JobPolicyTest, FileOutputsOnlyBelowTheOutputRoot) {
   EXPECT_EQ(Check(spec).code(), absl::StatusCode::kPermissionDenied);
   const fs::path root = fs::temp_directory_path() / "sluice-policy-test";
   fs::create_directories(root);
-  JobPolicy policy{root.string(), ""};
+  JobPolicy policy{root.string(), "", ""};
   EXPECT_TRUE(Check(spec, policy).ok());
   for (const char* bad :
        {"/etc/passwd-sluice-test", "../../x", "a/../../x", "./x", "a//b/..", "", "dir/", "a/./b"}) {
@@ -48,6 +48,49 @@ TEST(JobPolicyTest, FileOutputsOnlyBelowTheOutputRoot) {
   ASSERT_TRUE(job.ok());
   ASSERT_TRUE(ApplyJobPolicy(policy, &*job).ok());
   EXPECT_EQ(job->outputs[0].name, (root / "team/alerts.jsonl").string());
+}
+
+// A client's job spec may name a reference file only below the worker's
+// reference root, never a path of its choosing.
+TEST(JobPolicyTest, ReferenceFilesOnlyBelowTheReferenceRoot) {
+  v1::JobSpec spec = Spec(R"(SELECT t.deviceId, r.maxTemp INTO alerts
+      FROM telemetry t JOIN thresholds r ON t.deviceId = r.deviceId)");
+  spec.add_inputs()->set_alias("telemetry");
+  v1::InputBinding* ref = spec.add_inputs();
+  ref->set_alias("thresholds");
+  ref->set_reference(true);
+  ref->set_file("thresholds.csv");
+  ref->set_refresh_interval("5m");
+  // No root: no reference files at all.
+  EXPECT_EQ(Check(spec).code(), absl::StatusCode::kPermissionDenied);
+  const fs::path root = fs::temp_directory_path() / "sluice-policy-ref-test";
+  fs::create_directories(root);
+  JobPolicy policy{"", "", root.string()};
+  EXPECT_TRUE(Check(spec, policy).ok());
+  for (const char* bad : {"/etc/passwd", "../../x", "a/../../x", "./x", "a//b/..", "dir/"}) {
+    ref->set_file(bad);
+    EXPECT_EQ(Check(spec, policy).code(), absl::StatusCode::kPermissionDenied) << bad;
+  }
+  ref->set_file("team/{date}/thresholds.json");
+  auto job = LoadJob(spec);
+  ASSERT_TRUE(job.ok()) << job.status();
+  ASSERT_TRUE(ApplyJobPolicy(policy, &*job).ok());
+  ASSERT_EQ(job->reference_files.size(), 1u);
+  EXPECT_EQ(job->reference_files.begin()->second.path,
+            (root / "team/{date}/thresholds.json").string());
+  EXPECT_EQ(job->reference_files.begin()->second.refresh_ms, 5 * 60 * 1000);
+  // A refresh period is for files; a file for reference inputs.
+  ref->set_refresh_interval("1ms");
+  EXPECT_EQ(LoadJob(spec).status().code(), absl::StatusCode::kInvalidArgument);
+  ref->clear_file();
+  ref->set_refresh_interval("1m");
+  EXPECT_EQ(LoadJob(spec).status().code(), absl::StatusCode::kInvalidArgument);
+  ref->set_refresh_interval("");
+  EXPECT_TRUE(LoadJob(spec).ok());
+  spec.mutable_inputs(0)->set_file("x.json");
+  EXPECT_NE(LoadJob(spec).status().message().find("only reference inputs read a file"),
+            std::string::npos)
+      << LoadJob(spec).status();
 }
 
 TEST(JobPolicyTest, InternalTopicsAreOffLimits) {
@@ -123,7 +166,7 @@ TEST(JobPolicyTest, SecretsComeFromTheWorkerAndAreRedacted) {
   std::ofstream(secrets / "kafka-password") << "from-a-file\n";
   ::setenv("SLUICE_SECRET_KEY_PASSWORD", "from-the-env", 1);
   ::setenv("HOME_SECRET", "not for jobs", 1);
-  JobPolicy policy{"", secrets.string()};
+  JobPolicy policy{"", secrets.string(), ""};
   (*spec.mutable_kafka_properties())["sasl.password"] = "${file:kafka-password}";
   auto job = LoadJob(spec);
   ASSERT_TRUE(job.ok());
