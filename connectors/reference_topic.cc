@@ -52,6 +52,7 @@ absl::StatusOr<std::unique_ptr<KafkaReferenceTables>> KafkaReferenceTables::Star
     }
     tables->by_topic_[b.topic] = tables->tables_.size();
     Table t;
+    t.decoder = std::make_unique<JsonDecoder>(JsonDecoderOptionsFor(b.spec));
     t.binding = std::move(b);
     tables->tables_.push_back(std::move(t));
   }
@@ -108,10 +109,9 @@ void KafkaReferenceTables::Apply(const KafkaMessage& m) {
   } else {
     // Checked now, so that a bad record is reported once, not at every
     // version built after it.
-    JsonDecoder decoder(JsonDecoderOptionsFor(t.binding.spec));
-    BatchBuilder scratch(decoder.num_columns());
+    BatchBuilder scratch(t.decoder->num_columns());
     std::string padded, error;
-    if (!DecodeRow(decoder, m.value, scratch, &padded, &error)) {
+    if (!DecodeRow(*t.decoder, m.value, scratch, &padded, &error)) {
       bad_records_.fetch_add(1);
       bad_record_(absl::StrCat("a reference record that is not a row: ", error), m);
       return;
@@ -125,7 +125,7 @@ void KafkaReferenceTables::Apply(const KafkaMessage& m) {
 void KafkaReferenceTables::Publish(bool initial) {
   for (Table& t : tables_) {
     if (!t.changed && !initial) continue;
-    JsonDecoder decoder(JsonDecoderOptionsFor(t.binding.spec));
+    JsonDecoder& decoder = *t.decoder;
     BatchBuilder builder(decoder.num_columns(), static_cast<uint32_t>(t.rows.size()));
     std::string padded, error;
     // The content's name (FNV-1a over keys and values): what a checkpoint

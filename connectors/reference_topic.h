@@ -36,6 +36,7 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
+#include "connectors/json_decoder.h"
 #include "connectors/kafka_client.h"
 #include "connectors/kafka_reader.h"
 #include "engine/exec/reference_data.h"
@@ -73,6 +74,7 @@ class KafkaReferenceTables final : public ReferenceProvider {
  private:
   struct Table {
     Binding binding;
+    std::unique_ptr<JsonDecoder> decoder;     // into the input's fields
     std::map<std::string, std::string> rows;  // record key -> JSON value
     bool changed = false;
     int64_t newest_ms = 0;  // newest record timestamp among the unpublished changes

@@ -7,7 +7,6 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
-#include "absl/strings/str_split.h"
 #include "engine/app/base/command_line.h"
 #include "engine/core/datetime.h"
 #include "engine/core/value.h"
@@ -236,9 +235,8 @@ absl::StatusOr<LoadedJob> BindJob(const v1::JobSpec& spec, v1::Plan plan) {
             "input '", input.name(), "': only reference inputs read a file (\"reference\": true)"));
       }
       // A path under the worker's --reference-root: CheckJobPolicy.
-      const std::string& path = binding.file();
       LoadedJob::ReferenceFile file;
-      file.path = path;
+      file.path = binding.file();
       if (!binding.refresh_interval().empty()) {
         auto t = ParseDurationTicks(binding.refresh_interval());
         if (!t.ok() || *t < 100 * kTicksPerMillisecond) {
