@@ -341,10 +341,11 @@ absl::Status Worker::AddJob(LoadedJob job) {
       std::set<int> sides[2];
       for (int side = 0; side < 2 && side < node.inputs_size(); ++side) {
         std::vector<int> todo = {node.inputs(side)};
+        std::set<int> seen;
         while (!todo.empty()) {
           const int at = todo.back();
           todo.pop_back();
-          if (at < 0 || at >= job.plan.nodes_size()) continue;
+          if (at < 0 || at >= job.plan.nodes_size() || !seen.insert(at).second) continue;
           const v1::Node& up = job.plan.nodes(at);
           if (up.has_source()) sides[side].insert(up.source().input());
           for (int32_t in : up.inputs()) {
@@ -379,10 +380,6 @@ absl::Status Worker::AddJob(LoadedJob job) {
   return absl::OkStatus();
 }
 
-// The job's reference inputs, read from their compacted topics to the end
-// before any task starts, then followed; one table per input, shared by
-// every task of the job here. Records that are not rows go to the job's
-// dead-letter topic.
 namespace {
 
 // A job's reference inputs on a worker: those read from topics and those
