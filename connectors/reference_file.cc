@@ -27,14 +27,9 @@ void Problem(ReferenceLoadReport* report, std::string text) {
   if (report->problems.size() < kMaxProblems) report->problems.push_back(std::move(text));
 }
 
-// A content id: FNV-1a over the bytes, with the size.
+// A content id: a hash of the bytes, with the size.
 std::string ContentId(std::string_view bytes) {
-  uint64_t h = 1469598103934665603ULL;
-  for (unsigned char c : bytes) {
-    h ^= c;
-    h *= 1099511628211ULL;
-  }
-  return absl::StrFormat("%016x-%d", h, bytes.size());
+  return absl::StrFormat("%016x-%d", ContentHash(bytes), bytes.size());
 }
 
 absl::StatusOr<std::string> ReadAll(const std::string& path) {
@@ -382,18 +377,13 @@ void RefreshingReferenceFiles::Refresh(int64_t now_ms, bool force) {
     auto before = current_.Versions(t.binding.input);
     ReferenceVersions next;
     if (t.pattern) {
-      // Versions at the times their paths name; a folder edited in place
+      // Versions at the times their paths name, all of them, as at the
+      // start (the folders on disk bound them); a folder edited in place
       // replaces its version.
       next = *std::move(loaded);
       bool same = before != nullptr && before->size() == next.size();
       for (size_t i = 0; same && i < next.size(); ++i) same = (*before)[i]->id() == next[i]->id();
       if (same) continue;
-      if (next.size() > kMaxVersions) {
-        ReferenceVersions kept;
-        for (size_t i = next.size() - kMaxVersions; i < next.size(); ++i) kept.push_back(next[i]);
-        next = AppendVersion({}, kept.front(), kMaxVersions);
-        for (size_t i = 1; i < kept.size(); ++i) next.push_back(kept[i]);
-      }
     } else {
       const std::shared_ptr<const ReferenceVersion>& read = loaded->front();
       if (before != nullptr && !before->empty() && before->back()->id() == read->id()) continue;

@@ -64,8 +64,8 @@ class StaticReferenceProvider final : public ReferenceProvider {
 // rows; a {date}/{time} pattern is listed again, and new folders are new
 // versions at the times they name. A read that fails (the file is being
 // replaced, bad rows) keeps the table as it was and is reported, never a
-// crash. At most kMaxVersions versions are kept per input (the oldest kept
-// one then stands for all earlier time).
+// crash. A plain file keeps at most kMaxVersions versions (the oldest kept
+// one then stands for all earlier time); a pattern keeps every folder.
 class RefreshingReferenceFiles final : public ReferenceProvider {
  public:
   struct Binding {

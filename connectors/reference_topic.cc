@@ -128,17 +128,11 @@ void KafkaReferenceTables::Publish(bool initial) {
     JsonDecoder& decoder = *t.decoder;
     BatchBuilder builder(decoder.num_columns(), static_cast<uint32_t>(t.rows.size()));
     std::string padded, error;
-    // The content's name (FNV-1a over keys and values): what a checkpoint
-    // records, to tell a replay that joined other rows.
-    uint64_t h = 1469598103934665603ULL;
-    auto mix = [&h](std::string_view bytes) {
-      for (unsigned char c : bytes) {
-        h ^= c;
-        h *= 1099511628211ULL;
-      }
-      h ^= 0xff;
-      h *= 1099511628211ULL;
-    };
+    // The content's name (a hash of keys and values, each closed by a byte
+    // that JSON text never holds): what a checkpoint records, to tell a
+    // replay that joined other rows.
+    uint64_t h = ContentHash("");
+    auto mix = [&h](std::string_view bytes) { h = ContentHash("\xff", ContentHash(bytes, h)); };
     for (const auto& [key, json] : t.rows) {
       if (!DecodeRow(decoder, json, builder, &padded, &error)) continue;  // checked in Apply
       mix(key);

@@ -51,23 +51,25 @@ const ReferenceVersion* VersionAt(const ReferenceVersions& versions, int64_t tim
 
 ReferenceVersions AppendVersion(const ReferenceVersions& versions,
                                 std::shared_ptr<const ReferenceVersion> next, size_t max_versions) {
-  ReferenceVersions out;
   const size_t keep = std::min(versions.size(), max_versions > 0 ? max_versions - 1 : 0);
-  for (size_t i = versions.size() - keep; i < versions.size(); ++i) {
-    const auto& v = versions[i];
-    if (out.empty() && v->valid_from() != std::numeric_limits<int64_t>::min()) {
-      out.push_back(std::make_shared<const ReferenceVersion>(std::numeric_limits<int64_t>::min(),
-                                                             v->id(), v->rows()));
-    } else {
-      out.push_back(v);
-    }
-  }
-  if (out.empty() && next->valid_from() != std::numeric_limits<int64_t>::min()) {
-    next = std::make_shared<const ReferenceVersion>(std::numeric_limits<int64_t>::min(), next->id(),
-                                                    next->rows());
+  ReferenceVersions out(versions.end() - static_cast<std::ptrdiff_t>(keep), versions.end());
+  if (keep < versions.size()) {
+    // Older versions are dropped: the oldest kept one answers for them.
+    std::shared_ptr<const ReferenceVersion>& oldest = out.empty() ? next : out.front();
+    oldest = std::make_shared<const ReferenceVersion>(std::numeric_limits<int64_t>::min(),
+                                                      oldest->id(), oldest->rows());
   }
   out.push_back(std::move(next));
   return out;
+}
+
+uint64_t ContentHash(std::string_view bytes, uint64_t seed) {
+  uint64_t h = seed;
+  for (unsigned char c : bytes) {
+    h ^= c;
+    h *= 1099511628211ULL;
+  }
+  return h;
 }
 
 }  // namespace sluice

@@ -63,10 +63,14 @@ using ReferenceVersions = std::vector<std::shared_ptr<const ReferenceVersion>>;
 const ReferenceVersion* VersionAt(const ReferenceVersions& versions, int64_t timestamp);
 
 // `versions` with `next` appended (its valid_from must be after the last
-// one's), keeping at most `max_versions`: the oldest kept one then stands
-// for all earlier time (valid from the beginning of time).
+// one's), keeping at most `max_versions`: when older ones are dropped, the
+// oldest kept one stands for all earlier time (valid from the beginning of
+// time).
 ReferenceVersions AppendVersion(const ReferenceVersions& versions,
                                 std::shared_ptr<const ReferenceVersion> next, size_t max_versions);
+
+// FNV-1a over `bytes`, continuing from `seed` (a content id's hash).
+uint64_t ContentHash(std::string_view bytes, uint64_t seed = 1469598103934665603ULL);
 
 // What the runtime hands tasks: the current versions of every reference
 // input, by plan input index. A refresh replaces the list; tasks take it
