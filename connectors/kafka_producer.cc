@@ -204,7 +204,7 @@ const std::string& RowIdentifier::Next(const OutputRow& row) {
   id_.assign(identity_);
   id_.push_back('/');
   if (row.origin != nullptr && row.paired != nullptr) {
-    // A join's row: its two events, wherever they came from.
+    // A join's row: its events, wherever they came from.
     auto append = [this](const RowOrigin& o) {
       if (o.position < 0) {
         id_.push_back('-');
@@ -213,8 +213,10 @@ const std::string& RowIdentifier::Next(const OutputRow& row) {
       }
     };
     append(*row.origin);
-    id_.push_back('+');
-    append(*row.paired);
+    for (const RowOrigin& other : *row.paired) {
+      id_.push_back('+');
+      append(other);
+    }
   } else if (row.position >= 0) {
     id_.append(source_);
     id_.push_back('@');

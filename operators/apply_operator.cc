@@ -55,6 +55,7 @@ class ApplyOperator final : public Operator {
       builder.Set(width_, row, first);
       builder.Set(width_ + 1, row, second);
       if (const RowOrigin* origin = batch.origin(r)) builder.SetOrigin(row, *origin);
+      if (const JoinedOrigins* others = batch.paired_origins(r)) builder.SetPaired(row, *others);
       const int64_t low = batch.LowPosition(r);
       if (low >= 0 && batch.low_positions) builder.SetLowPosition(row, low);
     };

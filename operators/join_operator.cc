@@ -47,6 +47,7 @@ struct BufferedRow {
   bool has_key = false;
   bool matched = false;
   RowOrigin origin;        // the event it came from (names the join's rows)
+  JoinedOrigins others;    // for a row of an earlier join, its other events
   bool persisted = false;  // a checkpoint wrote it (not part of the state value)
 };
 
@@ -142,19 +143,40 @@ std::string StateKey(int side, RowId id) {
   return key;
 }
 
+// An origin as three varints: input, partition and position, each plus one.
+void EncodeOrigin(const RowOrigin& o, std::string* out) {
+  EncodeVarint(static_cast<uint64_t>(static_cast<int64_t>(o.input) + 1), out);
+  EncodeVarint(static_cast<uint64_t>(static_cast<int64_t>(o.partition) + 1), out);
+  EncodeVarint(static_cast<uint64_t>(o.position + 1), out);
+}
+
+bool DecodeOrigin(std::string_view* in, RowOrigin* o) {
+  uint64_t input = 0, partition = 0, position = 0;
+  if (!DecodeVarint(in, &input) || !DecodeVarint(in, &partition) || !DecodeVarint(in, &position) ||
+      input > INT32_MAX || partition > INT32_MAX || position > INT64_MAX) {
+    return false;
+  }
+  *o = RowOrigin{static_cast<int32_t>(input) - 1, static_cast<int32_t>(partition) - 1,
+                 static_cast<int64_t>(position) - 1};
+  return true;
+}
+
 // State value: varint flags (bit 0: has key, bit 1: matched, bit 2: has
-// origin), key, values, then with bit 2 the origin as three varints (input,
-// partition and position, each plus one).
+// origin, bit 3: has other events), key, values, then with bit 2 the origin
+// and with bit 3 a varint count and that many origins.
 std::string StateValue(const std::string& key, const BufferedRow& row) {
   std::string out;
   const bool has_origin = row.origin.position >= 0;
-  EncodeVarint((row.has_key ? 1u : 0u) | (row.matched ? 2u : 0u) | (has_origin ? 4u : 0u), &out);
+  const bool has_others = !row.others.empty();
+  EncodeVarint((row.has_key ? 1u : 0u) | (row.matched ? 2u : 0u) | (has_origin ? 4u : 0u) |
+                   (has_others ? 8u : 0u),
+               &out);
   EncodeBytes(key, &out);
   EncodeBytes(row.values, &out);
-  if (has_origin) {
-    EncodeVarint(static_cast<uint64_t>(static_cast<int64_t>(row.origin.input) + 1), &out);
-    EncodeVarint(static_cast<uint64_t>(static_cast<int64_t>(row.origin.partition) + 1), &out);
-    EncodeVarint(static_cast<uint64_t>(row.origin.position) + 1, &out);
+  if (has_origin) EncodeOrigin(row.origin, &out);
+  if (has_others) {
+    EncodeVarint(row.others.size(), &out);
+    for (const RowOrigin& o : row.others) EncodeOrigin(o, &out);
   }
   return out;
 }
@@ -164,21 +186,25 @@ bool ParseStateValue(std::string_view in, std::string* key_out, BufferedRow* row
   std::string_view key;
   std::string_view values;
   if (!DecodeVarint(&in, &flags) || !DecodeBytes(&in, &key) || !DecodeBytes(&in, &values) ||
-      flags > 7) {
+      flags > 15) {
     return false;
   }
   row->has_key = (flags & 1) != 0;
   row->matched = (flags & 2) != 0;
   row->origin = RowOrigin{};
-  if ((flags & 4) != 0) {
-    uint64_t input = 0, partition = 0, position = 0;
-    if (!DecodeVarint(&in, &input) || !DecodeVarint(&in, &partition) ||
-        !DecodeVarint(&in, &position) || input == 0 || input > INT32_MAX || partition > INT32_MAX ||
-        position == 0 || position > INT64_MAX) {
-      return false;
+  row->others.clear();
+  if ((flags & 4) != 0 &&
+      (!DecodeOrigin(&in, &row->origin) || row->origin.input < 0 || row->origin.position < 0)) {
+    return false;
+  }
+  if ((flags & 8) != 0) {
+    uint64_t count = 0;
+    // Each origin takes at least three bytes.
+    if (!DecodeVarint(&in, &count) || count == 0 || count > in.size() / 3) return false;
+    row->others.resize(count);
+    for (RowOrigin& o : row->others) {
+      if (!DecodeOrigin(&in, &o)) return false;
     }
-    row->origin = RowOrigin{static_cast<int32_t>(input - 1), static_cast<int32_t>(partition) - 1,
-                            static_cast<int64_t>(position - 1)};
   }
   if (!in.empty()) return false;
   if (!row->has_key && !key.empty()) return false;
@@ -187,17 +213,28 @@ bool ParseStateValue(std::string_view in, std::string* key_out, BufferedRow* row
   return true;
 }
 
+// One stream pair's own bound in a join of three or more streams
+// (JoinNode.time_checks): later - earlier in [low, high].
+struct TimeCheck {
+  std::unique_ptr<Expression> earlier;
+  std::unique_ptr<Expression> later;
+  int64_t low;
+  int64_t high;
+};
+
 class JoinOperator final : public Operator {
  public:
   JoinOperator(const v1::JoinNode& spec, size_t left_width, size_t right_width,
                std::vector<std::unique_ptr<Expression>> left_keys,
                std::vector<std::unique_ptr<Expression>> right_keys,
-               std::unique_ptr<Expression> condition, const v1::Schema& output)
+               std::unique_ptr<Expression> condition, std::vector<TimeCheck> checks,
+               const v1::Schema& output)
       : left_outer_(spec.kind() == v1::JoinNode::KIND_LEFT),
         low_(spec.min_delta_ticks()),
         high_(spec.max_delta_ticks()),
         width_{left_width, right_width},
         condition_(std::move(condition)),
+        checks_(std::move(checks)),
         describe_(output) {
     keys_[0] = std::move(left_keys);
     keys_[1] = std::move(right_keys);
@@ -271,6 +308,7 @@ class JoinOperator final : public Operator {
       }
       for (size_t c = 0; c < width_[side]; ++c) EncodeValue(batch.value(c, r), &row.values);
       if (const RowOrigin* origin = batch.origin(r)) row.origin = *origin;
+      if (const JoinedOrigins* others = batch.paired_origins(r)) row.others = *others;
       sides_[side].Add(id, std::move(key), std::move(row));
       dirty_.insert({side, id});
     }
@@ -365,19 +403,32 @@ class JoinOperator final : public Operator {
           !s.ok()) {
         return s;
       }
-      // The row is named by its two events (left, then right).
+      // The row is named by its events: the left row's, then the right's.
       const RowOrigin* origin = batch.origin(p.row);
+      const JoinedOrigins* others = batch.paired_origins(p.row);
       const RowOrigin mine_origin = origin ? *origin : RowOrigin{};
-      builder.SetOrigin(row, side == 0 ? mine_origin : p.other->row.origin);
-      builder.SetPaired(row, side == 0 ? p.other->row.origin : mine_origin);
+      const JoinedOrigins no_others;
+      const JoinedOrigins& mine_others = others ? *others : no_others;
+      const bool left_is_mine = side == 0;
+      const RowOrigin& l = left_is_mine ? mine_origin : p.other->row.origin;
+      const JoinedOrigins& lx = left_is_mine ? mine_others : p.other->row.others;
+      const RowOrigin& r = left_is_mine ? p.other->row.origin : mine_origin;
+      const JoinedOrigins& rx = left_is_mine ? p.other->row.others : mine_others;
+      JoinedOrigins events(lx.begin(), lx.end());
+      events.push_back(r);
+      events.insert(events.end(), rx.begin(), rx.end());
+      builder.SetOrigin(row, l);
+      builder.SetPaired(row, std::move(events));
       builder.SetLowPosition(row, -1);
     }
     Batch joined = builder.Finish();
+    std::vector<uint32_t> candidates = InTime(joined);
+    if (candidates.empty()) return absl::OkStatus();
     std::vector<uint32_t> keep;
     if (condition_) {
       Arena scratch(256);
       eval_.Reset(&scratch);
-      const RowSet all = joined.active_rows();
+      const RowSet all{candidates.data(), static_cast<uint32_t>(candidates.size())};
       ValueSpan result = condition_->Evaluate(joined, all, eval_);
       for (uint32_t r : all) {
         if (TruthValue(result[r]) == -2) {
@@ -395,7 +446,7 @@ class JoinOperator final : public Operator {
         if (TruthValue(result[r]) == 1) keep.push_back(r);
       }
     } else {
-      for (uint32_t r = 0; r < joined.num_rows; ++r) keep.push_back(r);
+      keep = std::move(candidates);
     }
     if (keep.empty()) return absl::OkStatus();
     if (left_outer_) {
@@ -411,6 +462,38 @@ class JoinOperator final : public Operator {
     return out.Emit(WithSelection(joined, std::move(keep)));
   }
 
+  // The pairs of `joined` within every time check (all of them without
+  // checks). A stream time that is not there (an earlier LEFT's unmatched
+  // side) meets no bound.
+  std::vector<uint32_t> InTime(const Batch& joined) {
+    std::vector<uint32_t> rows(joined.num_rows);
+    for (uint32_t r = 0; r < joined.num_rows; ++r) rows[r] = r;
+    if (checks_.empty()) return rows;
+    Arena scratch(256);
+    eval_.Reset(&scratch);
+    const RowSet all = joined.active_rows();
+    std::vector<bool> in_time(joined.num_rows, true);
+    for (const TimeCheck& c : checks_) {
+      ValueSpan earlier = c.earlier->Evaluate(joined, all, eval_);
+      ValueSpan later = c.later->Evaluate(joined, all, eval_);
+      for (uint32_t r : all) {
+        const Value& a = earlier[r];
+        const Value& b = later[r];
+        int64_t delta = 0;
+        if (a.type() != ValueType::kDatetime || b.type() != ValueType::kDatetime ||
+            __builtin_sub_overflow(b.ticks(), a.ticks(), &delta) || delta < c.low ||
+            delta > c.high) {
+          in_time[r] = false;
+        }
+      }
+    }
+    rows.clear();
+    for (uint32_t r = 0; r < joined.num_rows; ++r) {
+      if (in_time[r]) rows.push_back(r);
+    }
+    return rows;
+  }
+
   absl::Status EmitUnmatched(const std::vector<Entry>& rows, Emitter& out) {
     const size_t lw = width_[0];
     BatchBuilder builder(lw + width_[1], static_cast<uint32_t>(rows.size()));
@@ -423,7 +506,9 @@ class JoinOperator final : public Operator {
       }
       for (size_t c = 0; c < width_[1]; ++c) builder.Set(lw + c, row, Value::Null());
       builder.SetOrigin(row, e.row.origin);
-      builder.SetPaired(row, RowOrigin{});
+      JoinedOrigins events = e.row.others;
+      events.push_back(RowOrigin{});
+      builder.SetPaired(row, std::move(events));
       builder.SetLowPosition(row, -1);
     }
     return out.Emit(builder.Finish());
@@ -435,6 +520,7 @@ class JoinOperator final : public Operator {
   const size_t width_[2];
   std::vector<std::unique_ptr<Expression>> keys_[2];
   std::unique_ptr<Expression> condition_;
+  std::vector<TimeCheck> checks_;
   RowJsonWriter describe_;
   EvalContext eval_;
   std::vector<uint32_t> failed_;
@@ -468,10 +554,22 @@ absl::StatusOr<std::unique_ptr<Operator>> MakeJoinOperator(const v1::Node& node,
     if (!compiled.ok()) return compiled.status();
     condition = *std::move(compiled);
   }
+  std::vector<TimeCheck> checks;
+  for (const v1::JoinNode::TimeCheck& c : spec.time_checks()) {
+    if (c.min_delta_ticks() > c.max_delta_ticks()) {
+      return absl::InvalidArgumentError("malformed join node: a time check with no time");
+    }
+    auto earlier = CompileExpression(c.earlier());
+    if (!earlier.ok()) return earlier.status();
+    auto later = CompileExpression(c.later());
+    if (!later.ok()) return later.status();
+    checks.push_back(TimeCheck{*std::move(earlier), *std::move(later), c.min_delta_ticks(),
+                               c.max_delta_ticks()});
+  }
   return std::make_unique<JoinOperator>(
       spec, static_cast<size_t>(plan.nodes(node.inputs(0)).schema().columns_size()),
       static_cast<size_t>(plan.nodes(node.inputs(1)).schema().columns_size()), std::move(keys[0]),
-      std::move(keys[1]), std::move(condition), node.schema());
+      std::move(keys[1]), std::move(condition), std::move(checks), node.schema());
 }
 
 }  // namespace sluice

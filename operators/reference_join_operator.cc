@@ -130,6 +130,9 @@ class ReferenceJoinOperator final : public Operator {
                                                   p.reference_row));
       }
       if (const RowOrigin* origin = batch.origin(p.row)) builder.SetOrigin(row, *origin);
+      if (const JoinedOrigins* others = batch.paired_origins(p.row)) {
+        builder.SetPaired(row, *others);
+      }
       if (p.version != nullptr && (used.empty() || used.back() != p.version)) {
         used.push_back(p.version);
       }
@@ -221,6 +224,7 @@ class ReferenceJoinOperator final : public Operator {
         builder.Set(stream_width_ + c, row, Value::Null());
       }
       if (const RowOrigin* origin = joined.origin(i)) builder.SetOrigin(row, *origin);
+      if (const JoinedOrigins* others = joined.paired_origins(i)) builder.SetPaired(row, *others);
     }
     return out.Emit(builder.Finish());
   }

@@ -40,7 +40,8 @@ class SinkOperator final : public Operator {
       const size_t key_start = offsets_[2 * i + 1];
       const size_t key_end = offsets_[2 * i + 2];
       const RowOrigin* origin = batch.origin(rows[i]);
-      const RowOrigin* paired = batch.paired_origin(rows[i]);
+      const JoinedOrigins* paired = batch.paired_origins(rows[i]);
+      if (paired != nullptr && paired->empty()) paired = nullptr;  // not a joined row
       rows_.push_back(OutputRow{std::string_view(text_.data() + key_start, key_end - key_start),
                                 std::string_view(text_.data() + json_start, key_start - json_start),
                                 batch.timestamp(rows[i]), origin ? origin->position : -1,

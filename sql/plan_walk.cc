@@ -42,6 +42,10 @@ void ForEachExpr(v1::Node* node, const std::function<void(v1::Expr*)>& fn) {
       for (v1::Expr& e : *j->mutable_left_keys()) fn(&e);
       for (v1::Expr& e : *j->mutable_right_keys()) fn(&e);
       if (j->has_condition()) fn(j->mutable_condition());
+      for (v1::JoinNode::TimeCheck& c : *j->mutable_time_checks()) {
+        fn(c.mutable_earlier());
+        fn(c.mutable_later());
+      }
       break;
     }
     default:

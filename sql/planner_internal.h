@@ -62,11 +62,16 @@ struct Relation {
 // (s + 1) * kJoinSlotStride + j until the SELECT is planned; FinishJoin then
 // lays the sides out (side 0's slots first) and renumbers them.
 inline constexpr int32_t kJoinSlotStride = 1 << 20;
+// The column of a side that stands for its rows' event time (a hidden slot
+// that three-way joins compare).
+inline constexpr int32_t kSideTimeColumn = -2;
 
 // One side of a JOIN: the relation it reads and the columns of it the
 // SELECT uses, which a projection before the join packs.
 struct JoinSide {
   Relation rel;
+  bool reference = false;  // a reference input: a table, no projection
+  int node = -1;           // the join or apply node that adds this side (not side 0)
   int project_node = -1;
   int filter_node = -1;         // ON's conditions on this side alone, after the projection
   std::vector<v1::Expr> slots;  // over rel's columns
@@ -75,11 +80,13 @@ struct JoinSide {
   absl::flat_hash_map<int32_t, int> slot_of;  // rel's column -> slot
 };
 
-// A JOIN's sides, or an APPLY's: side 0 is FROM, side 1 the function's
-// rows (its two columns, which the APPLY node adds; no projection).
+// A JOIN's sides, or an APPLY's: side 0 is FROM, side k the k-th JOIN's
+// right side (joined to the rows of sides 0..k-1); for APPLY, side 1 is the
+// function's rows (its two columns, which the APPLY node adds; no
+// projection).
 struct JoinScope {
   std::vector<JoinSide> sides;
-  int join_node = -1;  // the join or apply node
+  int join_node = -1;  // the last join or apply node: the rows of all sides
   bool apply = false;
 };
 
@@ -185,29 +192,33 @@ class Planner {
   bool ResolveFrom(const FromClause& from, const std::string& step, Relation* rel);
 
   // planner_join.cc
-  // FROM with JOIN: plans both sides, a projection before the join on each
-  // and the join node, reading ON into keys, time bounds and the rest.
+  // FROM with JOINs: plans every side, a projection before the joins on
+  // each stream, and one join node per JOIN (a stream join, or a reference
+  // join for a reference input), each joining the rows so far with its
+  // right side, reading ON into keys, time bounds and the rest.
   bool PlanJoin(const Select& select, const std::string& step, Relation* rel);
-  // `side_filters` gets the conditions that read one side only (filtered
-  // before the join).
-  bool ReadJoinCondition(const JoinClause& clause, Relation& rel, v1::JoinNode* join,
+  // The ON of the JOIN that adds stream side k. `side_filters` gets the
+  // conditions that read the left side (k = 1) or side k only (filtered
+  // before the join); `rest` gets what else ON checks of each pair.
+  bool ReadJoinCondition(const JoinClause& clause, Relation& rel, int k, v1::JoinNode* join,
                          std::vector<v1::Expr>* side_filters);
-  // JOIN with a reference input on the right: the reference join node after
-  // a projection of the stream's columns.
-  bool PlanReferenceJoin(const Select& select, const JoinClause& clause, const std::string& step,
-                         Relation* rel);
-  bool ReadReferenceCondition(const JoinClause& clause, Relation& rel, v1::ReferenceJoinNode* join);
+  bool ReadReferenceCondition(const JoinClause& clause, Relation& rel, int k,
+                              v1::ReferenceJoinNode* join);
   bool IsReferenceInput(const std::string& name) const;
+  // Fails (and returns true) when `e`, in the ON of the JOIN that adds side
+  // k, reads a side joined after it.
+  bool ReadsLaterSide(const v1::Expr& e, const Relation& rel, int k, SourceLocation at);
   // The (empty) projection that will pack what the SELECT reads of a side.
   int ProjectSide(JoinSide& side, const std::string& step);
   // FROM with CROSS or OUTER APPLY: the apply node after a projection of
   // FROM's columns.
   bool PlanApply(const Select& select, const JoinClause& clause, const std::string& step,
                  Relation* rel);
-  // A DATEDIFF(unit, a, b) bound in ON; *is_bound is false for any other
-  // conjunct.
-  bool ReadJoinBound(const Expr& conjunct, const Relation& rel, int64_t* low, int64_t* high,
-                     bool* is_bound);
+  // A DATEDIFF(unit, a, b) bound in the ON of the JOIN that adds side k:
+  // *other is the earlier side it compares k with, and [*low, *high] bound
+  // ts(k) - ts(other) in ticks; *is_bound is false for any other conjunct.
+  bool ReadJoinBound(const Expr& conjunct, const Relation& rel, int k, int* other, int64_t* low,
+                     int64_t* high, bool* is_bound);
   bool BindJoinName(const Expr& e, Scope& scope, v1::Expr* out);
   // `a.*` in a SELECT over a JOIN.
   bool ExpandJoinStar(const SelectItem& item, const Relation& rel, SelectColumns* columns);

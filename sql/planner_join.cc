@@ -79,58 +79,99 @@ bool IsDatediffCall(const Expr& e) {
 }  // namespace
 
 bool Planner::PlanJoin(const Select& select, const std::string& step, Relation* rel) {
-  if (select.joins.size() > 1) {
-    return Fail(select.joins[1].location,
-                "only one JOIN or APPLY per SELECT is supported yet: put the first in a WITH "
-                "step and join or apply to that step");
+  auto is_apply = [](const JoinClause& c) {
+    return c.kind == JoinClause::Kind::kCrossApply || c.kind == JoinClause::Kind::kOuterApply;
+  };
+  for (size_t k = 0; k < select.joins.size(); ++k) {
+    if (select.joins.size() > 1 && is_apply(select.joins[k])) {
+      return Fail(select.joins[k].location,
+                  "an APPLY cannot share its SELECT with another JOIN or APPLY yet: put one of "
+                  "them in a WITH step and join or apply to that step");
+    }
   }
-  const JoinClause& clause = select.joins[0];
-  if (clause.kind == JoinClause::Kind::kCrossApply ||
-      clause.kind == JoinClause::Kind::kOuterApply) {
-    return PlanApply(select, clause, step, rel);
-  }
-  if (!steps_.contains(Lower(clause.right.source)) && IsReferenceInput(clause.right.source)) {
-    return PlanReferenceJoin(select, clause, step, rel);
-  }
+  if (is_apply(select.joins[0])) return PlanApply(select, select.joins[0], step, rel);
+  const int n = static_cast<int>(select.joins.size()) + 1;
   auto join = std::make_shared<JoinScope>();
-  join->sides.resize(2);
-  for (int s = 0; s < 2; ++s) {
-    const FromClause& from = s == 0 ? select.from : clause.right;
-    Relation& side = join->sides[s].rel;
-    if (!ResolveFrom(from, step, &side)) return false;
-    if (side.alias.empty()) side.alias = side.source;
+  join->sides.resize(n);
+  for (int s = 0; s < n; ++s) {
+    const FromClause& from = s == 0 ? select.from : select.joins[s - 1].right;
+    JoinSide& side = join->sides[s];
+    Relation& r = side.rel;
+    if (s > 0 && !steps_.contains(Lower(from.source)) && IsReferenceInput(from.source)) {
+      if (from.timestamp_by) {
+        return Fail(from.timestamp_by_location,
+                    absl::StrCat("reference data has no time: TIMESTAMP BY cannot apply to '",
+                                 from.source, "'"));
+      }
+      side.reference = true;
+      r.source = from.source;
+      r.alias = from.alias;
+      r.is_input = true;
+      r.input = InputIndex(from.source, from.location);
+      plan_->mutable_inputs(r.input)->set_reference(true);
+    } else if (!ResolveFrom(from, step, &r)) {
+      return false;
+    }
+    if (r.alias.empty()) r.alias = r.source;
+    for (int e = 0; e < s; ++e) {
+      if (SameName(join->sides[e].rel.alias, r.alias)) {
+        return Fail(
+            from.location,
+            absl::StrCat(n == 2 ? "both" : "two", " sides of the JOIN are called '", r.alias,
+                         "': give one of them another alias (FROM s a JOIN s b ...)"));
+      }
+    }
   }
-  if (SameName(join->sides[0].rel.alias, join->sides[1].rel.alias)) {
-    return Fail(clause.right.location,
-                absl::StrCat("both sides of the JOIN are called '", join->sides[1].rel.alias,
-                             "': give one of them another alias (FROM s a JOIN s b ...)"));
-  }
-  for (JoinSide& side : join->sides) ProjectSide(side, step);
-  v1::JoinNode spec;
-  spec.set_kind(clause.kind == JoinClause::Kind::kLeft ? v1::JoinNode::KIND_LEFT
-                                                       : v1::JoinNode::KIND_INNER);
-  spec.set_left_name(join->sides[0].rel.alias);
-  spec.set_right_name(join->sides[1].rel.alias);
   rel->join = join;
   rel->is_input = false;
-  std::vector<v1::Expr> side_filters[2];
-  if (!ReadJoinCondition(clause, *rel, &spec, side_filters)) return false;
-  // Conditions on one side only filter that side before the join, so its
-  // rows that cannot match are neither buffered nor probed.
-  int inputs[2];
-  for (int s = 0; s < 2; ++s) {
-    JoinSide& side = join->sides[s];
-    inputs[s] = side.project_node;
-    if (side_filters[s].empty()) continue;
-    v1::Node* filter = AddNode({side.project_node}, step);
-    AllOf(std::move(side_filters[s]), filter->mutable_filter()->mutable_predicate());
-    side.filter_node = filter->id();
-    inputs[s] = filter->id();
+  int current = ProjectSide(join->sides[0], step);
+  std::vector<std::string> joined = {join->sides[0].rel.alias};
+  for (int k = 1; k < n; ++k) {
+    const JoinClause& clause = select.joins[k - 1];
+    JoinSide& side = join->sides[k];
+    // What the rows so far are called in `sluice explain`.
+    const std::string left_name =
+        k == 1 ? joined[0] : absl::StrCat("(", absl::StrJoin(joined, ", "), ")");
+    joined.push_back(side.rel.alias);
+    v1::Node* node = nullptr;
+    if (side.reference) {
+      node = AddNode({current}, step);
+      v1::ReferenceJoinNode* spec = node->mutable_reference_join();
+      spec->set_kind(clause.kind == JoinClause::Kind::kLeft ? v1::JoinNode::KIND_LEFT
+                                                            : v1::JoinNode::KIND_INNER);
+      spec->set_reference_input(side.rel.input);
+      spec->set_stream_name(left_name);
+      spec->set_reference_name(side.rel.alias);
+      side.node = node->id();
+      if (!ReadReferenceCondition(clause, *rel, k, spec)) return false;
+    } else {
+      ProjectSide(side, step);
+      v1::JoinNode spec;
+      spec.set_kind(clause.kind == JoinClause::Kind::kLeft ? v1::JoinNode::KIND_LEFT
+                                                           : v1::JoinNode::KIND_INNER);
+      spec.set_left_name(left_name);
+      spec.set_right_name(side.rel.alias);
+      std::vector<v1::Expr> side_filters[2];
+      if (!ReadJoinCondition(clause, *rel, k, &spec, side_filters)) return false;
+      // Conditions on one side only filter that side before the join, so
+      // its rows that cannot match are neither buffered nor probed.
+      int inputs[2] = {current, side.project_node};
+      JoinSide* filtered[2] = {&join->sides[0], &side};
+      for (int i = 0; i < 2; ++i) {
+        if (side_filters[i].empty()) continue;
+        v1::Node* filter = AddNode({inputs[i]}, step);
+        AllOf(std::move(side_filters[i]), filter->mutable_filter()->mutable_predicate());
+        filtered[i]->filter_node = filter->id();
+        inputs[i] = filter->id();
+      }
+      node = AddNode({inputs[0], inputs[1]}, step);
+      *node->mutable_join() = std::move(spec);
+      side.node = node->id();
+    }
+    current = node->id();
   }
-  v1::Node* node = AddNode({inputs[0], inputs[1]}, step);
-  *node->mutable_join() = std::move(spec);
-  join->join_node = node->id();
-  rel->node = node->id();
+  join->join_node = current;
+  rel->node = current;
   return true;
 }
 
@@ -148,45 +189,20 @@ bool Planner::IsReferenceInput(const std::string& name) const {
   return false;
 }
 
-bool Planner::PlanReferenceJoin(const Select& select, const JoinClause& clause,
-                                const std::string& step, Relation* rel) {
-  const FromClause& right = clause.right;
-  if (right.timestamp_by) {
-    return Fail(right.timestamp_by_location,
-                absl::StrCat("reference data has no time: TIMESTAMP BY cannot apply to '",
-                             right.source, "'"));
-  }
-  auto join = std::make_shared<JoinScope>();
-  join->sides.resize(2);
-  Relation& stream = join->sides[0].rel;
-  if (!ResolveFrom(select.from, step, &stream)) return false;
-  if (stream.alias.empty()) stream.alias = stream.source;
-  Relation& table = join->sides[1].rel;
-  table.source = right.source;
-  table.alias = right.alias.empty() ? right.source : right.alias;
-  table.is_input = true;
-  table.input = InputIndex(right.source, right.location);
-  plan_->mutable_inputs(table.input)->set_reference(true);
-  if (SameName(stream.alias, table.alias)) {
-    return Fail(right.location, absl::StrCat("both sides of the JOIN are called '", table.alias,
-                                             "': give one of them another alias"));
-  }
-  v1::Node* node = AddNode({ProjectSide(join->sides[0], step)}, step);
-  join->join_node = node->id();
-  v1::ReferenceJoinNode* spec = node->mutable_reference_join();
-  spec->set_kind(clause.kind == JoinClause::Kind::kLeft ? v1::JoinNode::KIND_LEFT
-                                                        : v1::JoinNode::KIND_INNER);
-  spec->set_reference_input(table.input);
-  spec->set_stream_name(stream.alias);
-  spec->set_reference_name(table.alias);
-  rel->join = join;
-  rel->node = node->id();
-  rel->is_input = false;
-  return ReadReferenceCondition(clause, *rel, spec);
+bool Planner::ReadsLaterSide(const v1::Expr& e, const Relation& rel, int k, SourceLocation at) {
+  const unsigned later = SidesOf(e) >> (k + 1);
+  if (later == 0) return false;
+  int side = k + 1;
+  while ((later & (1u << (side - k - 1))) == 0) ++side;
+  Fail(at, absl::StrCat("this ON reads '", rel.join->sides[side].rel.alias,
+                        "', which is joined after it: move the condition to the ON of its JOIN"));
+  return true;
 }
 
-bool Planner::ReadReferenceCondition(const JoinClause& clause, Relation& rel,
+bool Planner::ReadReferenceCondition(const JoinClause& clause, Relation& rel, int k,
                                      v1::ReferenceJoinNode* join) {
+  const unsigned mine = 1u << k;
+  const unsigned before = mine - 1;
   std::vector<v1::Expr> rest;
   Scope scope;
   scope.rel = &rel;
@@ -206,11 +222,15 @@ bool Planner::ReadReferenceCondition(const JoinClause& clause, Relation& rel,
       if (!BindExpr(*term->args[0], scope, &a) || !BindExpr(*term->args[1], scope, &b)) {
         return false;
       }
-      if (SidesOf(a) == 2u) std::swap(a, b);
+      if (ReadsLaterSide(a, rel, k, term->location) || ReadsLaterSide(b, rel, k, term->location)) {
+        return false;
+      }
+      if (SidesOf(a) == mine) std::swap(a, b);
       // The reference side of a key is one of its columns (r.field), so
       // that the table can be indexed once and shared.
-      if (SidesOf(a) == 1u && b.kind_case() == v1::Expr::kColumn &&
-          b.column() / kJoinSlotStride == 2) {
+      const unsigned sa = SidesOf(a);
+      if (sa != 0 && (sa & ~before) == 0 && b.kind_case() == v1::Expr::kColumn &&
+          b.column() / kJoinSlotStride == k + 1) {
         *join->add_stream_keys() = std::move(a);
         join->add_reference_keys(b.column() % kJoinSlotStride);
         join->add_key_text(Render(*term));
@@ -219,6 +239,7 @@ bool Planner::ReadReferenceCondition(const JoinClause& clause, Relation& rel,
     }
     v1::Expr e;
     if (!BindExpr(*term, scope, &e)) return false;
+    if (ReadsLaterSide(e, rel, k, term->location)) return false;
     rest.push_back(std::move(e));
   }
   if (!rest.empty()) AllOf(std::move(rest), join->mutable_condition());
@@ -260,6 +281,7 @@ bool Planner::PlanApply(const Select& select, const JoinClause& clause, const st
   elements.IndexColumns();
   v1::Node* node = AddNode({ProjectSide(join->sides[0], step)}, step);
   join->join_node = node->id();
+  join->sides[1].node = node->id();
   v1::ApplyNode* spec = node->mutable_apply();
   spec->set_function(array ? v1::ApplyNode::FUNCTION_ARRAY_ELEMENTS
                            : v1::ApplyNode::FUNCTION_RECORD_PROPERTIES);
@@ -284,11 +306,17 @@ bool Planner::PlanApply(const Select& select, const JoinClause& clause, const st
   return true;
 }
 
-bool Planner::ReadJoinCondition(const JoinClause& clause, Relation& rel, v1::JoinNode* join,
+bool Planner::ReadJoinCondition(const JoinClause& clause, Relation& rel, int k, v1::JoinNode* join,
                                 std::vector<v1::Expr>* side_filters) {
-  int64_t low = std::numeric_limits<int64_t>::min();
-  int64_t high = std::numeric_limits<int64_t>::max();
-  bool bounded = false;
+  constexpr int64_t kNoLow = std::numeric_limits<int64_t>::min();
+  constexpr int64_t kNoHigh = std::numeric_limits<int64_t>::max();
+  JoinScope& scope_join = *rel.join;
+  const unsigned mine = 1u << k;
+  const unsigned before = mine - 1;
+  // Per earlier side j: the bound on ts(k) - ts(j), and whether ON has one.
+  std::vector<int64_t> low(k, kNoLow);
+  std::vector<int64_t> high(k, kNoHigh);
+  std::vector<bool> bounded(k, false);
   std::vector<std::string> bound_text;
   std::vector<v1::Expr> rest;
   Scope scope;
@@ -297,9 +325,14 @@ bool Planner::ReadJoinCondition(const JoinClause& clause, Relation& rel, v1::Joi
   scope.allow_system_timestamp = false;
   for (const Expr* term : Conjuncts(*clause.on)) {
     bool is_bound = false;
-    if (!ReadJoinBound(*term, rel, &low, &high, &is_bound)) return false;
+    int other = -1;
+    int64_t lo = kNoLow;
+    int64_t hi = kNoHigh;
+    if (!ReadJoinBound(*term, rel, k, &other, &lo, &hi, &is_bound)) return false;
     if (is_bound) {
-      bounded = true;
+      bounded[other] = true;
+      low[other] = std::max(low[other], lo);
+      high[other] = std::min(high[other], hi);
       bound_text.push_back(Render(*term));
       continue;
     }
@@ -309,10 +342,14 @@ bool Planner::ReadJoinCondition(const JoinClause& clause, Relation& rel, v1::Joi
       if (!BindExpr(*term->args[0], scope, &a) || !BindExpr(*term->args[1], scope, &b)) {
         return false;
       }
+      if (ReadsLaterSide(a, rel, k, term->location) || ReadsLaterSide(b, rel, k, term->location)) {
+        return false;
+      }
       const unsigned sa = SidesOf(a);
       const unsigned sb = SidesOf(b);
-      if ((sa == 1u && sb == 2u) || (sa == 2u && sb == 1u)) {
-        if (sa == 2u) std::swap(a, b);
+      auto earlier = [&](unsigned s) { return s != 0 && (s & ~before) == 0; };
+      if ((earlier(sa) && sb == mine) || (sa == mine && earlier(sb))) {
+        if (sa == mine) std::swap(a, b);
         *join->add_left_keys() = std::move(a);
         *join->add_right_keys() = std::move(b);
         join->add_key_text(Render(*term));
@@ -321,46 +358,89 @@ bool Planner::ReadJoinCondition(const JoinClause& clause, Relation& rel, v1::Joi
     }
     v1::Expr e;
     if (!BindExpr(*term, scope, &e)) return false;
+    if (ReadsLaterSide(e, rel, k, term->location)) return false;
     // One side's own condition: under LEFT only the right side's (a left
     // row failing its own still comes out, unmatched).
     const unsigned sides = SidesOf(e);
-    if (sides == 2u || (sides == 1u && join->kind() == v1::JoinNode::KIND_INNER)) {
-      side_filters[sides == 1u ? 0 : 1].push_back(std::move(e));
+    if (sides == mine || (k == 1 && sides == 1u && join->kind() == v1::JoinNode::KIND_INNER)) {
+      side_filters[sides == mine ? 1 : 0].push_back(std::move(e));
       continue;
     }
     rest.push_back(std::move(e));
   }
-  if (!bounded) {
-    const JoinSide& l = rel.join->sides[0];
-    const JoinSide& r = rel.join->sides[1];
-    return Fail(
-        clause.on_location,
-        absl::StrCat("a JOIN of two streams needs a time bound in ON, e.g. AND "
-                     "DATEDIFF(minute, ",
-                     l.rel.alias, ", ", r.rel.alias, ") BETWEEN 0 AND 5; if '", r.rel.source,
-                     "' is reference data, declare it so (sluice run --reference ", r.rel.source,
-                     "=FILE) and it needs none"));
+  // Every stream before this one needs a bound with it (ASA: a three-way
+  // join has bounds between every pair); reference data has no time.
+  std::vector<int> streams;
+  for (int j = 0; j < k; ++j) {
+    if (!scope_join.sides[j].reference) streams.push_back(j);
   }
-  if (low == std::numeric_limits<int64_t>::min() || high == std::numeric_limits<int64_t>::max()) {
-    return Fail(clause.on_location,
-                absl::StrCat("the time bound in ON must limit both ways: add DATEDIFF(...) ",
-                             low == std::numeric_limits<int64_t>::min() ? ">= <low>" : "<= <high>",
-                             ", or write DATEDIFF(...) BETWEEN <low> AND <high>"));
+  const std::string& name = scope_join.sides[k].rel.alias;
+  for (int j : streams) {
+    const std::string& other = scope_join.sides[j].rel.alias;
+    if (!bounded[j]) {
+      if (k == 1) {
+        return Fail(clause.on_location,
+                    absl::StrCat("a JOIN of two streams needs a time bound in ON, e.g. AND "
+                                 "DATEDIFF(minute, ",
+                                 other, ", ", name, ") BETWEEN 0 AND 5; if '",
+                                 scope_join.sides[k].rel.source,
+                                 "' is reference data, declare it so (sluice run --reference ",
+                                 scope_join.sides[k].rel.source,
+                                 "=FILE, or \"reference\": true in a job spec) and it needs none"));
+      }
+      return Fail(clause.on_location,
+                  absl::StrCat("a JOIN of three or more streams needs a time bound between every "
+                               "pair (as in ASA): this ON has none between ",
+                               other, " and ", name, "; add e.g. DATEDIFF(minute, ", other, ", ",
+                               name, ") BETWEEN 0 AND 5"));
+    }
+    if (low[j] == kNoLow || high[j] == kNoHigh) {
+      return Fail(clause.on_location,
+                  absl::StrCat("the time bound in ON",
+                               k == 1 ? "" : absl::StrCat(" between ", other, " and ", name),
+                               " must limit both ways: add DATEDIFF(...) ",
+                               low[j] == kNoLow ? ">= <low>" : "<= <high>",
+                               ", or write DATEDIFF(...) BETWEEN <low> AND <high>"));
+    }
+    if (low[j] > high[j]) {
+      return Fail(clause.on_location,
+                  absl::StrCat("the DATEDIFF bounds in ON",
+                               k == 1 ? "" : absl::StrCat(" between ", other, " and ", name),
+                               " leave no time at all: the lower bound is above the upper one"));
+    }
   }
-  if (low > high) {
-    return Fail(clause.on_location,
-                "the DATEDIFF bounds in ON leave no time at all: the lower bound is above the "
-                "upper one");
+  if (streams.size() == 1) {
+    // The rows so far carry that one stream's time: the bound is exact.
+    join->set_min_delta_ticks(low[streams[0]]);
+    join->set_max_delta_ticks(high[streams[0]]);
+  } else {
+    // The rows so far carry the latest of their streams' times, T. Since
+    // ts(k) - T is the least of the ts(k) - ts(j), it lies between the
+    // least lower and the least upper bound: the join finds the pairs
+    // there, and checks each pair's own bound on the streams' times.
+    int64_t lo = kNoHigh;
+    int64_t hi = kNoHigh;
+    for (int j : streams) {
+      lo = std::min(lo, low[j]);
+      hi = std::min(hi, high[j]);
+      v1::JoinNode::TimeCheck* check = join->add_time_checks();
+      check->mutable_earlier()->set_column(JoinSlot(scope_join, j, kSideTimeColumn));
+      check->mutable_later()->set_column(JoinSlot(scope_join, k, kSideTimeColumn));
+      check->set_min_delta_ticks(low[j]);
+      check->set_max_delta_ticks(high[j]);
+      check->set_earlier_name(scope_join.sides[j].rel.alias);
+      check->set_later_name(scope_join.sides[k].rel.alias);
+    }
+    join->set_min_delta_ticks(lo);
+    join->set_max_delta_ticks(hi);
   }
-  join->set_min_delta_ticks(low);
-  join->set_max_delta_ticks(high);
   join->set_bound_text(absl::StrJoin(bound_text, " AND "));
   if (!rest.empty()) AllOf(std::move(rest), join->mutable_condition());
   return true;
 }
 
-bool Planner::ReadJoinBound(const Expr& term, const Relation& rel, int64_t* low, int64_t* high,
-                            bool* is_bound) {
+bool Planner::ReadJoinBound(const Expr& term, const Relation& rel, int k, int* other, int64_t* low,
+                            int64_t* high, bool* is_bound) {
   *is_bound = false;
   const Expr* call = nullptr;
   int64_t lo = 0;
@@ -408,19 +488,34 @@ bool Planner::ReadJoinBound(const Expr& term, const Relation& rel, int64_t* low,
   for (int i = 0; i < 2; ++i) {
     const Expr& a = *call->args[i + 1];
     if (a.kind == Expr::Kind::kName && a.path.size() == 1) {
-      for (int s = 0; s < 2; ++s) {
+      for (int s = 0; s <= k; ++s) {
         if (join.sides[s].rel.IsQualifier(a.path[0])) sides[i] = s;
       }
     }
+    if (sides[i] >= 0 && join.sides[sides[i]].reference) {
+      return Fail(a.location, absl::StrCat("reference data has no time: '", Render(a),
+                                           "' cannot be in a DATEDIFF bound"));
+    }
     if (sides[i] < 0) {
-      return Fail(a.location, absl::StrCat("DATEDIFF in a JOIN's ON compares the joined streams' "
-                                           "times: name their aliases (",
-                                           join.sides[0].rel.alias, ", ", join.sides[1].rel.alias,
-                                           "), not '", Render(a), "'"));
+      std::vector<std::string> aliases;
+      for (int s = 0; s <= k; ++s) {
+        if (!join.sides[s].reference) aliases.push_back(join.sides[s].rel.alias);
+      }
+      return Fail(a.location,
+                  absl::StrCat("DATEDIFF in a JOIN's ON compares the joined streams' "
+                               "times: name their aliases (",
+                               absl::StrJoin(aliases, ", "), "), not '", Render(a), "'"));
     }
   }
   if (sides[0] == sides[1]) {
     return Fail(call->location, "DATEDIFF in ON must compare the two sides of the JOIN");
+  }
+  if (sides[0] != k && sides[1] != k) {
+    return Fail(call->location,
+                absl::StrCat("a DATEDIFF bound in this ON must compare '", join.sides[k].rel.alias,
+                             "', the stream it joins, with one before it; put the bound between ",
+                             join.sides[sides[0]].rel.alias, " and ",
+                             join.sides[sides[1]].rel.alias, " in the ON of their JOIN"));
   }
   const Expr& unit = *call->args[0];
   const long long per_unit =
@@ -446,14 +541,15 @@ bool Planner::ReadJoinBound(const Expr& term, const Relation& rel, int64_t* low,
   // ts(right) - ts(left).
   int64_t lo_ticks = open_low ? std::numeric_limits<int64_t>::min() : lo * per_unit;
   int64_t hi_ticks = open_high ? std::numeric_limits<int64_t>::max() : hi * per_unit;
-  if (sides[0] == 1) {
+  *other = sides[0] == k ? sides[1] : sides[0];
+  if (sides[0] == k) {
     const int64_t l = lo_ticks;
     lo_ticks = hi_ticks == std::numeric_limits<int64_t>::max() ? std::numeric_limits<int64_t>::min()
                                                                : -hi_ticks;
     hi_ticks = l == std::numeric_limits<int64_t>::min() ? std::numeric_limits<int64_t>::max() : -l;
   }
-  *low = std::max(*low, lo_ticks);
-  *high = std::min(*high, hi_ticks);
+  *low = lo_ticks;
+  *high = hi_ticks;
   *is_bound = true;
   return true;
 }
@@ -545,10 +641,17 @@ int32_t Planner::JoinSlot(JoinScope& join, int s, int32_t column) {
   auto [it, inserted] = side.slot_of.try_emplace(column, static_cast<int>(side.slots.size()));
   if (inserted) {
     v1::Expr e;
-    e.set_column(column);
+    if (column == kSideTimeColumn) {
+      e.mutable_system_timestamp();
+    } else {
+      e.set_column(column);
+    }
     side.slots.push_back(std::move(e));
     const Relation& r = side.rel;
-    if (column == kRecordColumnPlaceholder) {
+    if (column == kSideTimeColumn) {
+      side.slot_names.push_back(absl::StrCat(r.alias, ".$time"));
+      side.slot_splice.push_back(false);
+    } else if (column == kRecordColumnPlaceholder) {
       side.slot_names.push_back(absl::StrCat(r.alias, ".*"));
       side.slot_splice.push_back(true);
     } else if (r.is_input) {
@@ -619,23 +722,35 @@ bool Planner::ExpandJoinStar(const SelectItem& item, const Relation& rel, Select
 void Planner::FinishJoin(const JoinScope& join) {
   std::vector<int32_t> offset;
   int32_t width = 0;
-  v1::Node* node = plan_->mutable_nodes(join.join_node);
-  node->mutable_schema()->Clear();
   for (const JoinSide& side : join.sides) {
     offset.push_back(width);
-    v1::Node* project = side.project_node >= 0 ? plan_->mutable_nodes(side.project_node) : nullptr;
-    for (size_t j = 0; j < side.slots.size(); ++j) {
-      if (project != nullptr) *project->mutable_project()->add_exprs() = side.slots[j];
-      for (v1::Schema* schema :
-           {project ? project->mutable_schema() : nullptr, node->mutable_schema()}) {
-        if (schema == nullptr) continue;
-        v1::Column* c = schema->add_columns();
+    if (side.project_node >= 0) {
+      v1::Node* project = plan_->mutable_nodes(side.project_node);
+      for (size_t j = 0; j < side.slots.size(); ++j) {
+        *project->mutable_project()->add_exprs() = side.slots[j];
+        v1::Column* c = project->mutable_schema()->add_columns();
         c->set_name(side.slot_names[j]);
         c->set_splice(side.slot_splice[j]);
       }
     }
     width += static_cast<int32_t>(side.slots.size());
   }
+  // The node that adds side k has the columns of sides 0..k.
+  for (size_t k = 1; k < join.sides.size(); ++k) {
+    v1::Schema* schema = plan_->mutable_nodes(join.sides[k].node)->mutable_schema();
+    schema->Clear();
+    for (size_t s = 0; s <= k; ++s) {
+      const JoinSide& side = join.sides[s];
+      for (size_t j = 0; j < side.slots.size(); ++j) {
+        v1::Column* c = schema->add_columns();
+        c->set_name(side.slot_names[j]);
+        c->set_splice(side.slot_splice[j]);
+      }
+    }
+  }
+  // Local: a column of the side's own projection; otherwise of the rows of
+  // the sides joined so far (side 0's slots first), which the rows of each
+  // join node start with.
   auto renumber = [&](bool local) {
     return [&, local](v1::Expr* root) {
       ForEachSubExpr(root, [&](v1::Expr* e) {
@@ -655,18 +770,25 @@ void Planner::FinishJoin(const JoinScope& join) {
     renumber(true)(filter->mutable_filter()->mutable_predicate());
     *filter->mutable_schema() = plan_->nodes(side.project_node).schema();
   }
-  if (node->has_apply()) {
-    renumber(true)(node->mutable_apply()->mutable_arg());
-  } else if (node->has_reference_join()) {
-    v1::ReferenceJoinNode* spec = node->mutable_reference_join();
-    for (v1::Expr& e : *spec->mutable_stream_keys()) renumber(true)(&e);
-    if (spec->has_condition()) renumber(false)(spec->mutable_condition());
-    for (const v1::Expr& e : join.sides[1].slots) spec->add_reference_columns(e.column());
-  } else {
-    v1::JoinNode* spec = node->mutable_join();
-    for (v1::Expr& e : *spec->mutable_left_keys()) renumber(true)(&e);
-    for (v1::Expr& e : *spec->mutable_right_keys()) renumber(true)(&e);
-    if (spec->has_condition()) renumber(false)(spec->mutable_condition());
+  for (size_t k = 1; k < join.sides.size(); ++k) {
+    v1::Node* node = plan_->mutable_nodes(join.sides[k].node);
+    if (node->has_apply()) {
+      renumber(true)(node->mutable_apply()->mutable_arg());
+    } else if (node->has_reference_join()) {
+      v1::ReferenceJoinNode* spec = node->mutable_reference_join();
+      for (v1::Expr& e : *spec->mutable_stream_keys()) renumber(false)(&e);
+      if (spec->has_condition()) renumber(false)(spec->mutable_condition());
+      for (const v1::Expr& e : join.sides[k].slots) spec->add_reference_columns(e.column());
+    } else {
+      v1::JoinNode* spec = node->mutable_join();
+      for (v1::Expr& e : *spec->mutable_left_keys()) renumber(false)(&e);
+      for (v1::Expr& e : *spec->mutable_right_keys()) renumber(true)(&e);
+      if (spec->has_condition()) renumber(false)(spec->mutable_condition());
+      for (v1::JoinNode::TimeCheck& c : *spec->mutable_time_checks()) {
+        renumber(false)(c.mutable_earlier());
+        renumber(false)(c.mutable_later());
+      }
+    }
   }
   for (int n = join.join_node + 1; n < plan_->nodes_size(); ++n) {
     v1::Node* later = plan_->mutable_nodes(n);

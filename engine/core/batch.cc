@@ -32,9 +32,9 @@ void BatchBuilder::SetOrigin(uint32_t row, RowOrigin origin) {
   origins_[row] = origin;
 }
 
-void BatchBuilder::SetPaired(uint32_t row, RowOrigin origin) {
+void BatchBuilder::SetPaired(uint32_t row, JoinedOrigins others) {
   if (paired_.size() < num_rows_) paired_.resize(num_rows_);
-  paired_[row] = origin;
+  paired_[row] = std::move(others);
 }
 
 void BatchBuilder::SetArrivalTime(uint32_t row, int64_t arrival) {
@@ -68,7 +68,7 @@ Batch BatchBuilder::Finish() {
   }
   if (!paired_.empty()) {
     paired_.resize(num_rows_);
-    b.paired = std::make_shared<const std::vector<RowOrigin>>(std::move(paired_));
+    b.paired = std::make_shared<const std::vector<JoinedOrigins>>(std::move(paired_));
   }
   if (!low_positions_.empty()) {
     low_positions_.resize(num_rows_, -1);
@@ -116,7 +116,7 @@ Batch GatherRows(const Batch& batch, const std::vector<uint32_t>& rows) {
     out.origins = std::move(origins);
   }
   if (batch.paired) {
-    auto paired = std::make_shared<std::vector<RowOrigin>>();
+    auto paired = std::make_shared<std::vector<JoinedOrigins>>();
     paired->reserve(rows.size());
     for (uint32_t r : rows) paired->push_back((*batch.paired)[r]);
     out.paired = std::move(paired);

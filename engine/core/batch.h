@@ -17,6 +17,7 @@
 #include <memory>
 #include <vector>
 
+#include "absl/container/inlined_vector.h"
 #include "engine/core/arena.h"
 #include "engine/core/value.h"
 
@@ -34,6 +35,11 @@ struct RowOrigin {
   int32_t partition = -1;  // -1: the partition of the task that reports it
   int64_t position = -1;
 };
+
+// The other events of a joined row, in the order of the join's sides after
+// the first (whose event is the row's origin); position -1 for a side that
+// matched nothing (LEFT).
+using JoinedOrigins = absl::InlinedVector<RowOrigin, 1>;
 
 // An explicit list of physical row indexes to work on.
 struct RowSet {
@@ -58,10 +64,10 @@ struct Batch {
   // Optional: origin per physical row (set by sources, kept by filters and
   // projections, dropped by aggregations).
   std::shared_ptr<const std::vector<RowOrigin>> origins;
-  // Optional, for rows of a stream join: the other event's origin (origins
-  // holds the left one's; position -1 for an unmatched LEFT row). With
-  // origins it names the row the same way in every replay.
-  std::shared_ptr<const std::vector<RowOrigin>> paired;
+  // Optional, for rows of stream joins: the other events' origins (origins
+  // holds the first side's). With origins it names the row the same way in
+  // every replay.
+  std::shared_ptr<const std::vector<JoinedOrigins>> paired;
   // Optional, for rows derived from several events (aggregates): the oldest
   // input position each row depends on. Rows straight from a source use
   // their origin's position instead (see LowPosition).
@@ -86,7 +92,9 @@ struct Batch {
   const Value& value(size_t column, uint32_t row) const { return (*columns[column])[row]; }
   int64_t timestamp(uint32_t row) const { return (*timestamps)[row]; }
   const RowOrigin* origin(uint32_t row) const { return origins ? &(*origins)[row] : nullptr; }
-  const RowOrigin* paired_origin(uint32_t row) const { return paired ? &(*paired)[row] : nullptr; }
+  const JoinedOrigins* paired_origins(uint32_t row) const {
+    return paired ? &(*paired)[row] : nullptr;
+  }
   // The oldest input position the row depends on, or -1 when unknown.
   int64_t LowPosition(uint32_t row) const {
     if (low_positions) return (*low_positions)[row];
@@ -106,7 +114,7 @@ class BatchBuilder {
   uint32_t AddRow(int64_t timestamp);
   void Set(size_t column, uint32_t row, const Value& v) { columns_[column][row] = v; }
   void SetOrigin(uint32_t row, RowOrigin origin);
-  void SetPaired(uint32_t row, RowOrigin origin);
+  void SetPaired(uint32_t row, JoinedOrigins others);
   void SetArrivalTime(uint32_t row, int64_t arrival);
   void SetLowPosition(uint32_t row, int64_t position);
   // Keeps another arena alive for values that reference it.
@@ -120,7 +128,7 @@ class BatchBuilder {
   std::vector<ValueVector> columns_;
   std::vector<int64_t> timestamps_;
   std::vector<RowOrigin> origins_;
-  std::vector<RowOrigin> paired_;
+  std::vector<JoinedOrigins> paired_;
   std::vector<int64_t> arrivals_;
   std::vector<int64_t> low_positions_;
   std::shared_ptr<Arena> arena_;

@@ -347,9 +347,24 @@ absl::StatusOr<std::string> ExplainPlan(const v1::Plan& plan, const OperatorRegi
         details.push_back(absl::StrCat("keys: ", keys.empty()
                                                      ? "(none: every pair within the bound)"
                                                      : absl::StrJoin(keys, ", ")));
-        details.push_back(absl::StrCat("time bound: ", j.bound_text(), "  [", j.right_name(),
-                                       " from ", Ticks(j.min_delta_ticks()), " to ",
-                                       Ticks(j.max_delta_ticks()), " after ", j.left_name(), "]"));
+        if (j.time_checks().empty()) {
+          details.push_back(absl::StrCat("time bound: ", j.bound_text(), "  [", j.right_name(),
+                                         " from ", Ticks(j.min_delta_ticks()), " to ",
+                                         Ticks(j.max_delta_ticks()), " after ", j.left_name(),
+                                         "]"));
+        } else {
+          // A join with the rows of earlier joins: each stream pair's bound.
+          std::vector<std::string> pairs;
+          for (const v1::JoinNode::TimeCheck& c : j.time_checks()) {
+            pairs.push_back(absl::StrCat(c.later_name(), " from ", Ticks(c.min_delta_ticks()),
+                                         " to ", Ticks(c.max_delta_ticks()), " after ",
+                                         c.earlier_name()));
+          }
+          details.push_back(absl::StrCat(
+              "time bound: ", j.bound_text(), "  [", absl::StrJoin(pairs, "; "), "; so ",
+              j.right_name(), " from ", Ticks(j.min_delta_ticks()), " to ",
+              Ticks(j.max_delta_ticks()), " after the latest of ", j.left_name(), "]"));
+        }
         if (j.has_condition()) {
           details.push_back(absl::StrCat("also: ", RenderExpr(j.condition(), node.schema())));
         }

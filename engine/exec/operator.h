@@ -73,10 +73,10 @@ struct OutputRow {
   // The input position (e.g. Kafka offset) of the event the row came from,
   // for rows that come from one event; -1 for aggregates.
   int64_t position = -1;
-  // Rows of a stream join: the two events' origins (Batch::paired), which
-  // name the row for its identity; null otherwise.
+  // Rows of stream joins: the first side's event and the others'
+  // (Batch::paired), which name the row for its identity; null otherwise.
   const RowOrigin* origin = nullptr;
-  const RowOrigin* paired = nullptr;
+  const JoinedOrigins* paired = nullptr;
 };
 
 // Where a job output goes (file, stdout, Kafka topic; the kinds are in a

@@ -1,6 +1,8 @@
 """Chaos: three workers run a tumbling, a hopping, a session and an exchange
-job, a missing-heartbeat join (in the input tasks) and a join on a computed
-key (both sides through one repartition topic into a second stage) over a fixed, seeded stream while a driver kills a random worker with
+job, a missing-heartbeat join (in the input tasks) and a three-way join (a
+pair on a computed key through one repartition topic into a second stage,
+then the pair's rows and the third stream through another into a third)
+over a fixed, seeded stream while a driver kills a random worker with
 SIGKILL every few seconds and starts it again (same state directory), at
 least ten times. Afterwards every output, with copies dropped by their
 `sluice.id` header, equals `sluice run --partitions 4` over the same events
@@ -39,13 +41,20 @@ QUERIES = {
         LEFT OUTER JOIN telemetry b TIMESTAMP BY eventTime
           ON a.deviceId = b.deviceId AND DATEDIFF(millisecond, a, b) BETWEEN 1 AND 400
         WHERE b.deviceId IS NULL""",
+    # Three streams in one SELECT: a reading, another device's with the
+    # same rounded temperature just after it (across an exchange), and the
+    # first device's next readings (across another); each row is named by
+    # its three events.
     "near": """
         SELECT a.deviceId AS first, b.deviceId AS second, a.temperature,
-               a.eventTime AS t1, b.eventTime AS t2
+               a.eventTime AS t1, b.eventTime AS t2, c.eventTime AS t3
         INTO near FROM telemetry a TIMESTAMP BY eventTime
         JOIN telemetry b TIMESTAMP BY eventTime
           ON ROUND(a.temperature, 0) = ROUND(b.temperature, 0)
-         AND DATEDIFF(millisecond, a, b) BETWEEN 1 AND 10""",
+         AND DATEDIFF(millisecond, a, b) BETWEEN 1 AND 10
+        JOIN telemetry c TIMESTAMP BY eventTime
+          ON a.deviceId = c.deviceId AND DATEDIFF(millisecond, a, c) BETWEEN 1 AND 200
+         AND DATEDIFF(millisecond, b, c) BETWEEN -10 AND 200""",
 }
 POLICY = {"outOfOrderTolerance": "1s"}
 # 45 s of event time at 300 events/s, produced in real time while the

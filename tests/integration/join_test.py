@@ -1,8 +1,10 @@
 """Stream joins on Kafka produce exactly what `sluice run` produces over the
 same events: a missing-heartbeat job (a LEFT JOIN of a topic with itself,
-run in the input tasks) and a join of two topics (both sides cross into one
-stage through one shared repartition topic). One worker, four partitions per
-topic, events out of order within the tolerance."""
+run in the input tasks), a join of two topics (both sides cross into one
+stage through one shared repartition topic) and a three-way join (that
+pair's rows cross again into a third stage, with a bound between every
+pair). One worker, four partitions per topic, events out of order within
+the tolerance."""
 from harness import read_lines, run_test
 
 QUERIES = {
@@ -23,6 +25,17 @@ QUERIES = {
         FROM telemetry t TIMESTAMP BY eventTime
         JOIN status s TIMESTAMP BY eventTime
           ON t.deviceId = s.deviceId AND DATEDIFF(millisecond, t, s) BETWEEN -20 AND 20""",
+    # Three streams in one SELECT: the pair, then the device's next readings.
+    "chain": """
+        SELECT t.deviceId, t.eventTime AS t1, s.eventTime AS t2, u.eventTime AS t3,
+               System.Timestamp() AS at
+        INTO chain
+        FROM telemetry t TIMESTAMP BY eventTime
+        JOIN status s TIMESTAMP BY eventTime
+          ON t.deviceId = s.deviceId AND DATEDIFF(millisecond, t, s) BETWEEN -20 AND 20
+        JOIN telemetry u TIMESTAMP BY eventTime
+          ON s.deviceId = u.deviceId AND DATEDIFF(millisecond, t, u) BETWEEN 1 AND 100
+          AND DATEDIFF(millisecond, s, u) BETWEEN 0 AND 100""",
 }
 POLICY = {"outOfOrderTolerance": "1s"}
 COMMON = ["--devices", "40", "--start-time", "2024-03-01T10:00:00Z", "--out-of-order", "0.05",
@@ -34,7 +47,8 @@ STATUS = ["--count", "3000", "--rate", "250", "--seed", "8"] + COMMON
 def body(cluster):
     inputs = [{"alias": "telemetry", "policy": POLICY}, {"alias": "status", "policy": POLICY}]
     jobs = [cluster.job_file("silent", QUERIES["silent"], inputs=inputs[:1]),
-            cluster.job_file("pairs", QUERIES["pairs"], inputs=inputs)]
+            cluster.job_file("pairs", QUERIES["pairs"], inputs=inputs),
+            cluster.job_file("chain", QUERIES["chain"], inputs=inputs)]
     worker = cluster.start_worker("worker-1", jobs)
     telemetry = cluster.path("telemetry.jsonl")
     status = cluster.path("status.jsonl")
@@ -44,7 +58,7 @@ def body(cluster):
     cluster.simulate("status", *STATUS)
     for name, query in QUERIES.items():
         out = cluster.run_offline(query, telemetry, "--input", f"status={status}",
-                                  "--out-of-order-tolerance", "1s") if name == "pairs" else \
+                                  "--out-of-order-tolerance", "1s") if name != "silent" else \
             cluster.run_offline(query, telemetry, "--out-of-order-tolerance", "1s")
         expected = sorted(read_lines(f"{out}/{name}.jsonl"))
         assert len(expected) > 100, f"{name}: the reference produced only {len(expected)} rows"
@@ -61,4 +75,4 @@ def body(cluster):
     assert "sluice.pairs." in log and "repartition" in log, log[-2000:]
 
 
-run_test("joins", {"telemetry": 4, "status": 4, "silent": 4, "pairs": 4}, body)
+run_test("joins", {"telemetry": 4, "status": 4, "silent": 4, "pairs": 4, "chain": 4}, body)

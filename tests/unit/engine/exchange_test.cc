@@ -285,6 +285,47 @@ TEST(ExchangeReceiverTest, RowsKeepTheirOriginAcrossTheExchange) {
   EXPECT_EQ(out.LowPosition(4), 104);
 }
 
+// A joined row's other events cross with it, so a join after the exchange
+// (or its sink) still names the row by all of them.
+TEST(ExchangeReceiverTest, JoinedRowsKeepAllTheirEventsAcrossTheExchange) {
+  BatchBuilder builder(1, 2);
+  uint32_t r = builder.AddRow(10);
+  builder.Set(0, r, Value::Bigint(1));
+  builder.SetOrigin(r, RowOrigin{0, 3, 17});
+  builder.SetPaired(r, JoinedOrigins{RowOrigin{1, 2, 99}, RowOrigin{}});
+  r = builder.AddRow(11);
+  builder.Set(0, r, Value::Bigint(2));
+  builder.SetOrigin(r, RowOrigin{0, 1, 5});
+  const Batch joined = builder.Finish();
+  ExchangeReceiver rx(1, 1);
+  for (uint32_t row = 0; row < 2; ++row) {
+    std::string bytes;
+    EncodeExchangeRow(joined, row, &bytes);
+    ASSERT_TRUE(rx.AddRow(0, row, 100 + row, bytes));
+  }
+  // Trailing bytes after the events are garbage: the row arrives without
+  // an origin rather than with a wrong one.
+  std::string bad;
+  EncodeExchangeRow(joined, 0, &bad);
+  ASSERT_TRUE(rx.AddRow(0, 2, 102, bad + "\x01"));
+  rx.SetWatermark(0, 100);
+  const Batch out = rx.TakeReady();
+  // In time order: the first row, its garbled copy (also at 10), the second.
+  ASSERT_EQ(Values(out), (std::vector<int64_t>{1, 1, 2}));
+  ASSERT_NE(out.paired_origins(0), nullptr);
+  const JoinedOrigins& others = *out.paired_origins(0);
+  ASSERT_EQ(others.size(), 2u);
+  EXPECT_EQ(others[0].input, 1);
+  EXPECT_EQ(others[0].partition, 2);
+  EXPECT_EQ(others[0].position, 99);
+  EXPECT_EQ(others[1].position, -1);
+  EXPECT_EQ(out.origin(0)->position, 17);
+  EXPECT_EQ(out.origin(1)->input, -1);
+  EXPECT_TRUE(out.paired_origins(1)->empty());
+  EXPECT_TRUE(out.paired_origins(2)->empty());
+  EXPECT_EQ(out.origin(2)->position, 5);
+}
+
 TEST(ExchangeReceiverTest, RowsFromUnknownUpstreamsAreRejected) {
   ExchangeReceiver rx(2, 1);
   EXPECT_FALSE(rx.AddRow(2, 0, -1, Row(10, 1)));

@@ -13,6 +13,7 @@
 #include "absl/strings/str_cat.h"
 #include "connectors/json_decoder.h"
 #include "connectors/kafka_producer.h"
+#include "engine/exec/explain.h"
 #include "engine/exec/task.h"
 #include "engine/state/state_store.h"
 #include "operators/builtin_operators.h"
@@ -26,7 +27,7 @@ using testing_support::CollectingSink;
 using testing_support::ScratchDir;
 
 struct Event {
-  int side;  // 0: input a, 1: input b
+  int side;  // 0: input a, 1: input b, 2: input c
   int id;
   int device;
   int64_t ms;
@@ -41,10 +42,10 @@ std::string Json(const Event& e) {
 }
 
 // Per side, in time order; ids are unique across sides.
-std::vector<Event> RandomEvents(int per_side, int devices, uint32_t seed) {
+std::vector<Event> RandomEvents(int per_side, int devices, uint32_t seed, int sides = 2) {
   std::mt19937 rng(seed);
   std::vector<Event> events;
-  for (int side = 0; side < 2; ++side) {
+  for (int side = 0; side < sides; ++side) {
     int64_t ms = 0;
     for (int i = 0; i < per_side; ++i) {
       ms += rng() % 50;
@@ -84,8 +85,8 @@ std::vector<std::string> BruteForce(const std::vector<Event>& events) {
 
 class JoinHarness {
  public:
-  JoinHarness() {
-    sql::CompileResult r = sql::CompileQuery(kQuery);
+  explicit JoinHarness(const char* query = kQuery) {
+    sql::CompileResult r = sql::CompileQuery(query);
     EXPECT_TRUE(r.ok) << r.error.message;
     plan_ = r.plan;
     RegisterBuiltinOperators(&registry_);
@@ -157,17 +158,26 @@ class JoinHarness {
 // Splits each side into batches of `batch` events and interleaves the two
 // sides' batches as `order` says: 0 all of a first, 1 all of b first, 2
 // alternating, 3 random.
+// With three sides, the order is always random.
 std::vector<std::vector<Event>> Schedule(const std::vector<Event>& events, size_t batch, int order,
                                          uint32_t seed) {
-  std::vector<std::vector<Event>> per_side[2];
+  std::vector<std::vector<Event>> per_side[3];
   for (const Event& e : events) {
     auto& side = per_side[e.side];
     if (side.empty() || side.back().size() == batch) side.emplace_back();
     side.back().push_back(e);
   }
   std::vector<std::vector<Event>> out;
-  size_t next[2] = {0, 0};
+  size_t next[3] = {0, 0, 0};
   std::mt19937 rng(seed);
+  if (!per_side[2].empty()) {
+    while (next[0] < per_side[0].size() || next[1] < per_side[1].size() ||
+           next[2] < per_side[2].size()) {
+      const int side = static_cast<int>(rng() % 3);
+      if (next[side] < per_side[side].size()) out.push_back(per_side[side][next[side]++]);
+    }
+    return out;
+  }
   while (next[0] < per_side[0].size() || next[1] < per_side[1].size()) {
     int side;
     if (next[0] == per_side[0].size()) {
@@ -236,16 +246,126 @@ TEST(JoinOperatorTest, EveryRowCarriesItsTwoEventsForItsIdentity) {
   for (size_t i = 0; i < sink.rows.size(); ++i) {
     ASSERT_TRUE(sink.has_pair[i]) << sink.rows[i];
     const RowOrigin& l = sink.origins[i];
-    const RowOrigin& r = sink.paired[i];
+    ASSERT_EQ(sink.paired[i].size(), 1u);
+    const RowOrigin& r = sink.paired[i][0];
     EXPECT_EQ(l.input, 0);
     const std::string right = r.position < 0 ? "null" : absl::StrCat(r.position);
     EXPECT_EQ(sink.rows[i], absl::StrCat(R"({"aid":)", l.position, R"(,"bid":)", right, "}"));
     if (r.position >= 0) {
       EXPECT_EQ(r.input, 1);
     }
-    OutputRow row{"", sink.rows[i], 0, l.position, &l, &r};
+    OutputRow row{"", sink.rows[i], 0, l.position, &l, &sink.paired[i]};
     ids.Reset();
     EXPECT_TRUE(names.insert(ids.Next(row)).second) << ids.Next(row);
+  }
+}
+
+// A three-way join is two join nodes; the second's row is named by all
+// three events (b and c after a), also after a restore, and the second
+// finds exactly the triples within every pair's bound.
+TEST(JoinOperatorTest, AThreeWayRowCarriesItsThreeEvents) {
+  constexpr char kThreeWay[] = R"(
+SELECT x.id AS aid, y.id AS bid, z.id AS cid
+INTO o
+FROM a x TIMESTAMP BY t
+JOIN b y TIMESTAMP BY t ON x.deviceId = y.deviceId AND DATEDIFF(millisecond, x, y) BETWEEN -300 AND 500
+LEFT JOIN c z TIMESTAMP BY t
+  ON y.deviceId = z.deviceId AND DATEDIFF(millisecond, x, z) BETWEEN 0 AND 400
+  AND DATEDIFF(millisecond, y, z) BETWEEN -200 AND 200
+)";
+  const auto events = RandomEvents(200, 5, 17, 3);
+  std::vector<std::string> expected;
+  for (const Event& a : events) {
+    if (a.side != 0) continue;
+    for (const Event& b : events) {
+      if (b.side != 1 || b.device != a.device || b.ms - a.ms < -300 || b.ms - a.ms > 500) continue;
+      bool matched = false;
+      for (const Event& c : events) {
+        if (c.side != 2 || c.device != b.device || c.ms - a.ms < 0 || c.ms - a.ms > 400 ||
+            c.ms - b.ms < -200 || c.ms - b.ms > 200) {
+          continue;
+        }
+        matched = true;
+        expected.push_back(
+            absl::StrCat(R"({"aid":)", a.id, R"(,"bid":)", b.id, R"(,"cid":)", c.id, "}"));
+      }
+      if (!matched) {
+        expected.push_back(absl::StrCat(R"({"aid":)", a.id, R"(,"bid":)", b.id, R"(,"cid":null})"));
+      }
+    }
+  }
+  std::sort(expected.begin(), expected.end());
+  const auto schedule = Schedule(events, 9, 3, 5);
+  JoinHarness h(kThreeWay);
+  ASSERT_TRUE(h.Start().ok());
+  for (size_t i = 0; i < schedule.size(); ++i) {
+    h.Push(schedule[i]);
+    if (i == schedule.size() / 2) h.CheckpointAndRestore();
+  }
+  ASSERT_EQ(h.Finish(), expected);
+  const CollectingSink& sink = h.sink();
+  RowIdentifier ids("join/o", "a:0");
+  std::set<std::string> names;
+  for (size_t i = 0; i < sink.rows.size(); ++i) {
+    ASSERT_TRUE(sink.has_pair[i]) << sink.rows[i];
+    ASSERT_EQ(sink.paired[i].size(), 2u) << sink.rows[i];
+    const RowOrigin& a = sink.origins[i];
+    const RowOrigin& b = sink.paired[i][0];
+    const RowOrigin& c = sink.paired[i][1];
+    EXPECT_EQ(a.input, 0);
+    EXPECT_EQ(b.input, 1);
+    const std::string cid = c.position < 0 ? "null" : absl::StrCat(c.position);
+    EXPECT_EQ(sink.rows[i], absl::StrCat(R"({"aid":)", a.position, R"(,"bid":)", b.position,
+                                         R"(,"cid":)", cid, "}"));
+    if (c.position >= 0) {
+      EXPECT_EQ(c.input, 2);
+    }
+    OutputRow row{"", sink.rows[i], 0, a.position, &a, &sink.paired[i]};
+    ids.Reset();
+    const std::string id = ids.Next(row);
+    EXPECT_EQ(id, absl::StrCat("join/o/0:0@", a.position, "+1:0@", b.position, "+",
+                               c.position < 0 ? "-" : absl::StrCat("2:0@", c.position)));
+    EXPECT_TRUE(names.insert(id).second) << id;
+  }
+}
+
+// `sluice explain` of a three-way join followed by a reference join: each
+// join with its keys and bounds (each stream pair's, and what they make of
+// the third stream's time against the pair's), the exchanges in front of
+// the joins and the broadcast reference table.
+TEST(JoinExplainTest, ShowsEachJoinItsBoundsExchangesAndTheBroadcastTable) {
+  sql::CompileOptions options;
+  options.reference_inputs = {"devices"};
+  const sql::CompileResult r = sql::CompileQuery(R"(
+SELECT d.deviceId, m.n AS moved, c.n AS closed, r.building
+INTO o
+FROM opens d TIMESTAMP BY t
+JOIN motions m TIMESTAMP BY t ON d.deviceId = m.deviceId AND DATEDIFF(second, d, m) BETWEEN 0 AND 10
+JOIN closes c TIMESTAMP BY t
+  ON m.zone = c.zone AND DATEDIFF(second, d, c) BETWEEN 5 AND 30 AND DATEDIFF(second, m, c) BETWEEN 0 AND 5
+JOIN devices r ON d.deviceId = r.deviceId
+)",
+                                                 options);
+  ASSERT_TRUE(r.ok) << r.error.message;
+  OperatorRegistry registry;
+  RegisterBuiltinOperators(&registry);
+  const auto text = ExplainPlan(r.plan, registry, r.passes);
+  ASSERT_TRUE(text.ok()) << text.status();
+  for (const char* part : {
+           "Join d with m (stream-stream)",
+           "keys: d.deviceId = m.deviceId",
+           "[m from 0s to 10s after d]",
+           "Join (d, m) with c (stream-stream)",
+           "keys: m.zone = c.zone",
+           "[c from 5s to 30s after d; c from 0s to 5s after m; so c from 0s to 5s after the "
+           "latest of (d, m)]",
+           "repartition by: m.zone",
+           "repartition by: c.zone",
+           "Join (d, m, c) with reference data devices AS r",
+           "keys: d.deviceId = r.deviceId",
+           "broadcast: every task joins with the whole table",
+       }) {
+    EXPECT_NE(text->find(part), std::string::npos) << part << "\n" << *text;
   }
 }
 

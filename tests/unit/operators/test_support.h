@@ -44,7 +44,7 @@ class CollectingSink final : public Sink {
       this->rows.emplace_back(r.json);
       positions.push_back(r.position);
       origins.push_back(r.origin ? *r.origin : RowOrigin{});
-      paired.push_back(r.paired ? *r.paired : RowOrigin{});
+      paired.push_back(r.paired ? *r.paired : JoinedOrigins{});
       has_pair.push_back(r.origin != nullptr && r.paired != nullptr);
     }
     return absl::OkStatus();
@@ -55,9 +55,9 @@ class CollectingSink final : public Sink {
   }
   std::vector<std::string> rows;
   std::vector<int64_t> positions;
-  // Rows of a join: the two events' origins (OutputRow::origin, ::paired).
+  // Rows of a join: the events' origins (OutputRow::origin, ::paired).
   std::vector<RowOrigin> origins;
-  std::vector<RowOrigin> paired;
+  std::vector<JoinedOrigins> paired;
   std::vector<bool> has_pair;
   int flushes = 0;
 };
