@@ -291,6 +291,24 @@ class Cluster:
             f"topic {topic} has {len(rows)} messages after {timeout} s, expected at least {at_least}"
             + self.logs())
 
+    def wait_for_all_rows(self, at_least, settle_seconds=3, timeout=60):
+        """wait_for_rows for several topics at once ({topic: count}): until
+        each holds at least its count and none has grown for
+        `settle_seconds`. Raises AssertionError naming the topics short."""
+        deadline = time.time() + timeout
+        counts, last_change = {}, time.time()
+        while time.time() < deadline:
+            now = {topic: len(self.read_topic(topic)) for topic in at_least}
+            if now != counts:
+                counts, last_change = now, time.time()
+            elif (all(counts[t] >= n for t, n in at_least.items())
+                  and time.time() - last_change >= settle_seconds):
+                return
+            time.sleep(0.5)
+        short = {t: f"{counts.get(t, 0)} of {n}" for t, n in at_least.items()
+                 if counts.get(t, 0) < n}
+        raise AssertionError(f"after {timeout} s, topics short of rows: {short}" + self.logs())
+
     def run_offline(self, query, events_file, *flags):
         """`sluice run` over the same events: the reference output."""
         job = self.path("offline.sql")
