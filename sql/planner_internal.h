@@ -71,6 +71,7 @@ inline constexpr int32_t kSideTimeColumn = -2;
 struct JoinSide {
   Relation rel;
   bool reference = false;  // a reference input: a table, no projection
+  bool apply = false;      // an APPLY's elements: its two columns, no projection
   int node = -1;           // the join or apply node that adds this side (not side 0)
   int project_node = -1;
   int filter_node = -1;         // ON's conditions on this side alone, after the projection
@@ -81,12 +82,12 @@ struct JoinSide {
 };
 
 // A JOIN's sides, or an APPLY's: side 0 is FROM, side k the k-th JOIN's
-// right side (joined to the rows of sides 0..k-1); for APPLY, side 1 is the
-// function's rows (its two columns, which the APPLY node adds; no
-// projection).
+// right side or APPLY's elements, joined to the rows of sides 0..k-1.
 struct JoinScope {
   std::vector<JoinSide> sides;
   int join_node = -1;  // the last join or apply node: the rows of all sides
+  // FROM and one APPLY only: unqualified names are the element's columns or
+  // FROM's, and SELECT * is both.
   bool apply = false;
 };
 
@@ -210,10 +211,11 @@ class Planner {
   bool ReadsLaterSide(const v1::Expr& e, const Relation& rel, int k, SourceLocation at);
   // The (empty) projection that will pack what the SELECT reads of a side.
   int ProjectSide(JoinSide& side, const std::string& step);
-  // FROM with CROSS or OUTER APPLY: the apply node after a projection of
-  // FROM's columns.
-  bool PlanApply(const Select& select, const JoinClause& clause, const std::string& step,
-                 Relation* rel);
+  // The elements side of CROSS or OUTER APPLY (its relation), and its
+  // apply node after the rows so far.
+  bool ApplySide(const JoinClause& clause, JoinSide& side);
+  bool PlanApply(const JoinClause& clause, Relation& rel, int k, int input,
+                 const std::string& step);
   // A DATEDIFF(unit, a, b) bound in the ON of the JOIN that adds side k:
   // *other is the earlier side it compares k with, and [*low, *high] bound
   // ts(k) - ts(other) in ticks; *is_bound is false for any other conjunct.
@@ -223,7 +225,7 @@ class Planner {
   // `a.*` in a SELECT over a JOIN.
   bool ExpandJoinStar(const SelectItem& item, const Relation& rel, SelectColumns* columns);
   // An APPLY's element (both its columns) as one record value.
-  void ApplyElementRecord(JoinScope& join, v1::Expr* out);
+  void ApplyElementRecord(JoinScope& join, int side, v1::Expr* out);
   // The slot of side `s`'s column `column`, added on first use.
   int32_t JoinSlot(JoinScope& join, int s, int32_t column);
   // Lays out the sides' projections and the join's columns once the

@@ -82,21 +82,25 @@ bool Planner::PlanJoin(const Select& select, const std::string& step, Relation* 
   auto is_apply = [](const JoinClause& c) {
     return c.kind == JoinClause::Kind::kCrossApply || c.kind == JoinClause::Kind::kOuterApply;
   };
-  for (size_t k = 0; k < select.joins.size(); ++k) {
-    if (select.joins.size() > 1 && is_apply(select.joins[k])) {
-      return Fail(select.joins[k].location,
-                  "an APPLY cannot share its SELECT with another JOIN or APPLY yet: put one of "
-                  "them in a WITH step and join or apply to that step");
-    }
-  }
-  if (is_apply(select.joins[0])) return PlanApply(select, select.joins[0], step, rel);
   const int n = static_cast<int>(select.joins.size()) + 1;
   auto join = std::make_shared<JoinScope>();
   join->sides.resize(n);
+  join->apply = n == 2 && is_apply(select.joins[0]);
   for (int s = 0; s < n; ++s) {
     const FromClause& from = s == 0 ? select.from : select.joins[s - 1].right;
     JoinSide& side = join->sides[s];
     Relation& r = side.rel;
+    if (s > 0 && is_apply(select.joins[s - 1])) {
+      if (!ApplySide(select.joins[s - 1], side)) return false;
+      for (int e = 0; e < s; ++e) {
+        if (SameName(join->sides[e].rel.alias, r.alias)) {
+          return Fail(select.joins[s - 1].location,
+                      absl::StrCat("the APPLY's alias '", r.alias, "' is already the name of ",
+                                   e == 0 ? "FROM's stream" : "an earlier side of the JOIN"));
+        }
+      }
+      continue;
+    }
     if (s > 0 && !steps_.contains(Lower(from.source)) && IsReferenceInput(from.source)) {
       if (from.timestamp_by) {
         return Fail(from.timestamp_by_location,
@@ -134,6 +138,11 @@ bool Planner::PlanJoin(const Select& select, const std::string& step, Relation* 
         k == 1 ? joined[0] : absl::StrCat("(", absl::StrJoin(joined, ", "), ")");
     joined.push_back(side.rel.alias);
     v1::Node* node = nullptr;
+    if (side.apply) {
+      if (!PlanApply(clause, *rel, k, current, step)) return false;
+      current = side.node;
+      continue;
+    }
     if (side.reference) {
       node = AddNode({current}, step);
       v1::ReferenceJoinNode* spec = node->mutable_reference_join();
@@ -246,8 +255,7 @@ bool Planner::ReadReferenceCondition(const JoinClause& clause, Relation& rel, in
   return true;
 }
 
-bool Planner::PlanApply(const Select& select, const JoinClause& clause, const std::string& step,
-                        Relation* rel) {
+bool Planner::ApplySide(const JoinClause& clause, JoinSide& side) {
   const Expr& call = *clause.apply;
   const bool array = call.kind == Expr::Kind::kCall && call.path.size() == 1 &&
                      SameName(call.path[0], "GetArrayElements");
@@ -261,17 +269,8 @@ bool Planner::PlanApply(const Select& select, const JoinClause& clause, const st
   if (call.args.size() != 1 || call.star_arg || call.distinct || call.has_over) {
     return Fail(call.location, absl::StrCat(call.path[0], " takes one argument"));
   }
-  auto join = std::make_shared<JoinScope>();
-  join->apply = true;
-  join->sides.resize(2);
-  Relation& from = join->sides[0].rel;
-  if (!ResolveFrom(select.from, step, &from)) return false;
-  if (from.alias.empty()) from.alias = from.source;
-  if (SameName(from.alias, clause.apply_alias)) {
-    return Fail(clause.location, absl::StrCat("the APPLY's alias '", clause.apply_alias,
-                                              "' is already the name of FROM's stream"));
-  }
-  Relation& elements = join->sides[1].rel;
+  side.apply = true;
+  Relation& elements = side.rel;
   elements.source = clause.apply_alias;
   elements.alias = clause.apply_alias;
   elements.columns = array ? std::vector<std::string>{"ArrayIndex", "ArrayValue"}
@@ -279,28 +278,34 @@ bool Planner::PlanApply(const Select& select, const JoinClause& clause, const st
   elements.splice = {false, false};
   elements.key = {false, false};
   elements.IndexColumns();
-  v1::Node* node = AddNode({ProjectSide(join->sides[0], step)}, step);
-  join->join_node = node->id();
-  join->sides[1].node = node->id();
+  return true;
+}
+
+bool Planner::PlanApply(const JoinClause& clause, Relation& rel, int k, int input,
+                        const std::string& step) {
+  JoinScope& join = *rel.join;
+  const Expr& call = *clause.apply;
+  v1::Node* node = AddNode({input}, step);
+  join.sides[k].node = node->id();
   v1::ApplyNode* spec = node->mutable_apply();
-  spec->set_function(array ? v1::ApplyNode::FUNCTION_ARRAY_ELEMENTS
-                           : v1::ApplyNode::FUNCTION_RECORD_PROPERTIES);
+  spec->set_function(SameName(call.path[0], "GetArrayElements")
+                         ? v1::ApplyNode::FUNCTION_ARRAY_ELEMENTS
+                         : v1::ApplyNode::FUNCTION_RECORD_PROPERTIES);
   spec->set_outer(clause.kind == JoinClause::Kind::kOuterApply);
   spec->set_alias(clause.apply_alias);
   spec->set_text(Render(call));
-  // The element's columns always come after FROM's, in this order.
-  JoinSlot(*join, 1, 0);
-  JoinSlot(*join, 1, 1);
-  rel->join = join;
-  rel->node = node->id();
-  rel->is_input = false;
+  // The element's columns always come after the rows so far, in this order.
+  JoinSlot(join, k, 0);
+  JoinSlot(join, k, 1);
   Scope scope;
-  scope.rel = rel;
+  scope.rel = &rel;
   scope.clause = "APPLY";
   if (!BindExpr(*call.args[0], scope, spec->mutable_arg())) return false;
-  if (SidesOf(spec->arg()) & 2u) {
+  if (ReadsLaterSide(spec->arg(), rel, k, call.args[0]->location)) return false;
+  if (SidesOf(spec->arg()) & (1u << k)) {
     return Fail(call.args[0]->location,
-                absl::StrCat("the argument of ", call.path[0], " reads FROM's stream, not ",
+                absl::StrCat("the argument of ", call.path[0], " reads ",
+                             k == 1 ? "FROM's stream" : "the rows joined before it", ", not ",
                              clause.apply_alias));
   }
   return true;
@@ -372,7 +377,7 @@ bool Planner::ReadJoinCondition(const JoinClause& clause, Relation& rel, int k, 
   // join has bounds between every pair); reference data has no time.
   std::vector<int> streams;
   for (int j = 0; j < k; ++j) {
-    if (!scope_join.sides[j].reference) streams.push_back(j);
+    if (!scope_join.sides[j].reference && !scope_join.sides[j].apply) streams.push_back(j);
   }
   const std::string& name = scope_join.sides[k].rel.alias;
   for (int j : streams) {
@@ -496,10 +501,17 @@ bool Planner::ReadJoinBound(const Expr& term, const Relation& rel, int k, int* o
       return Fail(a.location, absl::StrCat("reference data has no time: '", Render(a),
                                            "' cannot be in a DATEDIFF bound"));
     }
+    if (sides[i] >= 0 && join.sides[sides[i]].apply) {
+      return Fail(a.location, absl::StrCat("'", Render(a),
+                                           "' is an APPLY's elements, which have their stream's "
+                                           "time: name that stream in DATEDIFF"));
+    }
     if (sides[i] < 0) {
       std::vector<std::string> aliases;
       for (int s = 0; s <= k; ++s) {
-        if (!join.sides[s].reference) aliases.push_back(join.sides[s].rel.alias);
+        if (!join.sides[s].reference && !join.sides[s].apply) {
+          aliases.push_back(join.sides[s].rel.alias);
+        }
       }
       return Fail(a.location,
                   absl::StrCat("DATEDIFF in a JOIN's ON compares the joined streams' "
@@ -563,11 +575,13 @@ bool Planner::BindJoinName(const Expr& e, Scope& scope, v1::Expr* out) {
     }
   }
   if (side < 0) {
-    if (join.apply && e.path.size() == 1 && join.sides[1].rel.IsQualifier(e.path[0])) {
-      // The APPLY's alias alone is its element as a record (ASA: "a record
-      // 'element_name' containing the result").
-      ApplyElementRecord(join, out);
-      return true;
+    for (int s = 0; s < static_cast<int>(join.sides.size()); ++s) {
+      if (join.sides[s].apply && e.path.size() == 1 && join.sides[s].rel.IsQualifier(e.path[0])) {
+        // The APPLY's alias alone is its element as a record (ASA: "a
+        // record 'element_name' containing the result").
+        ApplyElementRecord(join, s, out);
+        return true;
+      }
     }
     for (const JoinSide& s : join.sides) {
       if (e.path.size() == 1 && s.rel.IsQualifier(e.path[0])) {
@@ -580,9 +594,23 @@ bool Planner::BindJoinName(const Expr& e, Scope& scope, v1::Expr* out) {
       }
     }
     // Under APPLY, the element's column names are the element's, and any
-    // other name is FROM's.
+    // other name is FROM's. With more sides, an element's column name of
+    // exactly one APPLY is that APPLY's.
     if (join.apply) {
       side = join.sides[1].rel.column_index.contains(Lower(e.path[0])) ? 1 : 0;
+    } else {
+      for (int s = 0; s < static_cast<int>(join.sides.size()); ++s) {
+        if (!join.sides[s].apply || !join.sides[s].rel.column_index.contains(Lower(e.path[0]))) {
+          continue;
+        }
+        if (side >= 0) {
+          return Fail(e.location,
+                      absl::StrCat("'", e.path[0], "' is a column of more than one APPLY: write ",
+                                   join.sides[side].rel.alias, ".", e.path[0], " or ",
+                                   join.sides[s].rel.alias, ".", e.path[0]));
+        }
+        side = s;
+      }
     }
   }
   if (side < 0) {
@@ -619,20 +647,20 @@ bool Planner::BindJoinName(const Expr& e, Scope& scope, v1::Expr* out) {
   return true;
 }
 
-void Planner::ApplyElementRecord(JoinScope& join, v1::Expr* out) {
+void Planner::ApplyElementRecord(JoinScope& join, int side, v1::Expr* out) {
   // NULL for OUTER APPLY's row without an element (its index or name is
   // NULL only then).
   v1::CaseExpr* choice = out->mutable_case_expr();
   v1::Call* none = choice->add_when()->mutable_call();
   none->set_function("is_null");
-  none->add_args()->set_column(JoinSlot(join, 1, 0));
+  none->add_args()->set_column(JoinSlot(join, side, 0));
   choice->add_then()->mutable_literal()->set_null_value(true);
   v1::Call* record = choice->mutable_else_value()->mutable_call();
   record->set_function("$record");
-  const Relation& elements = join.sides[1].rel;
+  const Relation& elements = join.sides[side].rel;
   for (int32_t c = 0; c < 2; ++c) {
     record->add_args()->mutable_literal()->set_string_value(elements.columns[c]);
-    record->add_args()->set_column(JoinSlot(join, 1, c));
+    record->add_args()->set_column(JoinSlot(join, side, c));
   }
 }
 
@@ -675,15 +703,22 @@ bool Planner::ExpandJoinStar(const SelectItem& item, const Relation& rel, Select
     from_star.star_path = {join.sides[0].rel.alias};
     if (!ExpandJoinStar(from_star, rel, columns)) return false;
     v1::Expr e;
-    ApplyElementRecord(join, &e);
+    ApplyElementRecord(join, 1, &e);
     columns->Add(std::move(e), join.sides[1].rel.alias, false, item);
     return true;
   }
   if (item.star_path.empty()) {
-    return Fail(item.location,
-                absl::StrCat("SELECT * cannot be used with ", join.apply ? "APPLY" : "JOIN",
-                             " (as in ASA): name the columns, or select ", join.sides[0].rel.alias,
-                             ".* and ", join.sides[1].rel.alias, ".*"));
+    bool any_join = false;
+    std::vector<std::string> stars;
+    for (const JoinSide& side : join.sides) {
+      any_join = any_join || (&side != &join.sides[0] && !side.apply);
+      stars.push_back(absl::StrCat(side.rel.alias, ".*"));
+    }
+    return Fail(
+        item.location,
+        absl::StrCat("SELECT * cannot be used with ", any_join ? "JOIN" : "APPLY",
+                     " (as in ASA): name the columns, or select ",
+                     absl::StrJoin(stars.begin(), stars.end() - 1, ", "), " and ", stars.back()));
   }
   int side = -1;
   if (item.star_path.size() == 1) {
@@ -773,7 +808,7 @@ void Planner::FinishJoin(const JoinScope& join) {
   for (size_t k = 1; k < join.sides.size(); ++k) {
     v1::Node* node = plan_->mutable_nodes(join.sides[k].node);
     if (node->has_apply()) {
-      renumber(true)(node->mutable_apply()->mutable_arg());
+      renumber(false)(node->mutable_apply()->mutable_arg());
     } else if (node->has_reference_join()) {
       v1::ReferenceJoinNode* spec = node->mutable_reference_join();
       for (v1::Expr& e : *spec->mutable_stream_keys()) renumber(false)(&e);
