@@ -143,24 +143,6 @@ std::string StateKey(int side, RowId id) {
   return key;
 }
 
-// An origin as three varints: input, partition and position, each plus one.
-void EncodeOrigin(const RowOrigin& o, std::string* out) {
-  EncodeVarint(static_cast<uint64_t>(static_cast<int64_t>(o.input) + 1), out);
-  EncodeVarint(static_cast<uint64_t>(static_cast<int64_t>(o.partition) + 1), out);
-  EncodeVarint(static_cast<uint64_t>(o.position + 1), out);
-}
-
-bool DecodeOrigin(std::string_view* in, RowOrigin* o) {
-  uint64_t input = 0, partition = 0, position = 0;
-  if (!DecodeVarint(in, &input) || !DecodeVarint(in, &partition) || !DecodeVarint(in, &position) ||
-      input > INT32_MAX || partition > INT32_MAX || position > INT64_MAX) {
-    return false;
-  }
-  *o = RowOrigin{static_cast<int32_t>(input) - 1, static_cast<int32_t>(partition) - 1,
-                 static_cast<int64_t>(position) - 1};
-  return true;
-}
-
 // State value: varint flags (bit 0: has key, bit 1: matched, bit 2: has
 // origin, bit 3: has other events), key, values, then with bit 2 the origin
 // and with bit 3 a varint count and that many origins.
@@ -173,11 +155,8 @@ std::string StateValue(const std::string& key, const BufferedRow& row) {
                &out);
   EncodeBytes(key, &out);
   EncodeBytes(row.values, &out);
-  if (has_origin) EncodeOrigin(row.origin, &out);
-  if (has_others) {
-    EncodeVarint(row.others.size(), &out);
-    for (const RowOrigin& o : row.others) EncodeOrigin(o, &out);
-  }
+  if (has_origin) EncodeRowOrigin(row.origin, &out);
+  if (has_others) EncodeJoinedOrigins(row.others, &out);
   return out;
 }
 
@@ -194,18 +173,10 @@ bool ParseStateValue(std::string_view in, std::string* key_out, BufferedRow* row
   row->origin = RowOrigin{};
   row->others.clear();
   if ((flags & 4) != 0 &&
-      (!DecodeOrigin(&in, &row->origin) || row->origin.input < 0 || row->origin.position < 0)) {
+      (!DecodeRowOrigin(&in, &row->origin) || row->origin.input < 0 || row->origin.position < 0)) {
     return false;
   }
-  if ((flags & 8) != 0) {
-    uint64_t count = 0;
-    // Each origin takes at least three bytes.
-    if (!DecodeVarint(&in, &count) || count == 0 || count > in.size() / 3) return false;
-    row->others.resize(count);
-    for (RowOrigin& o : row->others) {
-      if (!DecodeOrigin(&in, &o)) return false;
-    }
-  }
+  if ((flags & 8) != 0 && !DecodeJoinedOrigins(&in, &row->others)) return false;
   if (!in.empty()) return false;
   if (!row->has_key && !key.empty()) return false;
   key_out->assign(key);

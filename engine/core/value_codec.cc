@@ -192,4 +192,38 @@ bool DecodeValue(std::string_view* in, Arena* arena, Value* out) {
   return DecodeValueAt(in, arena, out, 0);
 }
 
+void EncodeRowOrigin(const RowOrigin& o, std::string* out) {
+  EncodeVarint(static_cast<uint64_t>(static_cast<int64_t>(o.input) + 1), out);
+  EncodeVarint(static_cast<uint64_t>(static_cast<int64_t>(o.partition) + 1), out);
+  EncodeVarint(static_cast<uint64_t>(o.position + 1), out);
+}
+
+bool DecodeRowOrigin(std::string_view* in, RowOrigin* o) {
+  uint64_t input = 0, partition = 0, position = 0;
+  if (!DecodeVarint(in, &input) || !DecodeVarint(in, &partition) || !DecodeVarint(in, &position) ||
+      input > static_cast<uint64_t>(INT32_MAX) || partition > static_cast<uint64_t>(INT32_MAX) ||
+      position > static_cast<uint64_t>(INT64_MAX)) {
+    return false;
+  }
+  *o = RowOrigin{static_cast<int32_t>(input) - 1, static_cast<int32_t>(partition) - 1,
+                 static_cast<int64_t>(position) - 1};
+  return true;
+}
+
+void EncodeJoinedOrigins(const JoinedOrigins& others, std::string* out) {
+  EncodeVarint(others.size(), out);
+  for (const RowOrigin& o : others) EncodeRowOrigin(o, out);
+}
+
+bool DecodeJoinedOrigins(std::string_view* in, JoinedOrigins* others) {
+  uint64_t count = 0;
+  // Each origin takes at least three bytes.
+  if (!DecodeVarint(in, &count) || count == 0 || count > in->size() / 3) return false;
+  others->resize(count);
+  for (RowOrigin& o : *others) {
+    if (!DecodeRowOrigin(in, &o)) return false;
+  }
+  return true;
+}
+
 }  // namespace sluice

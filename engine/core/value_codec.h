@@ -12,6 +12,7 @@
 #include <string_view>
 
 #include "engine/core/arena.h"
+#include "engine/core/batch.h"
 #include "engine/core/value.h"
 
 namespace sluice {
@@ -38,6 +39,16 @@ bool DecodeDouble(std::string_view* in, double* d);
 
 void EncodeBytes(std::string_view s, std::string* out);
 bool DecodeBytes(std::string_view* in, std::string_view* s);
+
+// A row's origin as three varints: input, partition and position, each
+// plus one (so -1 is 0).
+void EncodeRowOrigin(const RowOrigin& o, std::string* out);
+bool DecodeRowOrigin(std::string_view* in, RowOrigin* o);
+
+// A joined row's other events: a varint count (at least one) and that many
+// origins. Decoding refuses a count the bytes left cannot hold.
+void EncodeJoinedOrigins(const JoinedOrigins& others, std::string* out);
+bool DecodeJoinedOrigins(std::string_view* in, JoinedOrigins* others);
 
 }  // namespace sluice
 

@@ -17,52 +17,22 @@ void EncodeExchangeRow(const Batch& batch, uint32_t row, std::string* out) {
   // and the other events' origins the same way.
   const RowOrigin* origin = batch.origin(row);
   if (origin != nullptr && origin->input >= 0) {
-    auto encode = [out](const RowOrigin& o) {
-      EncodeVarint(static_cast<uint64_t>(static_cast<int64_t>(o.input) + 1), out);
-      EncodeVarint(static_cast<uint64_t>(static_cast<int64_t>(o.partition) + 1), out);
-      EncodeVarint(static_cast<uint64_t>(o.position + 1), out);
-    };
-    encode(*origin);
+    EncodeRowOrigin(*origin, out);
     const JoinedOrigins* others = batch.paired_origins(row);
-    if (others != nullptr && !others->empty()) {
-      EncodeVarint(others->size(), out);
-      for (const RowOrigin& o : *others) encode(o);
-    }
+    if (others != nullptr && !others->empty()) EncodeJoinedOrigins(*others, out);
   }
 }
 
 namespace {
-
-bool DecodeOneOrigin(std::string_view* in, RowOrigin* origin) {
-  uint64_t input = 0, partition = 0, position = 0;
-  if (!DecodeVarint(in, &input) || !DecodeVarint(in, &partition) || !DecodeVarint(in, &position) ||
-      input > static_cast<uint64_t>(INT32_MAX) || partition > static_cast<uint64_t>(INT32_MAX) ||
-      position > static_cast<uint64_t>(INT64_MAX)) {
-    return false;
-  }
-  origin->input = static_cast<int32_t>(input) - 1;
-  origin->partition = static_cast<int32_t>(partition) - 1;
-  origin->position = static_cast<int64_t>(position) - 1;  // 0 stands for -1
-  return true;
-}
 
 // Reads the origin (and a joined row's other events) EncodeExchangeRow
 // appends after the values; false when there is none or it is not one
 // (garbage), and then neither is set.
 bool DecodeExchangeOrigin(std::string_view in, RowOrigin* origin, JoinedOrigins* others) {
   RowOrigin first;
-  if (!DecodeOneOrigin(&in, &first) || first.input < 0) return false;
+  if (!DecodeRowOrigin(&in, &first) || first.input < 0) return false;
   JoinedOrigins rest;
-  if (!in.empty()) {
-    uint64_t count = 0;
-    // Each origin takes at least three bytes.
-    if (!DecodeVarint(&in, &count) || count == 0 || count > in.size() / 3) return false;
-    rest.resize(count);
-    for (RowOrigin& o : rest) {
-      if (!DecodeOneOrigin(&in, &o)) return false;
-    }
-    if (!in.empty()) return false;
-  }
+  if (!in.empty() && (!DecodeJoinedOrigins(&in, &rest) || !in.empty())) return false;
   *origin = first;
   *others = std::move(rest);
   return true;
