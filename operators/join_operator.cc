@@ -46,8 +46,10 @@ struct BufferedRow {
   std::string values;  // the side's columns, encoded one after another
   bool has_key = false;
   bool matched = false;
-  RowOrigin origin;        // the event it came from (names the join's rows)
-  JoinedOrigins others;    // for a row of an earlier join, its other events
+  RowOrigin origin;  // the event it came from (names the join's rows)
+  // For a row of an earlier join, its other events (null for a row of one
+  // event, the common case, which keeps buffered rows small).
+  std::unique_ptr<JoinedOrigins> others;
   bool persisted = false;  // a checkpoint wrote it (not part of the state value)
 };
 
@@ -117,13 +119,16 @@ class Side {
     return {key, &by_key_.find(*key)->second.front()};
   }
 
-  void RemoveOldest() {
+  // Removes the oldest row and returns it.
+  Entry TakeOldest() {
     const std::string* key = by_time_.begin()->second;
     by_time_.erase(by_time_.begin());
     auto it = by_key_.find(*key);
     bytes_ -= key->size() + it->second.front().row.values.size() + 96;
+    Entry oldest = std::move(it->second.front());
     it->second.pop_front();
     if (it->second.empty()) by_key_.erase(it);
+    return oldest;
   }
 
   size_t bytes() const { return bytes_; }
@@ -149,14 +154,14 @@ std::string StateKey(int side, RowId id) {
 std::string StateValue(const std::string& key, const BufferedRow& row) {
   std::string out;
   const bool has_origin = row.origin.position >= 0;
-  const bool has_others = !row.others.empty();
+  const bool has_others = row.others != nullptr && !row.others->empty();
   EncodeVarint((row.has_key ? 1u : 0u) | (row.matched ? 2u : 0u) | (has_origin ? 4u : 0u) |
                    (has_others ? 8u : 0u),
                &out);
   EncodeBytes(key, &out);
   EncodeBytes(row.values, &out);
   if (has_origin) EncodeRowOrigin(row.origin, &out);
-  if (has_others) EncodeJoinedOrigins(row.others, &out);
+  if (has_others) EncodeJoinedOrigins(*row.others, &out);
   return out;
 }
 
@@ -171,12 +176,15 @@ bool ParseStateValue(std::string_view in, std::string* key_out, BufferedRow* row
   row->has_key = (flags & 1) != 0;
   row->matched = (flags & 2) != 0;
   row->origin = RowOrigin{};
-  row->others.clear();
+  row->others.reset();
   if ((flags & 4) != 0 &&
       (!DecodeRowOrigin(&in, &row->origin) || row->origin.input < 0 || row->origin.position < 0)) {
     return false;
   }
-  if ((flags & 8) != 0 && !DecodeJoinedOrigins(&in, &row->others)) return false;
+  if ((flags & 8) != 0) {
+    row->others = std::make_unique<JoinedOrigins>();
+    if (!DecodeJoinedOrigins(&in, row->others.get())) return false;
+  }
   if (!in.empty()) return false;
   if (!row->has_key && !key.empty()) return false;
   key_out->assign(key);
@@ -279,7 +287,9 @@ class JoinOperator final : public Operator {
       }
       for (size_t c = 0; c < width_[side]; ++c) EncodeValue(batch.value(c, r), &row.values);
       if (const RowOrigin* origin = batch.origin(r)) row.origin = *origin;
-      if (const JoinedOrigins* others = batch.paired_origins(r)) row.others = *others;
+      if (const JoinedOrigins* others = batch.paired_origins(r); others && !others->empty()) {
+        row.others = std::make_unique<JoinedOrigins>(*others);
+      }
       sides_[side].Add(id, std::move(key), std::move(row));
       dirty_.insert({side, id});
     }
@@ -295,9 +305,9 @@ class JoinOperator final : public Operator {
     for (Side::Found oldest = left.Oldest();
          oldest.entry != nullptr && SaturatingAdd(oldest.entry->id.first, high_) < watermark;
          oldest = left.Oldest()) {
-      if (left_outer_ && !oldest.entry->row.matched) unmatched.push_back(*oldest.entry);
       Forget(0, *oldest.entry);
-      left.RemoveOldest();
+      Entry gone = left.TakeOldest();
+      if (left_outer_ && !gone.row.matched) unmatched.push_back(std::move(gone));
     }
     if (!unmatched.empty()) {
       if (absl::Status s = EmitUnmatched(unmatched, out); !s.ok()) return s;
@@ -307,7 +317,7 @@ class JoinOperator final : public Operator {
          oldest.entry != nullptr && SaturatingSubtract(oldest.entry->id.first, low_) < watermark;
          oldest = right.Oldest()) {
       Forget(1, *oldest.entry);
-      right.RemoveOldest();
+      right.TakeOldest();
     }
     // With a negative upper bound, a left row still to come may leave
     // unmatched at a time before the watermark: hold it back by that much.
@@ -378,28 +388,31 @@ class JoinOperator final : public Operator {
       const RowOrigin* origin = batch.origin(p.row);
       const JoinedOrigins* others = batch.paired_origins(p.row);
       const RowOrigin mine_origin = origin ? *origin : RowOrigin{};
-      const JoinedOrigins no_others;
-      const JoinedOrigins& mine_others = others ? *others : no_others;
       const bool left_is_mine = side == 0;
+      const JoinedOrigins* theirs_others = p.other->row.others.get();
       const RowOrigin& l = left_is_mine ? mine_origin : p.other->row.origin;
-      const JoinedOrigins& lx = left_is_mine ? mine_others : p.other->row.others;
+      const JoinedOrigins* lx = left_is_mine ? others : theirs_others;
       const RowOrigin& r = left_is_mine ? p.other->row.origin : mine_origin;
-      const JoinedOrigins& rx = left_is_mine ? p.other->row.others : mine_others;
-      JoinedOrigins events(lx.begin(), lx.end());
+      const JoinedOrigins* rx = left_is_mine ? theirs_others : others;
+      JoinedOrigins events;
+      if (lx != nullptr) events.assign(lx->begin(), lx->end());
       events.push_back(r);
-      events.insert(events.end(), rx.begin(), rx.end());
+      if (rx != nullptr) events.insert(events.end(), rx->begin(), rx->end());
       builder.SetOrigin(row, l);
       builder.SetPaired(row, std::move(events));
       builder.SetLowPosition(row, -1);
     }
     Batch joined = builder.Finish();
+    // Without time checks every pair is a candidate.
     std::vector<uint32_t> candidates = InTime(joined);
-    if (candidates.empty()) return absl::OkStatus();
+    if (!checks_.empty() && candidates.empty()) return absl::OkStatus();
     std::vector<uint32_t> keep;
     if (condition_) {
       Arena scratch(256);
       eval_.Reset(&scratch);
-      const RowSet all{candidates.data(), static_cast<uint32_t>(candidates.size())};
+      const RowSet all = checks_.empty()
+                             ? joined.active_rows()
+                             : RowSet{candidates.data(), static_cast<uint32_t>(candidates.size())};
       ValueSpan result = condition_->Evaluate(joined, all, eval_);
       for (uint32_t r : all) {
         if (TruthValue(result[r]) == -2) {
@@ -416,6 +429,9 @@ class JoinOperator final : public Operator {
         if (f < failed_.size() && failed_[f] == r) continue;
         if (TruthValue(result[r]) == 1) keep.push_back(r);
       }
+    } else if (checks_.empty()) {
+      keep.resize(joined.num_rows);
+      for (uint32_t r = 0; r < joined.num_rows; ++r) keep[r] = r;
     } else {
       keep = std::move(candidates);
     }
@@ -433,12 +449,11 @@ class JoinOperator final : public Operator {
     return out.Emit(WithSelection(joined, std::move(keep)));
   }
 
-  // The pairs of `joined` within every time check (all of them without
-  // checks). A stream time that is not there (an earlier LEFT's unmatched
-  // side) meets no bound.
+  // The pairs of `joined` within every time check (none without checks). A
+  // stream time that is not there (an earlier LEFT's unmatched side) meets
+  // no bound.
   std::vector<uint32_t> InTime(const Batch& joined) {
-    std::vector<uint32_t> rows(joined.num_rows);
-    for (uint32_t r = 0; r < joined.num_rows; ++r) rows[r] = r;
+    std::vector<uint32_t> rows;
     if (checks_.empty()) return rows;
     Arena scratch(256);
     eval_.Reset(&scratch);
@@ -458,7 +473,6 @@ class JoinOperator final : public Operator {
         }
       }
     }
-    rows.clear();
     for (uint32_t r = 0; r < joined.num_rows; ++r) {
       if (in_time[r]) rows.push_back(r);
     }
@@ -477,7 +491,8 @@ class JoinOperator final : public Operator {
       }
       for (size_t c = 0; c < width_[1]; ++c) builder.Set(lw + c, row, Value::Null());
       builder.SetOrigin(row, e.row.origin);
-      JoinedOrigins events = e.row.others;
+      JoinedOrigins events;
+      if (e.row.others != nullptr) events = *e.row.others;
       events.push_back(RowOrigin{});
       builder.SetPaired(row, std::move(events));
       builder.SetLowPosition(row, -1);

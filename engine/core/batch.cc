@@ -1,5 +1,6 @@
 #include "engine/core/batch.h"
 
+#include <algorithm>
 #include <numeric>
 
 namespace sluice {
@@ -16,7 +17,7 @@ RowSet AllRows(uint32_t n) {
 }
 
 BatchBuilder::BatchBuilder(size_t num_columns, uint32_t expected_rows)
-    : columns_(num_columns), arena_(std::make_shared<Arena>()) {
+    : expected_rows_(expected_rows), columns_(num_columns), arena_(std::make_shared<Arena>()) {
   for (ValueVector& c : columns_) c.reserve(expected_rows);
   timestamps_.reserve(expected_rows);
 }
@@ -28,11 +29,13 @@ uint32_t BatchBuilder::AddRow(int64_t timestamp) {
 }
 
 void BatchBuilder::SetOrigin(uint32_t row, RowOrigin origin) {
+  if (origins_.empty()) origins_.reserve(std::max(expected_rows_, num_rows_));
   if (origins_.size() < num_rows_) origins_.resize(num_rows_);
   origins_[row] = origin;
 }
 
 void BatchBuilder::SetPaired(uint32_t row, JoinedOrigins others) {
+  if (paired_.empty()) paired_.reserve(std::max(expected_rows_, num_rows_));
   if (paired_.size() < num_rows_) paired_.resize(num_rows_);
   paired_[row] = std::move(others);
 }

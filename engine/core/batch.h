@@ -125,6 +125,7 @@ class BatchBuilder {
 
  private:
   uint32_t num_rows_ = 0;
+  uint32_t expected_rows_ = 0;  // a hint for the per-row vectors' first allocation
   std::vector<ValueVector> columns_;
   std::vector<int64_t> timestamps_;
   std::vector<RowOrigin> origins_;
