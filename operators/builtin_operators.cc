@@ -13,6 +13,7 @@ void RegisterBuiltinOperators(OperatorRegistry* registry) {
   registry->Register(v1::Node::kExchange, &MakeExchangeOperator);
   registry->Register(v1::Node::kJoin, &MakeJoinOperator);
   registry->Register(v1::Node::kApply, &MakeApplyOperator);
+  registry->Register(v1::Node::kAnalytic, &MakeAnalyticOperator);
   registry->Register(v1::Node::kReferenceJoin, &MakeReferenceJoinOperator);
 }
 

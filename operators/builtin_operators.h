@@ -37,6 +37,8 @@ absl::StatusOr<std::unique_ptr<Operator>> MakeReferenceJoinOperator(const v1::No
                                                                     const v1::Plan& plan);
 absl::StatusOr<std::unique_ptr<Operator>> MakeJoinOperator(const v1::Node& node,
                                                            const v1::Plan& plan);
+absl::StatusOr<std::unique_ptr<Operator>> MakeAnalyticOperator(const v1::Node& node,
+                                                               const v1::Plan& plan);
 absl::StatusOr<std::unique_ptr<Operator>> MakeSinkOperator(const v1::Node& node,
                                                            const v1::Plan& plan);
 

@@ -62,6 +62,13 @@ struct Expr {
   bool has_else = false;
   // kCall: an analytic OVER (... LIMIT DURATION ...) clause was written
   bool analytic_over = false;
+  // OVER ([PARTITION BY ...] LIMIT DURATION(unit, length) [WHEN cond]):
+  // `limit_unit` and `limit_length` as written (null without LIMIT
+  // DURATION), `over_when` (null without WHEN).
+  ExprPtr limit_unit;
+  ExprPtr limit_length;
+  SourceLocation limit_location;
+  ExprPtr over_when;
   // kCast
   std::string type_name;
   SourceLocation type_location;

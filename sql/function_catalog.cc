@@ -84,9 +84,9 @@ constexpr FunctionInfo kFunctions[] = {
     {"timeout", FunctionKind::kWindowPart, 2, 2},
     {"maxduration", FunctionKind::kWindowPart, 2, 2},
     // ASA functions not implemented yet: a clear error instead of "unknown".
-    {"lag", FunctionKind::kUnsupported, 0, -1},
-    {"last", FunctionKind::kUnsupported, 0, -1},
-    {"isfirst", FunctionKind::kUnsupported, 0, -1},
+    {"lag", FunctionKind::kAnalytic, 1, 3},
+    {"last", FunctionKind::kAnalytic, 1, 2},
+    {"isfirst", FunctionKind::kAnalytic, 2, 2},
     {"topone", FunctionKind::kAggregate, 0, 1},
     // Internal: the planner packs values with them (names a query cannot
     // write).

@@ -17,6 +17,7 @@ enum class FunctionKind {
   kWindow,       // TumblingWindow, HoppingWindow, SlidingWindow, SessionWindow
   kWindowPart,   // Duration, Hop, Offset, Timeout, MaxDuration
   kUnsupported,  // known ASA functions Sluice does not run yet
+  kAnalytic,     // LAG, LAST, ISFIRST: per event, with OVER (planner_analytic.cc)
 };
 
 struct FunctionInfo {

@@ -311,6 +311,27 @@ bool PartitionNodes(v1::Plan* plan) {
         }
         break;
       }
+      case v1::Node::kAnalytic: {
+        // Every row of a PARTITION BY key in one task, in time order (none:
+        // one timeline, every row in one task).
+        const v1::AnalyticNode& a = node->analytic();
+        const bool after_exchange = plan->nodes(node->inputs(0)).has_exchange();
+        if (!after_exchange && !Aligned(input_part(0), a.partition_by())) {
+          v1::Node exchange;
+          exchange.add_inputs(node->inputs(0));
+          *exchange.mutable_schema() = plan->nodes(node->inputs(0)).schema();
+          exchange.set_step(node->step());
+          v1::ExchangeNode* x = exchange.mutable_exchange();
+          for (const v1::Expr& k : a.partition_by()) *x->add_keys() = k;
+          for (const std::string& text : a.partition_text()) x->add_key_text(text);
+          InsertNode(plan, i, std::move(exchange));
+          plan->mutable_nodes(i + 1)->set_inputs(0, i);
+          return false;
+        }
+        // Its input's columns come first, unchanged.
+        out = input_part(0);
+        break;
+      }
       case v1::Node::kExchange: {
         const v1::ExchangeNode& x = node->exchange();
         out.from = Partitioning::kExchanged;

@@ -367,17 +367,33 @@ ExprPtr Parser::ParseNameOrCall() {
         Next();
       }
     }
-    if (!AtSymbol(")")) {
-      // The analytic form, OVER ([PARTITION BY ...] LIMIT DURATION(...)
-      // [WHEN ...]): the binder reports it as not supported, at the
-      // function; skip to the closing parenthesis.
+    // The analytic form: OVER ([PARTITION BY ...] LIMIT DURATION(unit,
+    // length) [WHEN cond]). The planner checks which functions take it.
+    if (AtWord("LIMIT")) {
       call->analytic_over = true;
-      int depth = 1;
-      while (Peek().kind != TokenKind::kEnd) {
-        if (AtSymbol("(")) ++depth;
-        if (AtSymbol(")") && --depth == 0) break;
-        Next();
+      call->limit_location = Peek().location;
+      Next();
+      if (!AtWord("DURATION")) {
+        FailExpected("DURATION after LIMIT");
+        return nullptr;
       }
+      Next();
+      if (!ExpectSymbol("(")) return nullptr;
+      call->limit_unit = ParseExpr();
+      if (!call->limit_unit || !ExpectSymbol(",")) return nullptr;
+      call->limit_length = ParseExpr();
+      if (!call->limit_length || !ExpectSymbol(")")) return nullptr;
+      height = std::max({height, call->limit_unit->height, call->limit_length->height});
+    }
+    if (AcceptKeyword("WHEN")) {
+      call->analytic_over = true;
+      call->over_when = ParseExpr();
+      if (!call->over_when) return nullptr;
+      height = std::max(height, call->over_when->height);
+    }
+    if (!AtSymbol(")")) {
+      FailExpected("LIMIT DURATION(unit, length), WHEN or ')' in OVER (...)");
+      return nullptr;
     }
     if (!ExpectSymbol(")")) return nullptr;
   }

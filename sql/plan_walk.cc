@@ -37,6 +37,16 @@ void ForEachExpr(v1::Node* node, const std::function<void(v1::Expr*)>& fn) {
     case v1::Node::kApply:
       fn(node->mutable_apply()->mutable_arg());
       break;
+    case v1::Node::kAnalytic: {
+      v1::AnalyticNode* a = node->mutable_analytic();
+      for (v1::Expr& e : *a->mutable_partition_by()) fn(&e);
+      for (v1::AnalyticNode::Function& f : *a->mutable_functions()) {
+        if (f.has_value()) fn(f.mutable_value());
+        if (f.has_default_value()) fn(f.mutable_default_value());
+        if (f.has_when()) fn(f.mutable_when());
+      }
+      break;
+    }
     case v1::Node::kJoin: {
       v1::JoinNode* j = node->mutable_join();
       for (v1::Expr& e : *j->mutable_left_keys()) fn(&e);

@@ -210,8 +210,11 @@ std::string Planner::OutputName(const SelectItem& item, size_t position) const {
 
 bool Planner::PlanSelect(const Select& select, const std::string& step, Relation* out) {
   Relation rel;
-  if (select.joins.empty() ? !ResolveFrom(select.from, step, &rel)
-                           : !PlanJoin(select, step, &rel)) {
+  const std::vector<const Expr*> analytic = AnalyticCalls(select);
+  if (!analytic.empty()) {
+    if (!PlanAnalytic(select, analytic, step, &rel)) return false;
+  } else if (select.joins.empty() ? !ResolveFrom(select.from, step, &rel)
+                                  : !PlanJoin(select, step, &rel)) {
     return false;
   }
   int current = rel.node;

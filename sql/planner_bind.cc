@@ -296,6 +296,8 @@ bool Planner::BindCall(const Expr& e, Scope& scope, v1::Expr* out) {
   switch (info->kind) {
     case FunctionKind::kUnsupported:
       return Fail(e.location, absl::StrCat(upper, " is not supported yet"));
+    case FunctionKind::kAnalytic:
+      return BindAnalyticCall(e, scope, out);
     case FunctionKind::kWindow:
       return Fail(e.location, absl::StrCat(written, " can only be used in GROUP BY"));
     case FunctionKind::kWindowPart:

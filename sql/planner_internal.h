@@ -72,6 +72,7 @@ struct JoinSide {
   Relation rel;
   bool reference = false;  // a reference input: a table, no projection
   bool apply = false;      // an APPLY's elements: its two columns, no projection
+  bool analytic = false;   // analytic functions' results: a column each, no projection
   int node = -1;           // the join or apply node that adds this side (not side 0)
   int project_node = -1;
   int filter_node = -1;         // ON's conditions on this side alone, after the projection
@@ -89,6 +90,11 @@ struct JoinScope {
   // FROM and one APPLY only: unqualified names are the element's columns or
   // FROM's, and SELECT * is both.
   bool apply = false;
+  // FROM and analytic functions (LAG, LAST, ISFIRST): names are FROM's,
+  // SELECT * is FROM's, and each call is a column of an analytic side.
+  bool analytic = false;
+  // Analytic call (as rendered) -> its side and column.
+  absl::flat_hash_map<std::string, std::pair<int, int32_t>> analytic_columns;
 };
 
 // Lower-case alias -> the SELECT items that have it, in order: what a name
@@ -191,6 +197,17 @@ class Planner {
   bool PlanProjection(const Select& select, const std::string& step, const Relation& rel,
                       int current, SelectColumns columns, Relation* out);
   bool ResolveFrom(const FromClause& from, const std::string& step, Relation* rel);
+
+  // planner_analytic.cc
+  // The LAG, LAST and ISFIRST calls of a SELECT, in order of appearance.
+  std::vector<const Expr*> AnalyticCalls(const Select& select) const;
+  // FROM, then one analytic node per PARTITION BY computing `calls`, as the
+  // sides of a JoinScope (names resolve to FROM's).
+  bool PlanAnalytic(const Select& select, const std::vector<const Expr*>& calls,
+                    const std::string& step, Relation* rel);
+  bool AnalyticFunction(const Expr& call, Relation& rel, v1::AnalyticNode::Function* f);
+  // An analytic call met while binding: its column.
+  bool BindAnalyticCall(const Expr& e, Scope& scope, v1::Expr* out);
 
   // planner_join.cc
   // FROM with JOINs: plans every side, a projection before the joins on

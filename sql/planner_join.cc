@@ -595,8 +595,11 @@ bool Planner::BindJoinName(const Expr& e, Scope& scope, v1::Expr* out) {
     }
     // Under APPLY, the element's column names are the element's, and any
     // other name is FROM's. With more sides, an element's column name of
-    // exactly one APPLY is that APPLY's.
-    if (join.apply) {
+    // exactly one APPLY is that APPLY's. Beside analytic functions, every
+    // name is FROM's.
+    if (join.analytic) {
+      side = 0;
+    } else if (join.apply) {
       side = join.sides[1].rel.column_index.contains(Lower(e.path[0])) ? 1 : 0;
     } else {
       for (int s = 0; s < static_cast<int>(join.sides.size()); ++s) {
@@ -695,6 +698,14 @@ int32_t Planner::JoinSlot(JoinScope& join, int s, int32_t column) {
 
 bool Planner::ExpandJoinStar(const SelectItem& item, const Relation& rel, SelectColumns* columns) {
   JoinScope& join = *rel.join;
+  if (item.star_path.empty() && join.analytic) {
+    // FROM's fields (analytic functions' columns are only their calls').
+    SelectItem from_star;
+    from_star.kind = SelectItem::Kind::kStar;
+    from_star.location = item.location;
+    from_star.star_path = {join.sides[0].rel.alias};
+    return ExpandJoinStar(from_star, rel, columns);
+  }
   if (item.star_path.empty() && join.apply) {
     // FROM's fields, then the element as a record named after the alias.
     SelectItem from_star;
@@ -807,7 +818,9 @@ void Planner::FinishJoin(const JoinScope& join) {
   }
   for (size_t k = 1; k < join.sides.size(); ++k) {
     v1::Node* node = plan_->mutable_nodes(join.sides[k].node);
-    if (node->has_apply()) {
+    if (node->has_analytic()) {
+      ForEachExpr(node, renumber(false));
+    } else if (node->has_apply()) {
       renumber(false)(node->mutable_apply()->mutable_arg());
     } else if (node->has_reference_join()) {
       v1::ReferenceJoinNode* spec = node->mutable_reference_join();

@@ -67,12 +67,18 @@ std::string Render(const Expr& e) {
         }
         s += ")";
       } else if (e.has_over) {
-        s += " OVER (PARTITION BY ";
-        for (size_t i = 0; i < e.over_partition.size(); ++i) {
-          if (i > 0) s += ", ";
-          s += Render(*e.over_partition[i]);
+        std::vector<std::string> parts;
+        if (!e.over_partition.empty()) {
+          std::vector<std::string> keys;
+          for (const ExprPtr& p : e.over_partition) keys.push_back(Render(*p));
+          parts.push_back(absl::StrCat("PARTITION BY ", absl::StrJoin(keys, ", ")));
         }
-        s += ")";
+        if (e.limit_unit) {
+          parts.push_back(absl::StrCat("LIMIT DURATION(", Render(*e.limit_unit), ", ",
+                                       Render(*e.limit_length), ")"));
+        }
+        if (e.over_when) parts.push_back(absl::StrCat("WHEN ", Render(*e.over_when)));
+        s += absl::StrCat(" OVER (", absl::StrJoin(parts, " "), ")");
       }
       return s;
     }
@@ -152,6 +158,10 @@ std::string Planner::Canonical(const Expr& e, const Relation* rel) const {
       for (size_t i = 0; i < e.over_order.size(); ++i) {
         s += Canonical(*e.over_order[i], rel) + (e.over_descending[i] ? " desc|" : " asc|");
       }
+      if (e.limit_unit) {
+        s += "limit(" + Canonical(*e.limit_unit, rel) + "," + Canonical(*e.limit_length, rel) + ")";
+      }
+      if (e.over_when) s += "when(" + Canonical(*e.over_when, rel) + ")";
       return s;
     }
     default: {

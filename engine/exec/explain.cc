@@ -402,6 +402,20 @@ absl::StatusOr<std::string> ExplainPlan(const v1::Plan& plan, const OperatorRegi
         details.push_back(absl::StrCat("columns: ", ColumnNames(node.schema())));
         break;
       }
+      case v1::Node::kAnalytic: {
+        const v1::AnalyticNode& a = node.analytic();
+        absl::StrAppend(&head, "Analytic");
+        details.push_back(
+            a.partition_text().empty()
+                ? std::string("partition: none (one timeline over every row)")
+                : absl::StrCat("partition by: ", absl::StrJoin(a.partition_text(), ", ")));
+        for (const v1::AnalyticNode::Function& f : a.functions()) {
+          details.push_back(absl::StrCat("computes ", f.text()));
+        }
+        details.push_back("in time order; ties in arrival order; before WHERE and GROUP BY");
+        details.push_back(absl::StrCat("columns: ", ColumnNames(node.schema())));
+        break;
+      }
       case v1::Node::kSink:
         absl::StrAppend(&head, "Sink -> output ", plan.outputs(node.sink().output()).name());
         details.push_back(absl::StrCat("columns: ", ColumnNames(node.schema())));

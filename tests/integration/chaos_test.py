@@ -1,10 +1,10 @@
 """Chaos: three workers run a tumbling, a hopping, a session and an exchange
-job, a missing-heartbeat join (in the input tasks) and a three-way join (a
+job, a missing-heartbeat join (in the input tasks), a three-way join (a
 pair on a computed key through one repartition topic into a second stage,
 then the pair's rows and the third stream through another into a third)
-over a fixed, seeded stream while a driver kills a random worker with
-SIGKILL every few seconds and starts it again (same state directory), at
-least ten times. Afterwards every output, with copies dropped by their
+and a LAG and ISFIRST job, over a fixed, seeded stream, while a driver
+kills a random worker with SIGKILL every few seconds and starts it again
+(same state directory), at least ten times. Afterwards every output, with copies dropped by their
 `sluice.id` header, equals `sluice run --partitions 4` over the same events
 exactly: nothing missing, nothing different, and every copy byte-identical
 to its original."""
@@ -55,6 +55,13 @@ QUERIES = {
         JOIN telemetry c TIMESTAMP BY eventTime
           ON a.deviceId = c.deviceId AND DATEDIFF(millisecond, a, c) BETWEEN 1 AND 200
          AND DATEDIFF(millisecond, b, c) BETWEEN -10 AND 200""",
+    # Analytic functions: the first hot reading of each device per second,
+    # with the reading before it (state per device that follows the task).
+    "firsts": """
+        SELECT deviceId, eventTime, temperature,
+               LAG(temperature) OVER (PARTITION BY deviceId LIMIT DURATION(second, 2)) AS prev
+        INTO firsts FROM telemetry TIMESTAMP BY eventTime
+        WHERE ISFIRST(second, 1) OVER (PARTITION BY deviceId WHEN temperature > 50) = 1""",
 }
 POLICY = {"outOfOrderTolerance": "1s"}
 # 45 s of event time at 300 events/s, produced in real time while the
@@ -136,4 +143,4 @@ def body(cluster):
 
 
 run_test("chaos", {"telemetry": 4, "tumbling": 4, "hopping": 4, "session": 4, "totals": 4,
-                   "silent": 4, "near": 4}, body)
+                   "silent": 4, "near": 4, "firsts": 4}, body)

@@ -18,6 +18,7 @@
 #include "engine/state/state_store.h"
 #include "operators/builtin_operators.h"
 #include "sql/compiler.h"
+#include "tests/unit/operators/query_task.h"
 #include "tests/unit/operators/test_support.h"
 
 namespace sluice {
@@ -83,76 +84,23 @@ std::vector<std::string> BruteForce(const std::vector<Event>& events) {
   return rows;
 }
 
-class JoinHarness {
+// The join query in a task; events go in as their side's input, named by
+// their ids as positions.
+class JoinHarness : public testing_support::QueryTask {
  public:
-  explicit JoinHarness(const char* query = kQuery) {
-    sql::CompileResult r = sql::CompileQuery(query);
-    EXPECT_TRUE(r.ok) << r.error.message;
-    plan_ = r.plan;
-    RegisterBuiltinOperators(&registry_);
-    auto store = StateStore::Open(dir_.path());
-    EXPECT_TRUE(store.ok()) << store.status();
-    store_ = *std::move(store);
-    env_.registry = &registry_;
-    env_.store = store_.get();
-    env_.job_name = "join";
-    env_.sinks = {&sink_};
-  }
-
-  absl::Status Start() {
-    auto task = Task::Create(plan_, env_);
-    if (!task.ok()) return task.status();
-    task_ = *std::move(task);
-    return absl::OkStatus();
-  }
+  explicit JoinHarness(const char* query = kQuery) : QueryTask(query) {}
 
   // Pushes `events` of one side as one batch.
   void Push(const std::vector<Event>& events) {
     if (events.empty()) return;
-    const int input = events[0].side;
-    JsonDecoder decoder(JsonDecoderOptionsFor(plan_.inputs(input)));
-    BatchBuilder builder(decoder.num_columns());
-    std::string error;
+    std::vector<std::string> texts;
+    std::vector<int64_t> positions;
     for (const Event& e : events) {
-      const std::string text = Json(e);
-      std::string padded = text + std::string(64, ' ');
-      ASSERT_TRUE(
-          decoder.Decode(std::string_view(padded.data(), text.size()), 64, 0, builder, &error))
-          << error;
-      // Positions as a source gives them: the event's id here.
-      builder.SetOrigin(builder.num_rows() - 1, RowOrigin{input, 0, e.id});
+      texts.push_back(Json(e));
+      positions.push_back(e.id);
     }
-    ASSERT_TRUE(task_->Push(input, builder.Finish()).ok());
+    QueryTask::Push(events[0].side, texts, positions);
   }
-
-  void CheckpointAndRestore() {
-    StateWriteBatch batch;
-    ASSERT_TRUE(task_->Checkpoint(batch).ok());
-    ASSERT_TRUE(store_->Commit(batch).ok());
-    task_.reset();
-    ASSERT_TRUE(Start().ok());
-  }
-
-  std::vector<std::string> Finish() {
-    EXPECT_TRUE(task_->EndOfInput().ok());
-    std::vector<std::string> rows = sink_.rows;
-    std::sort(rows.begin(), rows.end());
-    return rows;
-  }
-
-  const v1::Plan& plan() const { return plan_; }
-  const CollectingSink& sink() const { return sink_; }
-  Task& task() { return *task_; }
-  StateStore& store() { return *store_; }
-
- private:
-  ScratchDir dir_;
-  v1::Plan plan_;
-  OperatorRegistry registry_;
-  std::unique_ptr<StateStore> store_;
-  CollectingSink sink_;
-  TaskEnvironment env_;
-  std::unique_ptr<Task> task_;
 };
 
 // Splits each side into batches of `batch` events and interleaves the two

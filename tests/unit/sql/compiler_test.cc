@@ -169,10 +169,11 @@ TEST(CompilerTest, SemanticErrorsPointAtTheToken) {
   EXPECT_EQ(ErrorOf("SELECT a FROM input UNION SELECT a, b FROM other"),
             "1:27: error: each SELECT of a UNION must produce the same columns: the first has 1, "
             "this one has 2");
-  EXPECT_EQ(ErrorOf("SELECT LAG(a) OVER (PARTITION BY b LIMIT DURATION(hour, 1)) FROM input"),
-            "1:8: error: LAG is not supported yet");
   EXPECT_EQ(ErrorOf("SELECT LAG(a) OVER (PARTITION BY b) FROM input"),
-            "1:8: error: LAG is not supported yet");
+            "1:8: error: LAG needs OVER ([PARTITION BY ...] LIMIT DURATION(unit, length) [WHEN "
+            "...]): how far back it may look");
+  EXPECT_EQ(ErrorOf("SELECT LAG(a) OVER (PARTITION BY b LIMIT DURATION(hour, 1) WHEN) FROM input"),
+            "1:64: error: expected an expression but found ')'");
   EXPECT_EQ(ErrorOf("WITH s AS (SELECT a FROM s) SELECT a FROM s"),
             "1:26: error: step 's' reads itself");
 }

@@ -1,0 +1,298 @@
+// Analytic functions: LAG, LAST and ISFIRST with OVER ([PARTITION BY ...]
+// [LIMIT DURATION(unit, length)] [WHEN cond]). ASA evaluates them first,
+// over every event of the step, before WHERE and GROUP BY; so the planner
+// puts one analytic node per PARTITION BY right after FROM, each adding a
+// column per call, and a call anywhere in the SELECT reads its column.
+// The nodes are the sides of a JoinScope after FROM's (as an APPLY's
+// elements are), so names resolve to FROM's columns through the join's
+// slots and FinishJoin lays the columns out.
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "sql/function_catalog.h"
+#include "sql/planner.h"
+#include "sql/planner_internal.h"
+
+namespace sluice::sql::planner_internal {
+namespace {
+
+bool IsAnalyticCall(const Expr& e) {
+  return e.kind == Expr::Kind::kCall && e.path.size() == 1 &&
+         (SameName(e.path[0], "lag") || SameName(e.path[0], "last") ||
+          SameName(e.path[0], "isfirst"));
+}
+
+// Calls `fn` for `e` and every expression below it.
+void ForEachNode(const Expr& e, const std::function<void(const Expr&)>& fn) {
+  fn(e);
+  for (const ExprPtr& a : e.args) ForEachNode(*a, fn);
+  for (const ExprPtr& p : e.over_partition) ForEachNode(*p, fn);
+  for (const ExprPtr& o : e.over_order) ForEachNode(*o, fn);
+  if (e.over_when) ForEachNode(*e.over_when, fn);
+}
+
+// Each key keeps this many rows for a LAG: a bound on the state a query
+// can ask for.
+constexpr int64_t kMaxLagOffset = 10'000;
+
+bool PositiveInteger(const Expr& e, int64_t* value) {
+  if (e.kind != Expr::Kind::kInteger || e.int_value < 1) return false;
+  *value = e.int_value;
+  return true;
+}
+
+}  // namespace
+
+std::vector<const Expr*> Planner::AnalyticCalls(const Select& select) const {
+  std::vector<const Expr*> calls;
+  auto collect = [&](const Expr& root) {
+    ForEachNode(root, [&](const Expr& e) {
+      if (IsAnalyticCall(e)) calls.push_back(&e);
+    });
+  };
+  for (const SelectItem& item : select.items) {
+    if (item.expr) collect(*item.expr);
+  }
+  if (select.where) collect(*select.where);
+  for (const ExprPtr& g : select.group_by) collect(*g);
+  if (select.having) collect(*select.having);
+  for (const JoinClause& j : select.joins) {
+    if (j.on) collect(*j.on);
+  }
+  return calls;
+}
+
+bool Planner::PlanAnalytic(const Select& select, const std::vector<const Expr*>& calls,
+                           const std::string& step, Relation* rel) {
+  // A call inside another's arguments would need the first's result before
+  // its own rows are read.
+  for (const Expr* call : calls) {
+    for (const ExprPtr& a : call->args) {
+      bool nested = false;
+      ForEachNode(*a, [&](const Expr& e) { nested = nested || IsAnalyticCall(e); });
+      if (nested) {
+        return Fail(a->location,
+                    absl::StrCat("the arguments of ", absl::AsciiStrToUpper(call->path[0]),
+                                 " cannot hold another analytic function"));
+      }
+    }
+    if (call->over_when) {
+      bool nested = false;
+      ForEachNode(*call->over_when, [&](const Expr& e) { nested = nested || IsAnalyticCall(e); });
+      if (nested) {
+        return Fail(call->over_when->location,
+                    "WHEN in OVER (...) cannot hold another analytic function");
+      }
+    }
+  }
+  if (!select.joins.empty()) {
+    return Fail(calls[0]->location,
+                absl::StrCat(absl::AsciiStrToUpper(calls[0]->path[0]),
+                             " in a SELECT with JOIN or APPLY is not supported yet: compute it in "
+                             "a WITH step over one stream, then join that step"));
+  }
+  auto join = std::make_shared<JoinScope>();
+  join->analytic = true;
+  join->sides.resize(1);
+  Relation& from = join->sides[0].rel;
+  if (!ResolveFrom(select.from, step, &from)) return false;
+  if (from.alias.empty()) from.alias = from.source;
+  rel->join = join;
+  rel->is_input = false;
+  int current = ProjectSide(join->sides[0], step);
+  std::vector<std::string> partitions(1);  // per side: its PARTITION BY as written
+  for (const Expr* call : calls) {
+    const std::string text = Render(*call);
+    if (join->analytic_columns.contains(text)) continue;
+    std::vector<std::string> keys;
+    for (const ExprPtr& p : call->over_partition) keys.push_back(Render(*p));
+    const std::string partition = absl::StrJoin(keys, ", ");
+    int side = -1;
+    for (size_t s = 1; s < partitions.size(); ++s) {
+      if (partitions[s] == partition) side = static_cast<int>(s);
+    }
+    if (side < 0) {
+      side = static_cast<int>(join->sides.size());
+      join->sides.emplace_back();
+      partitions.push_back(partition);
+      JoinSide& added = join->sides.back();
+      added.analytic = true;
+      added.rel.source = absl::StrCat("$", side);
+      added.rel.alias = added.rel.source;
+      v1::Node* node = AddNode({current}, step);
+      added.node = node->id();
+      current = node->id();
+      Scope scope;
+      scope.rel = rel;
+      scope.clause = "PARTITION BY";
+      for (const ExprPtr& p : call->over_partition) {
+        if (!BindExpr(*p, scope, node->mutable_analytic()->add_partition_by())) return false;
+        node->mutable_analytic()->add_partition_text(Render(*p));
+      }
+    }
+    v1::AnalyticNode::Function f;
+    if (!AnalyticFunction(*call, *rel, &f)) return false;
+    v1::AnalyticNode* spec = plan_->mutable_nodes(join->sides[side].node)->mutable_analytic();
+    *spec->add_functions() = std::move(f);
+    const int32_t column = spec->functions_size() - 1;
+    Relation& results = join->sides[side].rel;
+    results.columns.push_back(text);
+    results.splice.push_back(false);
+    results.key.push_back(false);
+    // The function's column is its slot: it is taken now, in order.
+    JoinSlot(*join, side, column);
+    join->analytic_columns.try_emplace(text, std::pair{side, column});
+  }
+  join->join_node = current;
+  rel->node = current;
+  return true;
+}
+
+bool Planner::AnalyticFunction(const Expr& call, Relation& rel, v1::AnalyticNode::Function* f) {
+  const std::string name = Lower(call.path[0]);
+  const std::string upper = absl::AsciiStrToUpper(call.path[0]);
+  f->set_text(Render(call));
+  Scope scope;
+  scope.rel = &rel;
+  scope.clause = upper;
+  const int n = static_cast<int>(call.args.size());
+  if (call.distinct) return Fail(call.location, absl::StrCat(upper, " does not take DISTINCT"));
+  if (!call.over_order.empty()) {
+    return Fail(call.location, absl::StrCat(upper,
+                                            " takes no ORDER BY in OVER: rows count in "
+                                            "time order"));
+  }
+  if (name == "isfirst") {
+    f->set_kind(v1::AnalyticNode::Function::KIND_ISFIRST);
+    if (n != 2 || call.star_arg) {
+      return Fail(call.location, "ISFIRST takes 2 arguments: ISFIRST(unit, length)");
+    }
+    if (call.limit_unit) {
+      return Fail(call.limit_location,
+                  "ISFIRST takes no LIMIT DURATION: its interval is its own arguments");
+    }
+    const Expr& unit = *call.args[0];
+    const long long per_unit = unit.kind == Expr::Kind::kName && unit.path.size() == 1
+                                   ? TicksPerTimeUnit(unit.path[0])
+                                   : 0;
+    if (per_unit <= 0) {
+      return Fail(unit.location,
+                  absl::StrCat("ISFIRST needs a fixed-length unit (day, hour, minute, second, "
+                               "millisecond) but found '",
+                               Render(unit), "'"));
+    }
+    int64_t length = 0;
+    int64_t ticks = 0;
+    if (!PositiveInteger(*call.args[1], &length) ||
+        __builtin_mul_overflow(length, static_cast<int64_t>(per_unit), &ticks)) {
+      return Fail(call.args[1]->location,
+                  "the length of ISFIRST's interval must be a whole number above 0");
+    }
+    f->set_interval_ticks(ticks);
+  } else {
+    const bool lag = name == "lag";
+    f->set_kind(lag ? v1::AnalyticNode::Function::KIND_LAG : v1::AnalyticNode::Function::KIND_LAST);
+    const int max_args = lag ? 3 : 2;
+    if ((n < 1 && !call.star_arg) || n > max_args || (call.star_arg && n > 0)) {
+      return Fail(call.location,
+                  lag ? "LAG takes 1 to 3 arguments: LAG(expr | *[, offset[, default]])"
+                      : "LAST takes 1 or 2 arguments: LAST(expr | *[, default])");
+    }
+    if (!call.limit_unit) {
+      return Fail(call.location,
+                  absl::StrCat(upper,
+                               " needs OVER ([PARTITION BY ...] LIMIT DURATION(unit, "
+                               "length) [WHEN ...]): how far back it may look"));
+    }
+    const Expr& unit = *call.limit_unit;
+    const long long per_unit = unit.kind == Expr::Kind::kName && unit.path.size() == 1
+                                   ? TicksPerTimeUnit(unit.path[0])
+                                   : 0;
+    if (per_unit <= 0) {
+      return Fail(unit.location,
+                  absl::StrCat("LIMIT DURATION needs a fixed-length unit (day, hour, minute, "
+                               "second, millisecond) but found '",
+                               Render(unit), "'"));
+    }
+    int64_t length = 0;
+    int64_t ticks = 0;
+    if (!PositiveInteger(*call.limit_length, &length) ||
+        __builtin_mul_overflow(length, static_cast<int64_t>(per_unit), &ticks)) {
+      return Fail(call.limit_length->location,
+                  "the length in LIMIT DURATION must be a whole number above 0");
+    }
+    f->set_duration_ticks(ticks);
+    // The value: an expression, or the whole event as a record (*).
+    if (call.star_arg) {
+      const Relation& from = rel.join->sides[0].rel;
+      if (from.is_input) {
+        plan_->mutable_inputs(from.input)->set_needs_record(true);
+        f->mutable_value()->set_column(JoinSlot(*rel.join, 0, kRecordColumnPlaceholder));
+      } else {
+        v1::Call* record = f->mutable_value()->mutable_call();
+        record->set_function("$record");
+        for (size_t c = 0; c < from.columns.size(); ++c) {
+          if (from.splice[c]) {
+            return Fail(call.location, absl::StrCat(upper, "(*) over step ", from.source,
+                                                    ", which selects *, cannot build its row; "
+                                                    "name the step's columns"));
+          }
+          record->add_args()->mutable_literal()->set_string_value(from.columns[c]);
+          record->add_args()->set_column(JoinSlot(*rel.join, 0, static_cast<int32_t>(c)));
+        }
+      }
+    } else if (!BindExpr(*call.args[0], scope, f->mutable_value())) {
+      return false;
+    }
+    int next = call.star_arg ? 0 : 1;
+    f->set_offset(lag ? 1 : 0);
+    if (lag && n > next) {
+      int64_t offset = 0;
+      if (!PositiveInteger(*call.args[next], &offset)) {
+        return Fail(call.args[next]->location, "LAG's offset must be a whole number of 1 or more");
+      }
+      if (offset > kMaxLagOffset) {
+        return Fail(call.args[next]->location,
+                    absl::StrCat("LAG's offset can be at most ", kMaxLagOffset,
+                                 " (each key keeps that many rows)"));
+      }
+      f->set_offset(offset);
+      ++next;
+    }
+    if (n > next && !BindExpr(*call.args[next], scope, f->mutable_default_value())) return false;
+  }
+  if (call.over_when) {
+    Scope when_scope = scope;
+    when_scope.clause = "WHEN";
+    if (!BindExpr(*call.over_when, when_scope, f->mutable_when())) return false;
+  }
+  return true;
+}
+
+bool Planner::BindAnalyticCall(const Expr& e, Scope& scope, v1::Expr* out) {
+  const std::string upper = absl::AsciiStrToUpper(e.path[0]);
+  if (scope.mode == Scope::Mode::kGrouped && !scope.in_aggregate) {
+    return Fail(e.location, absl::StrCat(upper,
+                                         " in a SELECT with GROUP BY must be a GROUP BY "
+                                         "key or inside an aggregate: it is one event's "
+                                         "value"));
+  }
+  JoinScope* join = scope.rel != nullptr ? scope.rel->join.get() : nullptr;
+  if (join != nullptr && join->analytic) {
+    auto it = join->analytic_columns.find(Render(e));
+    if (it != join->analytic_columns.end()) {
+      out->set_column(JoinSlot(*join, it->second.first, it->second.second));
+      return true;
+    }
+  }
+  return Fail(e.location, absl::StrCat(upper, " cannot be used in ", scope.clause));
+}
+
+}  // namespace sluice::sql::planner_internal
