@@ -17,6 +17,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "sql/function_catalog.h"
+#include "sql/limits.h"
 #include "sql/planner.h"
 #include "sql/planner_internal.h"
 
@@ -119,6 +120,10 @@ bool Planner::PlanAnalytic(const Select& select, const std::vector<const Expr*>&
       if (partitions[s] == partition) side = static_cast<int>(s);
     }
     if (side < 0) {
+      if (static_cast<int>(partitions.size()) > kMaxJoins) {
+        return Fail(call->location, absl::StrCat("a SELECT's analytic functions may use at most ",
+                                                 kMaxJoins, " different PARTITION BY lists"));
+      }
       side = static_cast<int>(join->sides.size());
       join->sides.emplace_back();
       partitions.push_back(partition);
