@@ -230,7 +230,11 @@ bool Planner::BindTopOne(const Expr& e, Scope& scope, v1::Aggregate spec, const 
   if (!e.args.empty()) {
     if (!BindExpr(*e.args[0], arg_scope, payload)) return false;
   } else if (rel.join) {
-    return Fail(e.location, "TopOne() over a JOIN needs an expression: TopOne(a.x) or a record");
+    return Fail(e.location, rel.join->analytic
+                                ? "TopOne() beside analytic functions needs an expression: "
+                                  "TopOne(x) or a record"
+                                : "TopOne() over a JOIN needs an expression: TopOne(a.x) or a "
+                                  "record");
   } else if (rel.is_input) {
     plan_->mutable_inputs(rel.input)->set_needs_record(true);
     payload->set_column(kRecordColumnPlaceholder);
