@@ -158,12 +158,16 @@ std::string_view CanonicalDatepart(std::string_view written) {
 }
 
 long long TicksPerTimeUnit(std::string_view unit) {
+  // ASA's window units and their abbreviations, plus the plurals its own
+  // examples use (PERCENTILE_CONT's docs write `hours`).
   static const auto* map = new absl::flat_hash_map<std::string, long long>{
-      {"day", 864'000'000'000LL}, {"dd", 864'000'000'000LL}, {"d", 864'000'000'000LL},
-      {"hour", 36'000'000'000LL}, {"hh", 36'000'000'000LL},  {"minute", 600'000'000LL},
-      {"mi", 600'000'000LL},      {"n", 600'000'000LL},      {"second", 10'000'000LL},
-      {"ss", 10'000'000LL},       {"s", 10'000'000LL},       {"millisecond", 10'000LL},
-      {"ms", 10'000LL},           {"microsecond", 10LL},     {"mcs", 10LL},
+      {"day", 864'000'000'000LL}, {"days", 864'000'000'000LL}, {"dd", 864'000'000'000LL},
+      {"d", 864'000'000'000LL},   {"hour", 36'000'000'000LL},  {"hours", 36'000'000'000LL},
+      {"hh", 36'000'000'000LL},   {"minute", 600'000'000LL},   {"minutes", 600'000'000LL},
+      {"mi", 600'000'000LL},      {"n", 600'000'000LL},        {"second", 10'000'000LL},
+      {"seconds", 10'000'000LL},  {"ss", 10'000'000LL},        {"s", 10'000'000LL},
+      {"millisecond", 10'000LL},  {"milliseconds", 10'000LL},  {"ms", 10'000LL},
+      {"microsecond", 10LL},      {"microseconds", 10LL},      {"mcs", 10LL},
   };
   auto it = map->find(absl::AsciiStrToLower(absl::string_view(unit.data(), unit.size())));
   return it == map->end() ? 0 : it->second;
