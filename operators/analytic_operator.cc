@@ -1,11 +1,14 @@
-// Analytic functions (AnalyticNode in proto/plan.proto): LAG, LAST and
-// ISFIRST over the rows of one PARTITION BY key, in the order the task
-// reads them (time order; ties in arrival order).
+// Analytic functions (AnalyticNode in proto/plan.proto): LAG, LAST, ISFIRST
+// and the analytic aggregates over the rows of one PARTITION BY key, in the
+// order the task reads them (time order; ties in arrival order).
 //
 // Per function and key: LAG and LAST keep the last `offset` (LAST: one)
 // matching rows' times and values, encoded; a row older than LIMIT DURATION
 // before the current one no longer counts, and leaves once the watermark
-// is that far past it. ISFIRST keeps the end of the interval its last
+// is that far past it. An aggregate keeps every matching row within LIMIT
+// DURATION (its argument coerced as the window aggregate does) and folds
+// them afresh for each row, so a restored task computes bit-identical
+// floats. ISFIRST keeps the end of the interval its last
 // matching row fell in, until the watermark passes that end.
 //
 // State: per (function, key) one entry, written at each checkpoint for the
@@ -27,16 +30,22 @@
 #include "engine/core/saturating.h"
 #include "engine/core/value_codec.h"
 #include "engine/expr/expression.h"
+#include "operators/aggregate_functions.h"
 #include "operators/builtin_operators.h"
 
 namespace sluice {
 namespace {
 
 using Kind = v1::AnalyticNode::Function::Kind;
+constexpr Kind kAggregate = v1::AnalyticNode::Function::KIND_AGGREGATE;
 
 struct Seen {
   int64_t time;
   std::string value;  // encoded (value_codec.h)
+};
+
+struct AlignedDelete {
+  void operator()(std::byte* p) const { ::operator delete[](p, std::align_val_t(16)); }
 };
 
 struct Function {
@@ -55,6 +64,11 @@ struct Function {
   // (time, key) in the order they were added, for eviction by watermark:
   // a row's time (LAG, LAST) or an interval's end (ISFIRST).
   std::deque<std::pair<int64_t, std::string>> expiry;
+  // AGGREGATE: the function, a state to fold into and the folded values.
+  std::unique_ptr<AggregateFunction> aggregate;
+  std::unique_ptr<std::byte[], AlignedDelete> state;
+  std::vector<Value> values;
+  std::vector<void*> states;
 };
 
 // The end of the (end - interval, end] interval that holds `t`, aligned as
@@ -119,6 +133,21 @@ class AnalyticOperator final : public Operator {
       if (f.default_value) spans[i].default_value = f.default_value->Evaluate(batch, rows, eval_);
       if (f.when) spans[i].when = f.when->Evaluate(batch, rows, eval_);
     }
+    // An aggregate's argument as the window aggregate reads it: a row whose
+    // value it cannot take is rejected.
+    std::vector<std::vector<Value>> coerced(functions_.size());
+    std::string error;
+    for (size_t i = 0; i < functions_.size(); ++i) {
+      Function& f = functions_[i];
+      if (f.kind != kAggregate || !f.value) continue;
+      coerced[i].resize(batch.num_rows);
+      for (uint32_t r : rows) {
+        if (f.when && TruthValue(spans[i].when[r]) != 1) continue;
+        if (!f.aggregate->Coerce(spans[i].value[r], &coerced[i][r], &error)) {
+          eval_.AddError(r, error);
+        }
+      }
+    }
     if (absl::Status s = RejectFailedRows(batch, eval_.errors(), out, &failed_, &describe_);
         !s.ok()) {
       return s;
@@ -141,7 +170,26 @@ class AnalyticOperator final : public Operator {
         Function& f = functions_[i];
         const bool matches = !f.when || TruthValue(spans[i].when[r]) == 1;
         Value result;
-        if (f.kind == v1::AnalyticNode::Function::KIND_ISFIRST) {
+        if (f.kind == kAggregate) {
+          std::deque<Seen>* seen = nullptr;
+          if (auto it = f.history.find(key); it != f.history.end()) seen = &it->second;
+          const int64_t oldest = SaturatingSubtract(t, f.duration);
+          while (seen != nullptr && !seen->empty() && seen->front().time < oldest) {
+            seen->pop_front();
+            dirty_.insert({i, key});
+          }
+          if (matches) {
+            if (seen == nullptr) seen = &f.history[key];
+            encoded.clear();
+            if (f.value) EncodeValue(coerced[i][r], &encoded);
+            seen->push_back(Seen{t, encoded});
+            f.expiry.emplace_back(t, key);
+            dirty_.insert({i, key});
+          }
+          if (!Fold(f, seen, builder.arena(), &result)) {
+            return absl::DataLossError("an analytic aggregate's remembered value is malformed");
+          }
+        } else if (f.kind == v1::AnalyticNode::Function::KIND_ISFIRST) {
           result = Value::Bigint(0);
           if (matches) {
             const int64_t end = IntervalEnd(t, f.interval);
@@ -273,6 +321,24 @@ class AnalyticOperator final : public Operator {
   }
 
  private:
+  // The aggregate of the rows in `seen` (none: the empty aggregate).
+  static bool Fold(Function& f, const std::deque<Seen>* seen, Arena* arena, Value* result) {
+    const size_t n = seen == nullptr ? 0 : seen->size();
+    f.values.resize(n);
+    f.states.assign(n, f.state.get());
+    if (f.value) {
+      for (size_t k = 0; k < n; ++k) {
+        std::string_view in = (*seen)[k].value;
+        if (!DecodeValue(&in, arena, &f.values[k])) return false;
+      }
+    }
+    f.aggregate->Init(f.state.get());
+    f.aggregate->Update(f.states.data(), 0, f.value ? f.values.data() : nullptr, n);
+    *result = f.aggregate->Finalize(f.state.get(), arena);
+    f.aggregate->Destroy(f.state.get());
+    return true;
+  }
+
   bool Restore(size_t index, std::string_view key, std::string_view value) {
     Function& f = functions_[index];
     if (f.kind == v1::AnalyticNode::Function::KIND_ISFIRST) {
@@ -325,10 +391,19 @@ absl::StatusOr<std::unique_ptr<Operator>> MakeAnalyticOperator(const v1::Node& n
     Function f;
     f.kind = spec_f.kind();
     const bool isfirst = f.kind == v1::AnalyticNode::Function::KIND_ISFIRST;
-    if ((isfirst && spec_f.interval_ticks() <= 0) ||
-        (!isfirst && (spec_f.duration_ticks() <= 0 || !spec_f.has_value() || spec_f.offset() < 0 ||
-                      spec_f.offset() > 10'000 ||
-                      (f.kind == v1::AnalyticNode::Function::KIND_LAG && spec_f.offset() < 1)))) {
+    if (f.kind == kAggregate) {
+      auto aggregate = MakeAggregateFunction(spec_f.aggregate());
+      if (!aggregate.ok()) return aggregate.status();
+      f.aggregate = *std::move(aggregate);
+      if (spec_f.duration_ticks() <= 0 || spec_f.has_value() != f.aggregate->takes_argument()) {
+        return absl::InvalidArgumentError("malformed analytic aggregate");
+      }
+      f.state.reset(new (std::align_val_t(16)) std::byte[f.aggregate->state_size()]);
+    } else if ((isfirst && spec_f.interval_ticks() <= 0) ||
+               (!isfirst &&
+                (spec_f.duration_ticks() <= 0 || !spec_f.has_value() || spec_f.offset() < 0 ||
+                 spec_f.offset() > 10'000 ||
+                 (f.kind == v1::AnalyticNode::Function::KIND_LAG && spec_f.offset() < 1)))) {
       return absl::InvalidArgumentError("malformed analytic function");
     }
     f.offset = spec_f.offset();

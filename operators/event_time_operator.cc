@@ -21,11 +21,26 @@
 // Without TIMESTAMP BY the policies do not apply (ASA ignores them for
 // arrival time), and only ordering is enforced.
 //
+// Substreams (TIMESTAMP BY ... OVER k): each key keeps its largest event
+// time, and the out-of-order rule of step 5 judges an event against its own
+// key's (and never below the watermark). As a key not seen yet may start as
+// far back as the late-arrival tolerance allows, the watermark is the
+// largest event time of all minus the late-arrival tolerance (or the
+// out-of-order tolerance if larger); a key whose own clock falls further
+// behind is forgotten and its events are late (step 4). So a device with a
+// slow clock keeps its own timestamps instead of being re-timestamped or
+// dropped by the fleet's out-of-order rule, at the price of windows closing
+// the late-arrival tolerance after the latest event. A NULL key rejects the
+// event.
+//
 // Guarantee to downstream operators: rows leave in non-decreasing timestamp
 // order, and after a watermark W every later row has a timestamp >= W.
 #include <algorithm>
 #include <chrono>
 
+#include "absl/container/btree_set.h"
+#include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 #include "engine/core/datetime.h"
 #include "engine/core/saturating.h"
@@ -59,9 +74,11 @@ int64_t WallClockTicks() {
 
 class EventTimeOperator final : public Operator {
  public:
-  EventTimeOperator(std::unique_ptr<Expression> timestamp_by, const v1::TimePolicy& policy,
-                    int num_columns, int input)
+  EventTimeOperator(std::unique_ptr<Expression> timestamp_by,
+                    std::vector<std::unique_ptr<Expression>> substream_keys,
+                    const v1::TimePolicy& policy, int num_columns, int input)
       : timestamp_by_(std::move(timestamp_by)),
+        substream_keys_(std::move(substream_keys)),
         ooo_tolerance_(timestamp_by_ ? policy.out_of_order_tolerance_ticks() : 0),
         late_tolerance_(policy.late_arrival_tolerance_ticks()),
         drop_(policy.action() == v1::TimePolicy::ACTION_DROP),
@@ -70,8 +87,8 @@ class EventTimeOperator final : public Operator {
 
   std::vector<StateSpec> DeclareState() const override {
     return {{"clock",
-             "largest event time, watermark, and events waiting in the "
-             "reorder buffer (out-of-order tolerance)",
+             "largest event time, watermark, events waiting in the reorder buffer "
+             "(out-of-order tolerance), and with substreams each key's largest event time",
              1}};
   }
 
@@ -82,15 +99,32 @@ class EventTimeOperator final : public Operator {
   absl::Status OnTick(int64_t wall_now, Emitter& out) override;
   size_t MemoryBytes() const override {
     // Held rows live in their batches' columns; count a typical row's worth.
-    return pending_.size() * (sizeof(Pending) + 128);
+    return pending_.size() * (sizeof(Pending) + 128) + key_max_.size() * 128;
   }
 
  private:
   // Releases buffered rows with timestamp <= `up_to`, in order.
   absl::Status Release(int64_t up_to, Emitter& out);
   void Hold(const Batch& batch, uint32_t row, int64_t timestamp);
+  // Substreams: records `t` on `key`'s clock and moves the watermark.
+  void AdvanceSubstream(const std::string& key, int64_t t);
+  void SetKeyMax(const std::string& key, int64_t t) {
+    auto [it, added] = key_max_.try_emplace(key, t);
+    if (!added) {
+      by_time_.erase({it->second, key});
+      it->second = t;
+    }
+    by_time_.insert({t, key});
+    dirty_keys_.insert(key);
+  }
 
   std::unique_ptr<Expression> timestamp_by_;
+  std::vector<std::unique_ptr<Expression>> substream_keys_;
+  // Substreams: each key's largest event time, the same ordered by time,
+  // and the keys changed since the last checkpoint.
+  absl::flat_hash_map<std::string, int64_t> key_max_;
+  absl::btree_set<std::pair<int64_t, std::string>> by_time_;
+  absl::flat_hash_set<std::string> dirty_keys_;
   const int64_t ooo_tolerance_;
   const int64_t late_tolerance_;
   const bool drop_;
@@ -188,7 +222,37 @@ absl::Status EventTimeOperator::Open(OperatorContext& ctx) {
     pending_ = std::move(restored);
     std::make_heap(pending_.begin(), pending_.end(), Later);
   }
+  if (substream_keys_.empty()) return absl::OkStatus();
+  s = table.Scan("k", [&](std::string_view key, std::string_view value) {
+    uint64_t time = 0;
+    if (!DecodeFixed64(&value, &time) || !value.empty()) {
+      ok = false;
+      return false;
+    }
+    std::string k(key.substr(1));
+    key_max_[k] = static_cast<int64_t>(time);
+    by_time_.insert({static_cast<int64_t>(time), std::move(k)});
+    return true;
+  });
+  if (!s.ok()) return s;
+  if (!ok) return absl::DataLossError("event time substream clock is malformed");
   return absl::OkStatus();
+}
+
+void EventTimeOperator::AdvanceSubstream(const std::string& key, int64_t t) {
+  auto it = key_max_.find(key);
+  if (it == key_max_.end() || it->second < t) SetKeyMax(key, t);
+  // A key not seen yet may still start as far back as the late-arrival
+  // tolerance allows: that is the watermark. Keys whose own clock is
+  // further behind are judged by it alone, so they are forgotten.
+  const int64_t drift =
+      SaturatingSubtract(max_event_time_, std::max(late_tolerance_, ooo_tolerance_));
+  while (!by_time_.empty() && SaturatingSubtract(by_time_.begin()->first, ooo_tolerance_) < drift) {
+    key_max_.erase(by_time_.begin()->second);
+    dirty_keys_.insert(by_time_.begin()->second);
+    by_time_.erase(by_time_.begin());
+  }
+  watermark_ = std::max(watermark_, drift);
 }
 
 void EventTimeOperator::Hold(const Batch& batch, uint32_t row, int64_t timestamp) {
@@ -205,6 +269,9 @@ absl::Status EventTimeOperator::ProcessBatch(int, const Batch& batch, Emitter& o
   Arena scratch(256);
   eval_.Reset(&scratch);
   if (timestamp_by_) values = timestamp_by_->Evaluate(batch, rows, eval_);
+  std::vector<ValueSpan> keys;
+  for (auto& k : substream_keys_) keys.push_back(k->Evaluate(batch, rows, eval_));
+  std::string key;
   if (absl::Status s = RejectFailedRows(batch, eval_.errors(), out, &failed_); !s.ok()) {
     return s;
   }
@@ -249,6 +316,22 @@ absl::Status EventTimeOperator::ProcessBatch(int, const Batch& batch, Emitter& o
         if (absl::Status s = out.Reject(std::move(rejected)); !s.ok()) return s;
         continue;
       }
+      if (!keys.empty()) {
+        key.clear();
+        bool null_key = false;
+        for (const ValueSpan& k : keys) {
+          null_key = null_key || k[r].is_null();
+          EncodeValue(k[r], &key);
+        }
+        if (null_key) {
+          // ASA's InvalidInputTimeStampKey.
+          RejectedRow rejected;
+          if (const RowOrigin* o = batch.origin(r)) rejected.origin = *o;
+          rejected.reason = "TIMESTAMP BY ... OVER key is NULL";
+          if (absl::Status s = out.Reject(std::move(rejected)); !s.ok()) return s;
+          continue;
+        }
+      }
       if (policy_arrivals != nullptr) {
         const int64_t arrival = (*policy_arrivals)[r];
         if (t - arrival > kEarlyArrivalLimit) {
@@ -272,12 +355,19 @@ absl::Status EventTimeOperator::ProcessBatch(int, const Batch& batch, Emitter& o
         t = max_event_time_ - late_tolerance_;
         TaskMetrics::Add(metrics.late_adjusted, 1);
       }
-      if (t < watermark_) {
+      // Out of order: against the key's own clock with substreams.
+      int64_t floor = watermark_;
+      if (!keys.empty()) {
+        if (auto it = key_max_.find(key); it != key_max_.end()) {
+          floor = std::max(floor, SaturatingSubtract(it->second, ooo_tolerance_));
+        }
+      }
+      if (t < floor) {
         if (drop_) {
           TaskMetrics::Add(metrics.out_of_order_dropped, 1);
           continue;
         }
-        t = watermark_;
+        t = floor;
         TaskMetrics::Add(metrics.out_of_order_adjusted, 1);
       }
     } else {
@@ -287,7 +377,11 @@ absl::Status EventTimeOperator::ProcessBatch(int, const Batch& batch, Emitter& o
     max_event_time_ = std::max(max_event_time_, t);
     const int64_t arrival = arrivals != nullptr ? (*arrivals)[r] : max_event_time_;
     if (arrival > last_arrival_) last_arrival_ = arrival;
-    watermark_ = std::max(watermark_, SaturatingSubtract(max_event_time_, ooo_tolerance_));
+    if (keys.empty()) {
+      watermark_ = std::max(watermark_, SaturatingSubtract(max_event_time_, ooo_tolerance_));
+    } else {
+      AdvanceSubstream(key, t);
+    }
     if (pending_.empty() && t <= watermark_) {
       (*timestamps)[r] = t;
       immediate.push_back(r);
@@ -427,6 +521,18 @@ absl::Status EventTimeOperator::Checkpoint(StateWriteBatch& batch) {
     EncodeVarint(static_cast<uint64_t>((o ? o->partition : -1) + 1), &value);
     batch.Put(table, key, value);
   }
+  for (const std::string& k : dirty_keys_) {
+    key.assign("k");
+    key.append(k);
+    if (auto it = key_max_.find(k); it != key_max_.end()) {
+      value.clear();
+      EncodeFixed64(static_cast<uint64_t>(it->second), &value);
+      batch.Put(table, key, value);
+    } else {
+      batch.Delete(table, key);
+    }
+  }
+  dirty_keys_.clear();
   return absl::OkStatus();
 }
 
@@ -440,12 +546,22 @@ absl::StatusOr<std::unique_ptr<Operator>> MakeEventTimeOperator(const v1::Node& 
     if (!e.ok()) return e.status();
     timestamp_by = *std::move(e);
   }
+  std::vector<std::unique_ptr<Expression>> substream_keys;
+  for (const v1::Expr& k : node.event_time().substream_keys()) {
+    auto e = CompileExpression(k);
+    if (!e.ok()) return e.status();
+    substream_keys.push_back(*std::move(e));
+  }
+  if (!substream_keys.empty() && !timestamp_by) {
+    return absl::InvalidArgumentError("substreams need TIMESTAMP BY");
+  }
   int input = 0;
   if (node.inputs_size() == 1) {
     const v1::Node& up = plan.nodes(node.inputs(0));
     if (up.has_source()) input = up.source().input();
   }
-  return std::make_unique<EventTimeOperator>(std::move(timestamp_by), node.event_time().policy(),
+  return std::make_unique<EventTimeOperator>(std::move(timestamp_by), std::move(substream_keys),
+                                             node.event_time().policy(),
                                              node.schema().columns_size(), input);
 }
 

@@ -346,8 +346,8 @@ ExprPtr Parser::ParseNameOrCall() {
       Next();
       if (!ParseExprList(&call->over_partition, &height)) return nullptr;
     }
-    if (AtWord("ORDER") && AtKeyword("BY", 1) && call->over_partition.empty()) {
-      // TopOne() OVER (ORDER BY a [ASC|DESC], ...)
+    if (AtWord("ORDER") && AtKeyword("BY", 1)) {
+      // TopOne() OVER ([PARTITION BY ...] ORDER BY a [ASC|DESC], ...)
       Next();
       Next();
       while (true) {

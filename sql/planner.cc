@@ -159,9 +159,16 @@ bool Planner::ResolveFrom(const FromClause& from, const std::string& step, Relat
                              "(FROM stream s JOIN ",
                              from.source, " r ON s.key = r.key)"));
   }
-  if (!from.timestamp_over.empty()) {
-    return Fail(from.timestamp_over.front()->location,
-                "TIMESTAMP BY ... OVER (substreams) is not supported yet");
+  // TIMESTAMP BY ... OVER (substreams): on every input or none (ASA).
+  const bool substreams = !from.timestamp_over.empty();
+  if (substream_input_.empty()) {
+    substream_input_ = from.source;
+    substreams_ = substreams;
+  } else if (substreams != substreams_) {
+    return Fail(substreams ? from.timestamp_over.front()->location : from.location,
+                absl::StrCat("TIMESTAMP BY ... OVER must be used on every input or on none: '",
+                             substreams ? substream_input_ : from.source, "' has no OVER and '",
+                             substreams ? from.source : substream_input_, "' has"));
   }
   const int input = InputIndex(from.source, from.location);
   rel->is_input = true;
@@ -172,7 +179,16 @@ bool Planner::ResolveFrom(const FromClause& from, const std::string& step, Relat
     source->mutable_source()->set_input(input);
     state.source_node = source->id();
   }
-  const std::string ts_key = from.timestamp_by ? Canonical(*from.timestamp_by, rel) : std::string();
+  std::string ts_key = from.timestamp_by ? Canonical(*from.timestamp_by, rel) : std::string();
+  for (const ExprPtr& k : from.timestamp_over) {
+    // ASA: the OVER columns are the input's own, not computed.
+    if (k->kind != Expr::Kind::kName || k->path.size() != 1) {
+      return Fail(k->location,
+                  "TIMESTAMP BY ... OVER takes column names of the input, not expressions");
+    }
+    rel->substream_columns.push_back(Lower(k->path[0]));
+    absl::StrAppend(&ts_key, " over ", rel->substream_columns.back());
+  }
   auto et = state.event_time_nodes.find(ts_key);
   if (et != state.event_time_nodes.end()) {
     rel->node = et->second;
@@ -188,6 +204,11 @@ bool Planner::ResolveFrom(const FromClause& from, const std::string& step, Relat
     scope.allow_system_timestamp = false;
     if (!BindExpr(*from.timestamp_by, scope, event_time.mutable_timestamp_by())) {
       return false;
+    }
+    scope.clause = "TIMESTAMP BY ... OVER";
+    for (const ExprPtr& k : from.timestamp_over) {
+      if (!BindExpr(*k, scope, event_time.add_substream_keys())) return false;
+      event_time.add_substream_text(Render(*k));
     }
   }
   v1::Node* node = AddNode({state.source_node}, step);
@@ -216,6 +237,10 @@ bool Planner::PlanSelect(const Select& select, const std::string& step, Relation
   } else if (select.joins.empty() ? !ResolveFrom(select.from, step, &rel)
                                   : !PlanJoin(select, step, &rel)) {
     return false;
+  }
+  if (substreams_ && !select.joins.empty()) {
+    return Fail(select.joins[0].location,
+                "JOIN over inputs read with TIMESTAMP BY ... OVER is not supported yet");
   }
   int current = rel.node;
 

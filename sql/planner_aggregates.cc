@@ -80,6 +80,20 @@ bool Planner::PlanGroupedSelect(const Select& select, const std::string& step, c
     agg->add_key_text(Render(*item));
     grouped.key_canon.try_emplace(Canonical(*item, &rel), agg->keys_size() - 1);
   }
+  // Substreams have a timeline each: a group may not mix them (ASA: the
+  // OVER columns must be GROUP BY keys).
+  const Relation& from = rel.join && rel.join->analytic ? rel.join->sides[0].rel : rel;
+  for (const std::string& column : from.substream_columns) {
+    bool keyed = false;
+    for (const ExprPtr& item : select.group_by) {
+      keyed = keyed || (item->kind == Expr::Kind::kName && SameName(item->path.back(), column));
+    }
+    if (!keyed) {
+      return Fail(select.group_by_location,
+                  absl::StrCat("GROUP BY over TIMESTAMP BY ... OVER ", column, " must group by ",
+                               column, ": each has its own timeline"));
+    }
+  }
   v1::Expr predicate;
   if (select.having) {
     const AliasIndex aliases = IndexAliases(select.items);
@@ -125,14 +139,17 @@ bool Planner::PlanGroupedSelect(const Select& select, const std::string& step, c
 
 bool Planner::BindAggregate(const Expr& e, Scope& scope, v1::Expr* out) {
   const std::string upper = absl::AsciiStrToUpper(e.path[0]);
+  // SUM(x) OVER (LIMIT DURATION ...) and the like: per event, not per group.
+  if (IsAnalyticCall(e)) return BindAnalyticCall(e, scope, out);
   const bool top_one = Lower(e.path[0]) == "topone";
   if (top_one && (!e.has_over || e.over_order.empty() || e.analytic_over)) {
     return Fail(e.location,
                 "TopOne needs OVER (ORDER BY column [ASC|DESC], ...) in a GROUP BY with a window");
   }
   if (e.has_over && !top_one) {
-    return Fail(e.location,
-                absl::StrCat(upper, " OVER (...) (an analytic aggregate) is not supported yet"));
+    return Fail(e.location, absl::StrCat(upper,
+                                         " OVER (...) needs LIMIT DURATION(unit, length): "
+                                         "the analytic form looks back that far from each event"));
   }
   if (scope.in_aggregate) {
     return Fail(e.location, "aggregate functions cannot be nested");

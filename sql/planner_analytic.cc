@@ -1,5 +1,6 @@
-// Analytic functions: LAG, LAST and ISFIRST with OVER ([PARTITION BY ...]
-// [LIMIT DURATION(unit, length)] [WHEN cond]). ASA evaluates them first,
+// Analytic functions: LAG, LAST, ISFIRST and the analytic aggregates (SUM,
+// AVG, MIN, MAX, COUNT, STDEV..., TopOne) with OVER ([PARTITION BY ...]
+// [ORDER BY ...] [LIMIT DURATION(unit, length)] [WHEN cond]). ASA evaluates them first,
 // over every event of the step, before WHERE and GROUP BY; so the planner
 // puts one analytic node per PARTITION BY right after FROM, each adding a
 // column per call, and a call anywhere in the SELECT reads its column.
@@ -13,6 +14,7 @@
 #include <utility>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -23,12 +25,6 @@
 
 namespace sluice::sql::planner_internal {
 namespace {
-
-bool IsAnalyticCall(const Expr& e) {
-  return e.kind == Expr::Kind::kCall && e.path.size() == 1 &&
-         (SameName(e.path[0], "lag") || SameName(e.path[0], "last") ||
-          SameName(e.path[0], "isfirst"));
-}
 
 // Calls `fn` for `e` and every expression below it.
 void ForEachNode(const Expr& e, const std::function<void(const Expr&)>& fn) {
@@ -49,7 +45,28 @@ bool PositiveInteger(const Expr& e, int64_t* value) {
   return true;
 }
 
+// The aggregates that take an analytic OVER, and their window function.
+const absl::flat_hash_map<std::string, v1::Aggregate::Function>& AnalyticAggregates() {
+  static const auto* map = new absl::flat_hash_map<std::string, v1::Aggregate::Function>{
+      {"count", v1::Aggregate::FUNCTION_COUNT},   {"sum", v1::Aggregate::FUNCTION_SUM},
+      {"avg", v1::Aggregate::FUNCTION_AVG},       {"min", v1::Aggregate::FUNCTION_MIN},
+      {"max", v1::Aggregate::FUNCTION_MAX},       {"stdev", v1::Aggregate::FUNCTION_STDEV},
+      {"stdevp", v1::Aggregate::FUNCTION_STDEVP}, {"var", v1::Aggregate::FUNCTION_VAR},
+      {"varp", v1::Aggregate::FUNCTION_VARP},     {"topone", v1::Aggregate::FUNCTION_TOP_ONE}};
+  return *map;
+}
+
 }  // namespace
+
+bool IsAnalyticCall(const Expr& e) {
+  if (e.kind != Expr::Kind::kCall || e.path.size() != 1) return false;
+  if (SameName(e.path[0], "lag") || SameName(e.path[0], "last") || SameName(e.path[0], "isfirst")) {
+    return true;
+  }
+  // TopOne() OVER (ORDER BY ...) alone is the windowed aggregate.
+  return e.has_over && (e.analytic_over || !e.over_partition.empty()) &&
+         AnalyticAggregates().contains(Lower(e.path[0]));
+}
 
 std::vector<const Expr*> Planner::AnalyticCalls(const Select& select) const {
   std::vector<const Expr*> calls;
@@ -168,13 +185,49 @@ bool Planner::AnalyticFunction(const Expr& call, Relation& rel, v1::AnalyticNode
   scope.rel = &rel;
   scope.clause = upper;
   const int n = static_cast<int>(call.args.size());
-  if (call.distinct) return Fail(call.location, absl::StrCat(upper, " does not take DISTINCT"));
-  if (!call.over_order.empty()) {
+  if (call.distinct) {
+    return Fail(call.location, AnalyticAggregates().contains(name)
+                                   ? absl::StrCat(upper, "(DISTINCT ...) cannot be used with OVER")
+                                   : absl::StrCat(upper, " does not take DISTINCT"));
+  }
+  const bool top_one = name == "topone";
+  if (!call.over_order.empty() && !top_one) {
     return Fail(call.location, absl::StrCat(upper,
                                             " takes no ORDER BY in OVER: rows count in "
                                             "time order"));
   }
-  if (name == "isfirst") {
+  // LIMIT DURATION(unit, length): how far back the function looks.
+  auto limit_duration = [&]() {
+    if (!call.limit_unit) {
+      return Fail(call.location,
+                  absl::StrCat(upper,
+                               " needs OVER ([PARTITION BY ...] LIMIT DURATION(unit, "
+                               "length) [WHEN ...]): how far back it may look"));
+    }
+    const Expr& unit = *call.limit_unit;
+    const long long per_unit = unit.kind == Expr::Kind::kName && unit.path.size() == 1
+                                   ? TicksPerTimeUnit(unit.path[0])
+                                   : 0;
+    if (per_unit <= 0) {
+      return Fail(unit.location,
+                  absl::StrCat("LIMIT DURATION needs a fixed-length unit (day, hour, minute, "
+                               "second, millisecond) but found '",
+                               Render(unit), "'"));
+    }
+    int64_t length = 0;
+    int64_t ticks = 0;
+    if (!PositiveInteger(*call.limit_length, &length) ||
+        __builtin_mul_overflow(length, static_cast<int64_t>(per_unit), &ticks)) {
+      return Fail(call.limit_length->location,
+                  "the length in LIMIT DURATION must be a whole number above 0");
+    }
+    f->set_duration_ticks(ticks);
+    return true;
+  };
+  if (auto aggregate = AnalyticAggregates().find(name); aggregate != AnalyticAggregates().end()) {
+    f->set_kind(v1::AnalyticNode::Function::KIND_AGGREGATE);
+    if (!limit_duration() || !AnalyticAggregate(call, scope, aggregate->second, f)) return false;
+  } else if (name == "isfirst") {
     f->set_kind(v1::AnalyticNode::Function::KIND_ISFIRST);
     if (n != 2 || call.star_arg) {
       return Fail(call.location, "ISFIRST takes 2 arguments: ISFIRST(unit, length)");
@@ -210,49 +263,10 @@ bool Planner::AnalyticFunction(const Expr& call, Relation& rel, v1::AnalyticNode
                   lag ? "LAG takes 1 to 3 arguments: LAG(expr | *[, offset[, default]])"
                       : "LAST takes 1 or 2 arguments: LAST(expr | *[, default])");
     }
-    if (!call.limit_unit) {
-      return Fail(call.location,
-                  absl::StrCat(upper,
-                               " needs OVER ([PARTITION BY ...] LIMIT DURATION(unit, "
-                               "length) [WHEN ...]): how far back it may look"));
-    }
-    const Expr& unit = *call.limit_unit;
-    const long long per_unit = unit.kind == Expr::Kind::kName && unit.path.size() == 1
-                                   ? TicksPerTimeUnit(unit.path[0])
-                                   : 0;
-    if (per_unit <= 0) {
-      return Fail(unit.location,
-                  absl::StrCat("LIMIT DURATION needs a fixed-length unit (day, hour, minute, "
-                               "second, millisecond) but found '",
-                               Render(unit), "'"));
-    }
-    int64_t length = 0;
-    int64_t ticks = 0;
-    if (!PositiveInteger(*call.limit_length, &length) ||
-        __builtin_mul_overflow(length, static_cast<int64_t>(per_unit), &ticks)) {
-      return Fail(call.limit_length->location,
-                  "the length in LIMIT DURATION must be a whole number above 0");
-    }
-    f->set_duration_ticks(ticks);
+    if (!limit_duration()) return false;
     // The value: an expression, or the whole event as a record (*).
     if (call.star_arg) {
-      const Relation& from = rel.join->sides[0].rel;
-      if (from.is_input) {
-        plan_->mutable_inputs(from.input)->set_needs_record(true);
-        f->mutable_value()->set_column(JoinSlot(*rel.join, 0, kRecordColumnPlaceholder));
-      } else {
-        v1::Call* record = f->mutable_value()->mutable_call();
-        record->set_function("$record");
-        for (size_t c = 0; c < from.columns.size(); ++c) {
-          if (from.splice[c]) {
-            return Fail(call.location, absl::StrCat(upper, "(*) over step ", from.source,
-                                                    ", which selects *, cannot build its row; "
-                                                    "name the step's columns"));
-          }
-          record->add_args()->mutable_literal()->set_string_value(from.columns[c]);
-          record->add_args()->set_column(JoinSlot(*rel.join, 0, static_cast<int32_t>(c)));
-        }
-      }
+      if (!FromRecord(call, rel, f->mutable_value())) return false;
     } else if (!BindExpr(*call.args[0], scope, f->mutable_value())) {
       return false;
     }
@@ -279,6 +293,77 @@ bool Planner::AnalyticFunction(const Expr& call, Relation& rel, v1::AnalyticNode
     if (!BindExpr(*call.over_when, when_scope, f->mutable_when())) return false;
   }
   return true;
+}
+
+// The whole FROM event as a record (LAG(*), LAST(*), TopOne()).
+bool Planner::FromRecord(const Expr& call, const Relation& rel, v1::Expr* out) {
+  const Relation& from = rel.join->sides[0].rel;
+  if (from.is_input) {
+    plan_->mutable_inputs(from.input)->set_needs_record(true);
+    out->set_column(JoinSlot(*rel.join, 0, kRecordColumnPlaceholder));
+    return true;
+  }
+  v1::Call* record = out->mutable_call();
+  record->set_function("$record");
+  for (size_t c = 0; c < from.columns.size(); ++c) {
+    if (from.splice[c]) {
+      return Fail(call.location,
+                  absl::StrCat(absl::AsciiStrToUpper(call.path[0]), "(", call.star_arg ? "*" : "",
+                               ") over step ", from.source,
+                               ", which selects *, cannot build its row; name the step's columns"));
+    }
+    record->add_args()->mutable_literal()->set_string_value(from.columns[c]);
+    record->add_args()->set_column(JoinSlot(*rel.join, 0, static_cast<int32_t>(c)));
+  }
+  return true;
+}
+
+// SUM(x) OVER (... LIMIT DURATION ...) and the other analytic aggregates:
+// the window aggregate's function over the rows the OVER keeps.
+bool Planner::AnalyticAggregate(const Expr& call, Scope& scope, v1::Aggregate::Function function,
+                                v1::AnalyticNode::Function* f) {
+  const std::string upper = absl::AsciiStrToUpper(call.path[0]);
+  v1::Aggregate* spec = f->mutable_aggregate();
+  spec->set_text(Render(call));
+  const bool names_input = call.args.size() == 1 && call.args[0]->kind == Expr::Kind::kName &&
+                           call.args[0]->path.size() == 1 &&
+                           scope.rel->join->sides[0].rel.IsQualifier(call.args[0]->path[0]);
+  if (function == v1::Aggregate::FUNCTION_TOP_ONE) {
+    if (call.over_order.empty()) {
+      return Fail(call.location,
+                  "TopOne needs ORDER BY in its OVER: OVER ([PARTITION BY ...] ORDER BY x "
+                  "[ASC|DESC] LIMIT DURATION(unit, length))");
+    }
+    if (call.star_arg || call.args.size() > 1) {
+      return Fail(call.location, "TopOne takes no argument (the whole event) or one expression");
+    }
+    spec->set_function(function);
+    v1::Call* pack = f->mutable_value()->mutable_call();
+    pack->set_function("$array");
+    for (size_t i = 0; i < call.over_order.size(); ++i) {
+      if (!BindExpr(*call.over_order[i], scope, pack->add_args())) return false;
+      spec->add_descending(call.over_descending[i]);
+    }
+    spec->set_order_keys(static_cast<int32_t>(call.over_order.size()));
+    if (call.args.empty()) return FromRecord(call, *scope.rel, pack->add_args());
+    return BindExpr(*call.args[0], scope, pack->add_args());
+  }
+  if (call.distinct) {
+    return Fail(call.location, absl::StrCat(upper, "(DISTINCT ...) cannot be used with OVER"));
+  }
+  if (function == v1::Aggregate::FUNCTION_COUNT &&
+      (call.star_arg || call.args.empty() || names_input)) {
+    // COUNT(*), COUNT() and COUNT(input) count rows.
+    spec->set_function(v1::Aggregate::FUNCTION_COUNT_STAR);
+    return true;
+  }
+  if (call.star_arg || call.args.size() != 1) {
+    return Fail(call.location, absl::StrCat(upper, " takes one argument"));
+  }
+  spec->set_function(function);
+  const Expr& arg = *call.args[0];
+  spec->set_compare_as_string(arg.kind == Expr::Kind::kCast && arg.type_name == "nvarchar(max)");
+  return BindExpr(arg, scope, f->mutable_value());
 }
 
 bool Planner::BindAnalyticCall(const Expr& e, Scope& scope, v1::Expr* out) {

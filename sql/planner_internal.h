@@ -28,6 +28,9 @@ namespace sluice::sql::planner_internal {
 std::string Lower(std::string_view s);
 
 bool SameName(std::string_view a, std::string_view b);
+// LAG, LAST, ISFIRST, or an aggregate with an analytic OVER (PARTITION BY,
+// LIMIT DURATION or WHEN): evaluated per event, before the step's WHERE.
+bool IsAnalyticCall(const Expr& e);
 
 struct JoinScope;
 
@@ -43,6 +46,8 @@ struct Relation {
   std::vector<bool> key;  // the column is a GROUP BY key (passed through)
   // Lower-case name -> the first non-spliced column of that name.
   absl::flat_hash_map<std::string, int> column_index;
+  // An input read with TIMESTAMP BY ... OVER: its OVER columns, lower case.
+  std::vector<std::string> substream_columns;
   // Set for the rows of a JOIN: names resolve against its sides
   // (planner_join.cc), and the relation itself has no columns or name.
   std::shared_ptr<JoinScope> join;
@@ -199,13 +204,16 @@ class Planner {
   bool ResolveFrom(const FromClause& from, const std::string& step, Relation* rel);
 
   // planner_analytic.cc
-  // The LAG, LAST and ISFIRST calls of a SELECT, in order of appearance.
+  // The analytic calls of a SELECT (IsAnalyticCall), in order of appearance.
   std::vector<const Expr*> AnalyticCalls(const Select& select) const;
   // FROM, then one analytic node per PARTITION BY computing `calls`, as the
   // sides of a JoinScope (names resolve to FROM's).
   bool PlanAnalytic(const Select& select, const std::vector<const Expr*>& calls,
                     const std::string& step, Relation* rel);
   bool AnalyticFunction(const Expr& call, Relation& rel, v1::AnalyticNode::Function* f);
+  bool AnalyticAggregate(const Expr& call, Scope& scope, v1::Aggregate::Function function,
+                         v1::AnalyticNode::Function* f);
+  bool FromRecord(const Expr& call, const Relation& rel, v1::Expr* out);
   // An analytic call met while binding: its column.
   bool BindAnalyticCall(const Expr& e, Scope& scope, v1::Expr* out);
 
@@ -303,6 +311,9 @@ class Planner {
   int bind_depth_ = 0;   // BindExpr calls in progress
   int bound_exprs_ = 0;  // BindExpr calls so far (kMaxPlanExpressions)
   std::vector<InputState> inputs_;
+  // The first input a FROM read, and whether it used TIMESTAMP BY ... OVER.
+  std::string substream_input_;
+  bool substreams_ = false;
   absl::flat_hash_map<std::string, StepState> steps_;  // by lower-case name
   absl::flat_hash_map<std::string, int> outputs_;      // by lower-case name
 };
