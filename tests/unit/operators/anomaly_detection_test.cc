@@ -73,7 +73,7 @@ TEST(AnomalyDetectionArgs, ValidateBounds) {
 
 // Noise with a +8 sd spike at 200 and a -8 sd dip at 300: each mode flags
 // only its own direction.
-TEST(SpikeAndDip, FlagsTheDirectionTheModeAsksFor) {
+TEST(AnomalySpikeAndDip, FlagsTheDirectionTheModeAsksFor) {
   std::vector<double> xs = Noise(400, 7);
   xs[200] = 8;
   xs[300] = -8;
@@ -106,7 +106,7 @@ TEST(SpikeAndDip, FlagsTheDirectionTheModeAsksFor) {
   }
 }
 
-TEST(SpikeAndDip, NoAlertUntilTheHistoryIsFull) {
+TEST(AnomalySpikeAndDip, NoAlertUntilTheHistoryIsFull) {
   SpikeAndDipDetector d(95, 10, SpikeMode::kSpikesAndDips);
   // Score 1 while fewer than two values are known.
   EXPECT_EQ(d.Update(1).score, 1);
@@ -120,7 +120,7 @@ TEST(SpikeAndDip, NoAlertUntilTheHistoryIsFull) {
   EXPECT_TRUE(d.Update(1e9).is_anomaly);
 }
 
-TEST(SpikeAndDip, ConfidenceHundredNeverAlerts) {
+TEST(AnomalySpikeAndDip, ConfidenceHundredNeverAlerts) {
   SpikeAndDipDetector d(100, 10, SpikeMode::kSpikesAndDips);
   for (int i = 0; i < 50; ++i) d.Update(i % 3);
   const AnomalyResult r = d.Update(1e12);
@@ -128,7 +128,7 @@ TEST(SpikeAndDip, ConfidenceHundredNeverAlerts) {
   EXPECT_EQ(r.score, 0);
 }
 
-TEST(SpikeAndDip, NonFiniteValuesAreNeitherScoredNorLearnt) {
+TEST(AnomalySpikeAndDip, NonFiniteValuesAreNeitherScoredNorLearnt) {
   SpikeAndDipDetector d(95, 20, SpikeMode::kSpikesAndDips);
   for (double x : Noise(30, 3)) d.Update(x);
   const std::string before = d.SaveState();
@@ -141,7 +141,7 @@ TEST(SpikeAndDip, NonFiniteValuesAreNeitherScoredNorLearnt) {
   EXPECT_EQ(d.SaveState(), before);
 }
 
-TEST(SpikeAndDip, ConstantHistoryFlagsAnyOtherValue) {
+TEST(AnomalySpikeAndDip, ConstantHistoryFlagsAnyOtherValue) {
   SpikeAndDipDetector d(99, 5, SpikeMode::kSpikesAndDips);
   for (int i = 0; i < 5; ++i) EXPECT_FALSE(d.Update(42).is_anomaly);
   EXPECT_FALSE(d.Update(42).is_anomaly);
@@ -149,7 +149,7 @@ TEST(SpikeAndDip, ConstantHistoryFlagsAnyOtherValue) {
 }
 
 // Magnitudes near the top of double neither overflow nor hide a spike.
-TEST(SpikeAndDip, HugeMagnitudesStayFinite) {
+TEST(AnomalySpikeAndDip, HugeMagnitudesStayFinite) {
   SpikeAndDipDetector d(95, 30, SpikeMode::kSpikesAndDips);
   const std::vector<double> noise = Noise(60, 11);
   for (double x : noise) {
@@ -168,7 +168,7 @@ TEST(SpikeAndDip, HugeMagnitudesStayFinite) {
 
 // A 5 sd level shift is flagged within a few events; the martingale grows
 // on the way there; the noise before it raises nothing.
-TEST(ChangePoint, DetectsALevelShiftQuickly) {
+TEST(AnomalyChangePoint, DetectsALevelShiftQuickly) {
   for (int history : {60, 120, 240}) {
     ChangePointDetector d(99, history);
     std::vector<double> xs = Noise(1000, 6);
@@ -194,7 +194,7 @@ TEST(ChangePoint, DetectsALevelShiftQuickly) {
 
 // After the alert the detector restarts on the new level: one alert per
 // shift, not one per event until the old level leaves the history.
-TEST(ChangePoint, OneAlertPerShift) {
+TEST(AnomalyChangePoint, OneAlertPerShift) {
   for (int history : {60, 240}) {
     ChangePointDetector d(99, history);
     std::vector<double> xs = Noise(1000, 9);
@@ -209,7 +209,7 @@ TEST(ChangePoint, OneAlertPerShift) {
 }
 
 // The martingale waits for kMinBetHistory values, however wild they are.
-TEST(ChangePoint, NoBetsUntilTheHistoryHoldsEnough) {
+TEST(AnomalyChangePoint, NoBetsUntilTheHistoryHoldsEnough) {
   ChangePointDetector d(80, 50);
   for (int i = 0; i < ChangePointDetector::kMinBetHistory; ++i) {
     const AnomalyResult r = d.Update(i % 2 == 0 ? i * 1000.0 : -i * 1000.0);
@@ -223,7 +223,7 @@ TEST(ChangePoint, NoBetsUntilTheHistoryHoldsEnough) {
   EXPECT_GT(small.Update(1e9).score, 1);
 }
 
-TEST(ChangePoint, NonFiniteValuesAreNeitherScoredNorLearnt) {
+TEST(AnomalyChangePoint, NonFiniteValuesAreNeitherScoredNorLearnt) {
   ChangePointDetector d(95, 20);
   std::vector<double> xs = Noise(40, 4);
   for (double x : xs) d.Update(x);
@@ -235,7 +235,7 @@ TEST(ChangePoint, NonFiniteValuesAreNeitherScoredNorLearnt) {
   EXPECT_EQ(d.SaveState(), before);
 }
 
-TEST(ChangePoint, ConfidenceHundredNeverAlerts) {
+TEST(AnomalyChangePoint, ConfidenceHundredNeverAlerts) {
   ChangePointDetector d(100, 10);
   double last = 0;
   for (int i = 0; i < 3000; ++i) {
