@@ -71,7 +71,7 @@ class AnomalyHistory {
 // history's density (in the direction(s) the mode asks for; lower = more
 // anomalous), and the event is an anomaly when the score is below
 // 1 - confidence / 100. No event is an anomaly until the history is full;
-// the score is reported from the second event on (1 before that).
+// the score is 1 until the history holds two values.
 class SpikeAndDipDetector {
  public:
   // Empty when the arguments are acceptable, else the compile error.
