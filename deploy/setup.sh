@@ -24,6 +24,7 @@ SLUICE_PACKAGES=(
   clang libclang-rt-14-dev llvm-14
   # Charts of `sluice bench`.
   gnuplot-nox
+  libs2-dev libgeographiclib-dev  # geospatial functions: S2 Geometry, GeographicLib geodesics
   # Checks deploy/docker-compose.yml (`docker-compose config`; no Docker
   # daemon needed).
   docker-compose

@@ -56,6 +56,14 @@ constexpr FunctionInfo kFunctions[] = {
     {"getrecordpropertyvalue", FunctionKind::kScalar, 2, 2},
     {"getarrayelement", FunctionKind::kScalar, 2, 2},
     {"getarraylength", FunctionKind::kScalar, 1, 1},
+    // Geospatial
+    {"createpoint", FunctionKind::kScalar, 2, 2},
+    {"createlinestring", FunctionKind::kScalar, 2, -1},
+    {"createpolygon", FunctionKind::kScalar, 4, -1},
+    {"st_distance", FunctionKind::kScalar, 2, 2},
+    {"st_within", FunctionKind::kScalar, 2, 2},
+    {"st_intersects", FunctionKind::kScalar, 2, 2},
+    {"st_overlaps", FunctionKind::kScalar, 2, 2},
     // Conditionals (evaluated by the expression engine itself)
     {"coalesce", FunctionKind::kScalar, 1, -1},
     {"nullif", FunctionKind::kScalar, 2, 2},
@@ -103,13 +111,6 @@ constexpr FunctionInfo kFunctions[] = {
     {"json_parse", FunctionKind::kUnsupported, 0, -1},
     {"anomalydetection_spikeanddip", FunctionKind::kUnsupported, 0, -1},
     {"anomalydetection_changepoint", FunctionKind::kUnsupported, 0, -1},
-    {"createpoint", FunctionKind::kUnsupported, 0, -1},
-    {"createpolygon", FunctionKind::kUnsupported, 0, -1},
-    {"createlinestring", FunctionKind::kUnsupported, 0, -1},
-    {"st_distance", FunctionKind::kUnsupported, 0, -1},
-    {"st_within", FunctionKind::kUnsupported, 0, -1},
-    {"st_intersects", FunctionKind::kUnsupported, 0, -1},
-    {"st_overlaps", FunctionKind::kUnsupported, 0, -1},
 };
 
 }  // namespace

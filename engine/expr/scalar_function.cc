@@ -10,8 +10,8 @@ using FunctionMap = absl::flat_hash_map<std::string_view, const ScalarFunction*>
 const FunctionMap& Registry() {
   static const FunctionMap* map = [] {
     auto* m = new FunctionMap();
-    for (auto table :
-         {MathFunctions(), StringFunctions(), DatetimeFunctions(), RecordFunctions()}) {
+    for (auto table : {MathFunctions(), StringFunctions(), DatetimeFunctions(), RecordFunctions(),
+                       GeoFunctions()}) {
       for (const ScalarFunction& f : table) m->emplace(f.name, &f);
     }
     return m;

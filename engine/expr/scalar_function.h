@@ -1,5 +1,5 @@
-// Scalar functions of the ASA dialect (math, string, date/time, record and
-// array functions), looked up by lower-case name.
+// Scalar functions of the ASA dialect (math, string, date/time, record,
+// array and geospatial functions), looked up by lower-case name.
 //
 // A function is a plain function pointer called once per row with its
 // evaluated arguments. It never throws: it returns a Value, or reports a
@@ -77,6 +77,7 @@ std::span<const ScalarFunction> MathFunctions();
 std::span<const ScalarFunction> StringFunctions();
 std::span<const ScalarFunction> DatetimeFunctions();
 std::span<const ScalarFunction> RecordFunctions();
+std::span<const ScalarFunction> GeoFunctions();
 
 }  // namespace sluice
 

@@ -66,6 +66,13 @@ TEST_F(FunctionsTest, RegistersEveryFunctionWithItsArity) {
       {"getrecordpropertyvalue", 2, 2},
       {"getarrayelement", 2, 2},
       {"getarraylength", 1, 1},
+      {"createpoint", 2, 2},
+      {"createlinestring", 2, -1},
+      {"createpolygon", 4, -1},
+      {"st_distance", 2, 2},
+      {"st_within", 2, 2},
+      {"st_intersects", 2, 2},
+      {"st_overlaps", 2, 2},
   };
   for (const Expected& e : expected) {
     const ScalarFunction* f = FindScalarFunction(e.name);
