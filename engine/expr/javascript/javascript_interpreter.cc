@@ -182,6 +182,7 @@ Value ToValue(duk_context* ctx, Conversion& c, int depth) {
                     kMaxResultDepth);
   }
   Charge(ctx, c, sizeof(Value));
+  duk_require_stack(ctx, 8);  // this level's enumerator, key, value and calls
   switch (duk_get_type(ctx, -1)) {
     case DUK_TYPE_UNDEFINED:
     case DUK_TYPE_NULL:
