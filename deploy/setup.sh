@@ -13,6 +13,7 @@ SLUICE_PACKAGES=(
   build-essential cmake ninja-build pkg-config
   librdkafka-dev libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
   libabsl-dev librocksdb-dev libgtest-dev libgmock-dev libbenchmark-dev libsimdjson-dev
+  duktape-dev  # JavaScript user-defined functions (engine/expr/javascript/)
   kcat sqlite3 libsqlite3-dev python3 bc
   # API tokens and TLS: libcrypto (SHA-256, RAND_bytes, certificate checks);
   # the openssl command makes the security test's certificates.

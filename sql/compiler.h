@@ -8,6 +8,7 @@
 #ifndef SLUICE_SQL_COMPILER_H_
 #define SLUICE_SQL_COMPILER_H_
 
+#include <cstdint>
 #include <map>
 #include <string>
 #include <string_view>
@@ -36,6 +37,16 @@ struct CompileOptions {
   // Inputs that hold reference data rather than streams (case-insensitive
   // names): they may only be joined, on the right of a JOIN.
   std::vector<std::string> reference_inputs;
+
+  // JavaScript user-defined functions the job declares, by lower-case name:
+  // the query calls them as `udf.name(...)`; the plan carries each call's
+  // source and limits (0: the engine's defaults).
+  struct UserFunction {
+    std::string source;
+    int64_t time_limit_ms = 0;
+    int64_t memory_limit_bytes = 0;
+  };
+  std::map<std::string, UserFunction> user_functions;
 
   static v1::TimePolicy DefaultTimePolicy() {
     v1::TimePolicy p;

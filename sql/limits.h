@@ -44,6 +44,16 @@ inline constexpr int kMaxSelects = 100;
 // JOIN and APPLY clauses in one SELECT.
 inline constexpr int kMaxJoins = 8;
 
+// JavaScript user-defined functions: every `udf.name(...)` call carries its
+// function's source in the plan and runs in a host process per task, so a
+// query makes at most this many calls, each with at most this many
+// arguments, and a job declares at most this many functions, each at most
+// this long.
+inline constexpr int kMaxUserFunctionCalls = 16;
+inline constexpr int kMaxUserFunctionArgs = 16;
+inline constexpr int kMaxUserFunctions = 16;
+inline constexpr int64_t kMaxUserFunctionSourceBytes = 32 * 1024;
+
 // Output columns of one SELECT, after `*` is expanded; and items of one
 // GROUP BY.
 inline constexpr int kMaxSelectColumns = 1000;

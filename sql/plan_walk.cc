@@ -82,6 +82,9 @@ void ForEachSubExpr(v1::Expr* e, const std::function<void(v1::Expr*)>& fn) {
     case v1::Expr::kCast:
       ForEachSubExpr(e->mutable_cast()->mutable_arg(), fn);
       break;
+    case v1::Expr::kUserFunction:
+      for (v1::Expr& a : *e->mutable_user_function()->mutable_args()) ForEachSubExpr(&a, fn);
+      break;
     default:
       break;
   }

@@ -278,9 +278,10 @@ bool Planner::BindCall(const Expr& e, Scope& scope, v1::Expr* out) {
   }
   const std::string written = absl::StrJoin(e.path, ".");
   if (e.path.size() > 1) {
-    if (SameName(e.path[0], "udf") || SameName(e.path[0], "uda")) {
+    if (SameName(e.path[0], "udf")) return BindUserFunction(e, scope, out);
+    if (SameName(e.path[0], "uda")) {
       return Fail(e.location,
-                  absl::StrCat("user-defined functions are not supported yet: ", written));
+                  absl::StrCat("user-defined aggregates are not supported yet: ", written));
     }
     return Fail(e.location, absl::StrCat("unknown function '", written, "'"));
   }

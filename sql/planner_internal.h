@@ -300,6 +300,8 @@ class Planner {
   bool BindAlias(const Expr& e, Scope& scope, v1::Expr* out, bool* found);
   bool BindName(const Expr& e, Scope& scope, v1::Expr* out);
   bool BindCall(const Expr& e, Scope& scope, v1::Expr* out);
+  // planner_udf.cc: `udf.name(args)`.
+  bool BindUserFunction(const Expr& e, Scope& scope, v1::Expr* out);
 
   // planner_text.cc
   std::string Canonical(const Expr& e, const Relation* rel) const;
@@ -308,8 +310,9 @@ class Planner {
   v1::Plan* plan_;
   QueryError* error_;
   bool failed_ = false;
-  int bind_depth_ = 0;   // BindExpr calls in progress
-  int bound_exprs_ = 0;  // BindExpr calls so far (kMaxPlanExpressions)
+  int bind_depth_ = 0;           // BindExpr calls in progress
+  int bound_exprs_ = 0;          // BindExpr calls so far (kMaxPlanExpressions)
+  int user_function_calls_ = 0;  // kMaxUserFunctionCalls
   std::vector<InputState> inputs_;
   // The first input a FROM read, and whether it used TIMESTAMP BY ... OVER.
   std::string substream_input_;

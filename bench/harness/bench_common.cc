@@ -108,6 +108,9 @@ const std::vector<BenchWorkload>& BenchWorkloads() {
       // Analytic functions (no NEXMark query of that shape, so no Flink
       // figure): each reading against the device's previous one.
       {"changes", "-", 0},
+      // A JavaScript UDF on every event (threshold's filter, computed in
+      // udf.fahrenheit): beside `threshold`, the cost of one call.
+      {"udf-threshold", "-", 0, false},
   };
   return kWorkloads;
 }
@@ -237,6 +240,15 @@ absl::StatusOr<v1::Plan> CompileWorkload(const std::string& dir, const std::stri
   text << in.rdbuf();
   sql::CompileOptions options;
   options.reference_inputs = {"thresholds"};  // WriteBenchThresholds' table
+  // Every <dir>/<fn>.js declares udf.<fn>.
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
+    if (entry.path().extension() != ".js") continue;
+    std::ifstream js(entry.path());
+    std::stringstream source;
+    source << js.rdbuf();
+    options.user_functions[entry.path().stem().string()].source = source.str();
+  }
   sql::CompileResult compiled = sql::CompileQuery(text.str(), options);
   if (!compiled.ok) {
     return absl::InvalidArgumentError(

@@ -261,6 +261,12 @@ const std::vector<FlagSpec>& SpecFlags() {
        "transactions; needs a real Kafka)",
        "at_least_once|exactly_once"},
       {"dead-letter-topic", true, false, "where rejected events go (default NAME.errors)", "TOPIC"},
+      {"function", true, true,
+       "declare JavaScript user-defined function udf.NAME from FILE.js (one function)",
+       "NAME=FILE.js"},
+      {"function-time-limit", true, false, "per call of a JavaScript UDF (default 100ms)",
+       "DURATION"},
+      {"function-memory-limit", true, false, "a JavaScript UDF's heap (default 16 MiB)", "BYTES"},
       {"X", true, true, "a librdkafka property for the job's consumers and producers", "KEY=VALUE"},
   };
   return flags;
@@ -333,6 +339,13 @@ bool BuildSpec(const char* command, const CommandLine& cl, const std::string& pa
   if (auto v = cl.Get("dead-letter-topic")) spec->set_dead_letter_topic(*v);
   if (auto v = cl.Get("start-from")) spec->set_start_from(*v);
   if (auto v = cl.Get("guarantee")) spec->set_guarantee(*v);
+  if (absl::Status s =
+          ReadUserFunctionFlags(cl.GetAll("function"), cl.GetOr("function-time-limit", ""),
+                                cl.GetOr("function-memory-limit", ""), spec->mutable_functions());
+      !s.ok()) {
+    std::fprintf(stderr, "sluice %s: %s\n", command, std::string(s.message()).c_str());
+    return false;
+  }
   for (const std::string& text : cl.GetAll("X")) {
     auto kv = ParseKafkaProperty(text);
     if (!kv.ok()) {

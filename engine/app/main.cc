@@ -10,6 +10,7 @@
 #include "engine/app/run_command.h"
 #include "engine/app/stream_commands.h"
 #include "engine/app/token_command.h"
+#include "engine/expr/javascript/javascript_host.h"
 
 namespace {
 
@@ -51,6 +52,8 @@ int main(int argc, char** argv) {
   const std::string command = argv[1];
   std::vector<std::string> args(argv + 2, argv + argc);
   if (command == "run") return sluice::RunCommand(args);
+  // Hidden: the process a task runs a JavaScript UDF in (javascript_host.h).
+  if (command == "udf-host") return sluice::javascript::RunJavaScriptHost();
   if (command == "explain") return sluice::ExplainCommand(args);
   if (command == "broker") return sluice::BrokerCommand(args);
   if (command == "worker") return sluice::WorkerCommand(args);

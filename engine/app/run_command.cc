@@ -19,6 +19,8 @@
 #include "absl/strings/str_join.h"
 #include "connectors/reference_file.h"
 #include "engine/app/base/command_line.h"
+#include "engine/app/base/job_loader.h"
+#include "engine/app/base/job_loader.h"
 #include "engine/app/local_run.h"
 #include "engine/core/datetime.h"
 #include "engine/core/value.h"
@@ -39,6 +41,16 @@ const std::vector<FlagSpec>& RunFlags() {
        "from the time its path names)",
        "ALIAS=PATH"},
       {"output-dir", true, false, "where <output>.jsonl and _errors.jsonl are written", "DIR"},
+      {"function", true, true,
+       "declare JavaScript user-defined function udf.NAME: FILE.js holds one function, whatever "
+       "its own name",
+       "NAME=FILE.js"},
+      {"function-time-limit", true, false,
+       "longest one call of a JavaScript UDF may run (default 100ms); longer calls reject the "
+       "event",
+       "DURATION"},
+      {"function-memory-limit", true, false,
+       "a JavaScript UDF interpreter's heap budget (default 16 MiB)", "BYTES"},
       {"out-of-order-tolerance", true, true,
        "events up to this much out of order are reordered (default 0s); ALIAS=D for one input",
        "[ALIAS=]DURATION"},
@@ -406,6 +418,16 @@ int RunCommand(const std::vector<std::string>& args) {
   auto references = ReferenceBindings(cl);
   if (!references.ok()) return Fail(std::string(references.status().message()), 2);
   for (const auto& [alias, path] : *references) options.reference_inputs.push_back(alias);
+  google::protobuf::RepeatedPtrField<v1::UserFunctionSpec> functions;
+  if (absl::Status s =
+          ReadUserFunctionFlags(cl.GetAll("function"), cl.GetOr("function-time-limit", ""),
+                                cl.GetOr("function-memory-limit", ""), &functions);
+      !s.ok()) {
+    return Fail(std::string(s.message()), 2);
+  }
+  if (absl::Status s = AddUserFunctions(functions, &options); !s.ok()) {
+    return Fail(std::string(s.message()), 2);
+  }
 
   CompiledJob job;
   if (!CompileJobFile(*cl.Get("query"), options, &job)) return 2;

@@ -185,6 +185,16 @@ std::string RenderExpr(const v1::Expr& root, const v1::Schema& input) {
       case v1::Expr::kSystemTimestamp:
         out += "System.Timestamp()";
         break;
+      case v1::Expr::kUserFunction: {
+        const v1::UserFunctionCall& u = e.user_function();
+        text(absl::StrCat("udf.", u.name(), "("));
+        for (int i = 0; i < u.args_size(); ++i) {
+          if (i > 0) text(", ");
+          expr(u.args(i));
+        }
+        text(")");
+        break;
+      }
       default:
         out += "?";
     }

@@ -15,6 +15,7 @@
 #include "engine/core/value.h"
 #include "engine/expr/expression.h"
 #include "engine/expr/expression_internal.h"
+#include "engine/expr/javascript/javascript_host.h"
 #include "engine/expr/scalar_function.h"
 #include "proto/plan.pb.h"
 
@@ -201,6 +202,23 @@ absl::StatusOr<std::unique_ptr<Expression>> CompileNested(const v1::Expr& expr, 
     }
     case v1::Expr::kSystemTimestamp:
       return MakeSystemTimestamp();
+    case v1::Expr::kUserFunction: {
+      const v1::UserFunctionCall& call = expr.user_function();
+      if (call.source().size() > javascript::kMaxSourceBytes ||
+          call.args_size() > javascript::kMaxArgs || call.time_limit_ms() < 0 ||
+          call.time_limit_ms() > javascript::kMaxTimeLimitMs || call.memory_limit_bytes() < 0 ||
+          call.memory_limit_bytes() > javascript::kMaxMemoryLimitBytes) {
+        return absl::InternalError(
+            absl::StrCat("plan calls udf.", call.name(), " past the engine's limits"));
+      }
+      Args args;
+      for (const v1::Expr& e : call.args()) {
+        auto compiled = CompileNested(e, depth);
+        if (!compiled.ok()) return compiled.status();
+        args.push_back(*std::move(compiled));
+      }
+      return MakeUserFunctionCall(call, std::move(args));
+    }
     case v1::Expr::KIND_NOT_SET:
       break;
   }

@@ -48,6 +48,9 @@ std::unique_ptr<Expression> MakeFieldLookup(std::unique_ptr<Expression> record, 
 std::unique_ptr<Expression> MakeSystemTimestamp();
 std::unique_ptr<Expression> MakeFunctionCall(const ScalarFunction* fn, Args args);
 
+// expression_user_function.cc
+std::unique_ptr<Expression> MakeUserFunctionCall(const v1::UserFunctionCall& call, Args args);
+
 // expression_arithmetic.cc
 enum class ArithOp { kAdd, kSubtract, kMultiply, kDivide, kModulo };
 enum class BitOp { kAnd, kOr, kXor };

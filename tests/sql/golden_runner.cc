@@ -12,6 +12,8 @@
 //   [output alerts]                           (expected rows, any order)
 //   [output alerts ordered]                   (expected rows, this order)
 //   [errors]                                  (expected _errors.jsonl lines)
+//   [function NAME]                           (JavaScript for udf.NAME, passed
+//   function (a) { return a + 1; }             as --function NAME=FILE.js)
 //   [error]                                   (expected compile error)
 //   3:14: error: unknown function 'FOO'
 //
@@ -120,7 +122,8 @@ bool ParseCase(const std::string& path, Case* c, std::string* error) {
       const std::vector<std::string> words = SplitWords(line.substr(1, line.size() - 2));
       if (!words.empty() &&
           (words[0] == "query" || words[0] == "input" || words[0] == "output" ||
-           words[0] == "errors" || words[0] == "error" || words[0] == "reference")) {
+           words[0] == "errors" || words[0] == "error" || words[0] == "reference" ||
+           words[0] == "function")) {
         Section s;
         s.kind = words[0];
         s.line_number = number;
@@ -140,7 +143,9 @@ bool ParseCase(const std::string& path, Case* c, std::string* error) {
             return false;
           }
         }
-        if ((s.kind == "input" || s.kind == "output" || s.kind == "reference") && s.name.empty()) {
+        if ((s.kind == "input" || s.kind == "output" || s.kind == "reference" ||
+             s.kind == "function") &&
+            s.name.empty()) {
           *error = path + ":" + std::to_string(number) + ": [" + s.kind + "] needs a name";
           return false;
         }
@@ -159,7 +164,8 @@ bool ParseCase(const std::string& path, Case* c, std::string* error) {
     if (current->kind == "query") {
       current->lines.push_back(line);
     } else if (!Trim(line).empty()) {
-      current->lines.push_back(current->kind == "input" ? line : Trim(line));
+      const bool raw = current->kind == "input" || current->kind == "function";
+      current->lines.push_back(raw ? line : Trim(line));
     }
   }
   return true;
@@ -255,6 +261,12 @@ bool RunOnce(const std::string& sluice, const std::string& test_path, const Case
         command.push_back("--reference");
         command.push_back(flag);
       }
+    } else if (s.kind == "function") {
+      const fs::path file = work / ("udf-" + s.name + ".js");
+      std::ofstream out(file);
+      for (const std::string& l : s.lines) out << l << "\n";
+      command.push_back("--function");
+      command.push_back(s.name + "=" + file.string());
     } else if (s.kind == "output") {
       outputs[s.name] = &s;
     } else if (s.kind == "errors") {

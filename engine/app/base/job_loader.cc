@@ -4,14 +4,18 @@
 #include <fstream>
 #include <sstream>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "engine/app/base/command_line.h"
 #include "engine/core/datetime.h"
 #include "engine/core/value.h"
+#include "engine/expr/javascript/javascript_host.h"
+#include "engine/expr/javascript/javascript_interpreter.h"
 #include "google/protobuf/util/json_util.h"
 #include "sql/compiler.h"
+#include "sql/limits.h"
 
 namespace sluice {
 namespace {
@@ -132,6 +136,97 @@ absl::StatusOr<v1::TimePolicy> ParseTimePolicy(const v1::TimePolicySpec& spec,
   return policy;
 }
 
+absl::Status ReadUserFunctionFlags(const std::vector<std::string>& bindings,
+                                   const std::string& time_limit, const std::string& memory_limit,
+                                   google::protobuf::RepeatedPtrField<v1::UserFunctionSpec>* out) {
+  int64_t memory = 0;
+  if (!memory_limit.empty() && !absl::SimpleAtoi(memory_limit, &memory)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--function-memory-limit takes a number of bytes, not '", memory_limit, "'"));
+  }
+  for (const std::string& binding : bindings) {
+    const size_t eq = binding.find('=');
+    if (eq == std::string::npos || eq == 0 || eq + 1 == binding.size()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("--function takes NAME=FILE.js, got '", binding, "'"));
+    }
+    const std::string path = binding.substr(eq + 1);
+    std::ifstream in(path, std::ios::binary);
+    if (!in) return absl::NotFoundError(absl::StrCat("cannot read function file ", path));
+    // One byte past the limit is enough to refuse it.
+    std::string source(static_cast<size_t>(sql::kMaxUserFunctionSourceBytes) + 1, '\0');
+    in.read(source.data(), static_cast<std::streamsize>(source.size()));
+    source.resize(static_cast<size_t>(in.gcount()));
+    v1::UserFunctionSpec* f = out->Add();
+    f->set_name(binding.substr(0, eq));
+    f->set_source(std::move(source));
+    f->set_time_limit(time_limit);
+    f->set_memory_limit_bytes(memory);
+  }
+  return absl::OkStatus();
+}
+
+absl::Status AddUserFunctions(const google::protobuf::RepeatedPtrField<v1::UserFunctionSpec>& specs,
+                              sql::CompileOptions* options) {
+  if (specs.size() > sql::kMaxUserFunctions) {
+    return absl::InvalidArgumentError(absl::StrCat("a job declares at most ",
+                                                   sql::kMaxUserFunctions,
+                                                   " user-defined functions, not ", specs.size()));
+  }
+  for (const v1::UserFunctionSpec& f : specs) {
+    bool identifier = !f.name().empty() && f.name().size() <= 64 &&
+                      !std::isdigit(static_cast<unsigned char>(f.name()[0]));
+    for (char c : f.name())
+      identifier = identifier && (std::isalnum(static_cast<unsigned char>(c)) || c == '_');
+    if (!identifier) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "a user-defined function's name is 1 to 64 letters, digits or '_', not starting with a "
+          "digit, not '",
+          DescribeName(f.name()), "'"));
+    }
+    const std::string name = ToLowerAscii(f.name());
+    const std::string what = absl::StrCat("function udf.", f.name(), ": ");
+    if (options->user_functions.count(name) != 0) {
+      return absl::InvalidArgumentError(absl::StrCat(what, "declared twice"));
+    }
+    if (static_cast<int64_t>(f.source().size()) > sql::kMaxUserFunctionSourceBytes) {
+      return absl::InvalidArgumentError(absl::StrCat(what, "the source is ", f.source().size(),
+                                                     " bytes; the limit is ",
+                                                     sql::kMaxUserFunctionSourceBytes));
+    }
+    sql::CompileOptions::UserFunction declared;
+    declared.source = f.source();
+    if (!f.time_limit().empty()) {
+      auto ticks = ParseDurationTicks(f.time_limit());
+      if (!ticks.ok()) {
+        return absl::InvalidArgumentError(
+            absl::StrCat(what, "timeLimit: ", ticks.status().message()));
+      }
+      declared.time_limit_ms = *ticks / kTicksPerMillisecond;
+      if (declared.time_limit_ms < 1 || declared.time_limit_ms > 10'000) {
+        return absl::InvalidArgumentError(
+            absl::StrCat(what, "the time limit is 1ms to 10s, not ", f.time_limit()));
+      }
+    }
+    if (f.memory_limit_bytes() != 0) {
+      if (f.memory_limit_bytes() < javascript::kMinMemoryLimitBytes ||
+          f.memory_limit_bytes() > (256 << 20)) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            what, "the memory limit is 1 MiB to 256 MiB, not ", f.memory_limit_bytes()));
+      }
+      declared.memory_limit_bytes = f.memory_limit_bytes();
+    }
+    // Compiling parses the source within the heap budget and runs nothing.
+    auto compiled = javascript::JavaScriptInterpreter::Create(
+        name, f.source(),
+        declared.memory_limit_bytes > 0 ? declared.memory_limit_bytes
+                                        : javascript::kDefaultMemoryLimitBytes);
+    if (!compiled.ok()) return compiled.status();
+    options->user_functions[name] = std::move(declared);
+  }
+  return absl::OkStatus();
+}
+
 absl::StatusOr<LoadedJob> LoadJob(const v1::JobSpec& spec) {
   if (!ValidJobName(spec.name())) {
     return absl::InvalidArgumentError(
@@ -145,6 +240,7 @@ absl::StatusOr<LoadedJob> LoadJob(const v1::JobSpec& spec) {
   for (const v1::InputBinding& binding : spec.inputs()) {
     if (binding.reference()) options.reference_inputs.push_back(binding.alias());
   }
+  if (absl::Status s = AddUserFunctions(spec.functions(), &options); !s.ok()) return s;
   sql::CompileResult compiled = sql::CompileQuery(spec.query(), options);
   if (!compiled.ok) {
     return absl::InvalidArgumentError(sql::FormatQueryError("", compiled.error));

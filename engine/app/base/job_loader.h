@@ -12,6 +12,7 @@
 #include "connectors/kafka_client.h"
 #include "proto/job.pb.h"
 #include "proto/plan.pb.h"
+#include "sql/compiler.h"
 
 namespace sluice {
 
@@ -56,6 +57,21 @@ absl::StatusOr<LoadedJob> LoadJob(const v1::JobSpec& spec);
 // inputs and outputs, as LoadJob does after compiling. Applying the time
 // policies again is harmless.
 absl::StatusOr<LoadedJob> BindJob(const v1::JobSpec& spec, v1::Plan plan);
+
+// Checks the job's JavaScript user-defined functions as hostile input (at
+// most sql::kMaxUserFunctions, names that are identifiers, sources of at
+// most sql::kMaxUserFunctionSourceBytes that compile to one function, sane
+// limits) and declares them to the compiler. InvalidArgument naming the
+// function otherwise. Compiling runs no JavaScript.
+absl::Status AddUserFunctions(const google::protobuf::RepeatedPtrField<v1::UserFunctionSpec>& specs,
+                              sql::CompileOptions* options);
+
+// The `--function NAME=FILE.js` flags of `sluice run` and `sluice submit`
+// (with `--function-time-limit` and `--function-memory-limit` for all of
+// them): reads each file into a UserFunctionSpec.
+absl::Status ReadUserFunctionFlags(const std::vector<std::string>& bindings,
+                                   const std::string& time_limit, const std::string& memory_limit,
+                                   google::protobuf::RepeatedPtrField<v1::UserFunctionSpec>* out);
 
 // Parses a TimePolicySpec (durations like "5s"); unset fields keep `base`'s.
 absl::StatusOr<v1::TimePolicy> ParseTimePolicy(const v1::TimePolicySpec& spec,
