@@ -14,8 +14,10 @@
 // State: per (function, key) one entry, written at each checkpoint for the
 // keys that changed since the last one; Open reads them back.
 #include <algorithm>
+#include <cmath>
 #include <cstdint>
 #include <deque>
+#include <limits>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -31,6 +33,7 @@
 #include "engine/core/value_codec.h"
 #include "engine/expr/expression.h"
 #include "operators/aggregate_functions.h"
+#include "operators/anomaly_detection.h"
 #include "operators/builtin_operators.h"
 
 namespace sluice {
@@ -38,6 +41,23 @@ namespace {
 
 using Kind = v1::AnalyticNode::Function::Kind;
 constexpr Kind kAggregate = v1::AnalyticNode::Function::KIND_AGGREGATE;
+constexpr Kind kSpikeAndDip = v1::AnalyticNode::Function::KIND_SPIKE_AND_DIP;
+constexpr Kind kChangePoint = v1::AnalyticNode::Function::KIND_CHANGE_POINT;
+
+bool IsAnomaly(Kind kind) { return kind == kSpikeAndDip || kind == kChangePoint; }
+
+// One key's anomaly detector and the time of its last matching row.
+struct Detector {
+  std::unique_ptr<SpikeAndDipDetector> spikes;
+  std::unique_ptr<ChangePointDetector> changes;
+  int64_t last = 0;
+
+  AnomalyResult Update(double x) { return spikes ? spikes->Update(x) : changes->Update(x); }
+  std::string Save() const { return spikes ? spikes->SaveState() : changes->SaveState(); }
+  bool Restore(std::string_view bytes) {
+    return spikes ? spikes->RestoreState(bytes) : changes->RestoreState(bytes);
+  }
+};
 
 struct Seen {
   int64_t time;
@@ -69,6 +89,21 @@ struct Function {
   std::unique_ptr<std::byte[], AlignedDelete> state;
   std::vector<Value> values;
   std::vector<void*> states;
+  // Anomaly detection: the arguments and a detector per key.
+  double confidence = 0;
+  int history_size = 0;
+  SpikeMode spike_mode = SpikeMode::kSpikes;
+  absl::flat_hash_map<std::string, Detector> detectors;
+
+  Detector NewDetector() const {
+    Detector d;
+    if (kind == kSpikeAndDip) {
+      d.spikes = std::make_unique<SpikeAndDipDetector>(confidence, history_size, spike_mode);
+    } else {
+      d.changes = std::make_unique<ChangePointDetector>(confidence, history_size);
+    }
+    return d;
+  }
 };
 
 // The end of the (end - interval, end] interval that holds `t`, aligned as
@@ -139,6 +174,19 @@ class AnalyticOperator final : public Operator {
     std::string error;
     for (size_t i = 0; i < functions_.size(); ++i) {
       Function& f = functions_[i];
+      if (IsAnomaly(f.kind)) {
+        for (uint32_t r : rows) {
+          if (f.when && TruthValue(spans[i].when[r]) != 1) continue;
+          const Value& v = spans[i].value[r];
+          if (!v.is_null() && v.type() != ValueType::kBigint && v.type() != ValueType::kFloat) {
+            eval_.AddError(
+                r, absl::StrCat(f.kind == kSpikeAndDip ? "AnomalyDetection_SpikeAndDip"
+                                                       : "AnomalyDetection_ChangePoint",
+                                " expects a number: ", TypeName(v.type()), " ", DebugString(v)));
+          }
+        }
+        continue;
+      }
       if (f.kind != kAggregate || !f.value) continue;
       coerced[i].resize(batch.num_rows);
       for (uint32_t r : rows) {
@@ -170,7 +218,25 @@ class AnalyticOperator final : public Operator {
         Function& f = functions_[i];
         const bool matches = !f.when || TruthValue(spans[i].when[r]) == 1;
         Value result;
-        if (f.kind == kAggregate) {
+        if (IsAnomaly(f.kind)) {
+          // {IsAnomaly, Score} for a matching row with a value; NULL else.
+          const Value& v = spans[i].value[r];
+          if (matches && !v.is_null()) {
+            auto [it, added] = f.detectors.try_emplace(key);
+            if (added) it->second = f.NewDetector();
+            const AnomalyResult a = it->second.Update(
+                v.type() == ValueType::kBigint ? static_cast<double>(v.bigint()) : v.float_value());
+            it->second.last = t;
+            f.expiry.emplace_back(t, key);
+            dirty_.insert({i, key});
+            RecordField* fields = builder.arena()->AllocateArray<RecordField>(2);
+            fields[0] = RecordField{"IsAnomaly", Value::Bigint(a.is_anomaly ? 1 : 0)};
+            fields[1] = RecordField{
+                "Score", Value::Float(std::isfinite(a.score) ? a.score
+                                                             : std::numeric_limits<double>::max())};
+            result = Value::Record(fields, 2);
+          }
+        } else if (f.kind == kAggregate) {
           std::deque<Seen>* seen = nullptr;
           if (auto it = f.history.find(key); it != f.history.end()) seen = &it->second;
           const int64_t oldest = SaturatingSubtract(t, f.duration);
@@ -255,6 +321,15 @@ class AnalyticOperator final : public Operator {
       while (!f.expiry.empty() && f.expiry.front().first < before) {
         const std::string key = std::move(f.expiry.front().second);
         f.expiry.pop_front();
+        if (IsAnomaly(f.kind)) {
+          // A key quiet for LIMIT DURATION starts a new history.
+          auto it = f.detectors.find(key);
+          if (it != f.detectors.end() && it->second.last < before) {
+            f.detectors.erase(it);
+            dirty_.insert({i, key});
+          }
+          continue;
+        }
         if (isfirst) {
           auto it = f.interval_end.find(key);
           if (it != f.interval_end.end() && it->second < before) {
@@ -284,7 +359,13 @@ class AnalyticOperator final : public Operator {
       key.append(partition);
       value.clear();
       bool present = false;
-      if (f.kind == v1::AnalyticNode::Function::KIND_ISFIRST) {
+      if (IsAnomaly(f.kind)) {
+        if (auto it = f.detectors.find(partition); it != f.detectors.end()) {
+          EncodeFixed64(static_cast<uint64_t>(it->second.last), &value);
+          value.append(it->second.Save());
+          present = true;
+        }
+      } else if (f.kind == v1::AnalyticNode::Function::KIND_ISFIRST) {
         if (auto it = f.interval_end.find(partition); it != f.interval_end.end()) {
           EncodeFixed64(static_cast<uint64_t>(it->second), &value);
           present = true;
@@ -316,6 +397,7 @@ class AnalyticOperator final : public Operator {
         for (const Seen& s : seen) bytes += s.value.size() + 24;
       }
       bytes += f.interval_end.size() * 48 + f.expiry.size() * 40;
+      bytes += f.detectors.size() * (static_cast<size_t>(f.history_size) * 8 + 96);
     }
     return bytes;
   }
@@ -341,6 +423,16 @@ class AnalyticOperator final : public Operator {
 
   bool Restore(size_t index, std::string_view key, std::string_view value) {
     Function& f = functions_[index];
+    if (IsAnomaly(f.kind)) {
+      uint64_t last = 0;
+      if (!DecodeFixed64(&value, &last)) return false;
+      Detector d = f.NewDetector();
+      if (!d.Restore(value)) return false;
+      d.last = static_cast<int64_t>(last);
+      f.detectors[std::string(key)] = std::move(d);
+      f.expiry.emplace_back(static_cast<int64_t>(last), std::string(key));
+      return true;
+    }
     if (f.kind == v1::AnalyticNode::Function::KIND_ISFIRST) {
       uint64_t end = 0;
       if (!DecodeFixed64(&value, &end) || !value.empty()) return false;
@@ -391,7 +483,20 @@ absl::StatusOr<std::unique_ptr<Operator>> MakeAnalyticOperator(const v1::Node& n
     Function f;
     f.kind = spec_f.kind();
     const bool isfirst = f.kind == v1::AnalyticNode::Function::KIND_ISFIRST;
-    if (f.kind == kAggregate) {
+    if (IsAnomaly(f.kind)) {
+      const std::string invalid =
+          f.kind == kSpikeAndDip
+              ? SpikeAndDipDetector::Validate(spec_f.confidence(), spec_f.history_size())
+              : ChangePointDetector::Validate(spec_f.confidence(), spec_f.history_size());
+      if (!invalid.empty() || spec_f.duration_ticks() <= 0 || !spec_f.has_value() ||
+          spec_f.spike_mode() < 0 || spec_f.spike_mode() > 2) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("malformed anomaly detection function: ", invalid));
+      }
+      f.confidence = spec_f.confidence();
+      f.history_size = static_cast<int>(spec_f.history_size());
+      f.spike_mode = static_cast<SpikeMode>(spec_f.spike_mode());
+    } else if (f.kind == kAggregate) {
       auto aggregate = MakeAggregateFunction(spec_f.aggregate());
       if (!aggregate.ok()) return aggregate.status();
       f.aggregate = *std::move(aggregate);

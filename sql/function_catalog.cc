@@ -109,8 +109,8 @@ constexpr FunctionInfo kFunctions[] = {
     {"getrecordproperties", FunctionKind::kUnsupported, 0, -1},
     {"getarrayelements", FunctionKind::kUnsupported, 0, -1},
     {"json_parse", FunctionKind::kUnsupported, 0, -1},
-    {"anomalydetection_spikeanddip", FunctionKind::kUnsupported, 0, -1},
-    {"anomalydetection_changepoint", FunctionKind::kUnsupported, 0, -1},
+    {"anomalydetection_spikeanddip", FunctionKind::kAnalytic, 4, 4},
+    {"anomalydetection_changepoint", FunctionKind::kAnalytic, 3, 3},
 };
 
 }  // namespace

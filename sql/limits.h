@@ -76,6 +76,14 @@ inline constexpr int64_t kMaxWindowTicks = 7LL * 24 * 3600 * 10'000'000;
 // operator updates each of them per event.
 inline constexpr int64_t kMaxWindowsPerEvent = 1000;
 
+// AnomalyDetection_*: ASA documents confidence as 1 to 100 and no bound for
+// historySize; this one bounds a key's detector to 80 KB (the same bounds
+// as operators/anomaly_detection.h, which checks a loaded plan again).
+inline constexpr double kMinAnomalyConfidence = 1;
+inline constexpr double kMaxAnomalyConfidence = 100;
+inline constexpr int64_t kMinAnomalyHistorySize = 3;
+inline constexpr int64_t kMaxAnomalyHistorySize = 10'000;
+
 }  // namespace sluice::sql
 
 #endif  // SLUICE_SQL_LIMITS_H_

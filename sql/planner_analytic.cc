@@ -60,7 +60,9 @@ const absl::flat_hash_map<std::string, v1::Aggregate::Function>& AnalyticAggrega
 
 bool IsAnalyticCall(const Expr& e) {
   if (e.kind != Expr::Kind::kCall || e.path.size() != 1) return false;
-  if (SameName(e.path[0], "lag") || SameName(e.path[0], "last") || SameName(e.path[0], "isfirst")) {
+  if (SameName(e.path[0], "lag") || SameName(e.path[0], "last") || SameName(e.path[0], "isfirst") ||
+      SameName(e.path[0], "anomalydetection_spikeanddip") ||
+      SameName(e.path[0], "anomalydetection_changepoint")) {
     return true;
   }
   // TopOne() OVER (ORDER BY ...) alone is the windowed aggregate.
@@ -227,6 +229,8 @@ bool Planner::AnalyticFunction(const Expr& call, Relation& rel, v1::AnalyticNode
   if (auto aggregate = AnalyticAggregates().find(name); aggregate != AnalyticAggregates().end()) {
     f->set_kind(v1::AnalyticNode::Function::KIND_AGGREGATE);
     if (!limit_duration() || !AnalyticAggregate(call, scope, aggregate->second, f)) return false;
+  } else if (name == "anomalydetection_spikeanddip" || name == "anomalydetection_changepoint") {
+    if (!AnomalyDetection(call, scope, f) || !limit_duration()) return false;
   } else if (name == "isfirst") {
     f->set_kind(v1::AnalyticNode::Function::KIND_ISFIRST);
     if (n != 2 || call.star_arg) {
@@ -364,6 +368,56 @@ bool Planner::AnalyticAggregate(const Expr& call, Scope& scope, v1::Aggregate::F
   const Expr& arg = *call.args[0];
   spec->set_compare_as_string(arg.kind == Expr::Kind::kCast && arg.type_name == "nvarchar(max)");
   return BindExpr(arg, scope, f->mutable_value());
+}
+
+// AnomalyDetection_SpikeAndDip(x, confidence, historySize, mode) and
+// AnomalyDetection_ChangePoint(x, confidence, historySize): the detector's
+// arguments are constants, checked here (operators/anomaly_detection.h
+// checks them again when the plan is loaded).
+bool Planner::AnomalyDetection(const Expr& call, Scope& scope, v1::AnalyticNode::Function* f) {
+  const bool spikes = SameName(call.path[0], "anomalydetection_spikeanddip");
+  const std::string written =
+      spikes ? "AnomalyDetection_SpikeAndDip" : "AnomalyDetection_ChangePoint";
+  f->set_kind(spikes ? v1::AnalyticNode::Function::KIND_SPIKE_AND_DIP
+                     : v1::AnalyticNode::Function::KIND_CHANGE_POINT);
+  const size_t n = spikes ? 4 : 3;
+  if (call.star_arg || call.args.size() != n) {
+    return Fail(call.location,
+                spikes ? "AnomalyDetection_SpikeAndDip takes 4 arguments: (expr, confidence, "
+                         "historySize, 'spikes' | 'dips' | 'spikesanddips')"
+                       : "AnomalyDetection_ChangePoint takes 3 arguments: (expr, confidence, "
+                         "historySize)");
+  }
+  const Expr& confidence = *call.args[1];
+  const double c = confidence.kind == Expr::Kind::kInteger
+                       ? static_cast<double>(confidence.int_value)
+                       : (confidence.kind == Expr::Kind::kFloat ? confidence.float_value : -1);
+  if (!(c >= kMinAnomalyConfidence && c <= kMaxAnomalyConfidence)) {
+    return Fail(confidence.location,
+                absl::StrCat(written, "'s confidence must be a number from ", kMinAnomalyConfidence,
+                             " to ", kMaxAnomalyConfidence));
+  }
+  f->set_confidence(c);
+  const Expr& history = *call.args[2];
+  if (history.kind != Expr::Kind::kInteger || history.int_value < kMinAnomalyHistorySize ||
+      history.int_value > kMaxAnomalyHistorySize) {
+    return Fail(
+        history.location,
+        absl::StrCat(written, "'s historySize must be a whole number from ", kMinAnomalyHistorySize,
+                     " to ", kMaxAnomalyHistorySize, " (events the detector keeps per key)"));
+  }
+  f->set_history_size(history.int_value);
+  if (spikes) {
+    const Expr& mode = *call.args[3];
+    const std::string m = mode.kind == Expr::Kind::kString ? Lower(mode.string_value) : "";
+    if (m != "spikes" && m != "dips" && m != "spikesanddips") {
+      return Fail(mode.location,
+                  "AnomalyDetection_SpikeAndDip's mode must be 'spikes', 'dips' or "
+                  "'spikesanddips'");
+    }
+    f->set_spike_mode(m == "spikes" ? 0 : (m == "dips" ? 1 : 2));
+  }
+  return BindExpr(*call.args[0], scope, f->mutable_value());
 }
 
 bool Planner::BindAnalyticCall(const Expr& e, Scope& scope, v1::Expr* out) {

@@ -214,6 +214,7 @@ class Planner {
   bool AnalyticAggregate(const Expr& call, Scope& scope, v1::Aggregate::Function function,
                          v1::AnalyticNode::Function* f);
   bool FromRecord(const Expr& call, const Relation& rel, v1::Expr* out);
+  bool AnomalyDetection(const Expr& call, Scope& scope, v1::AnalyticNode::Function* f);
   // An analytic call met while binding: its column.
   bool BindAnalyticCall(const Expr& e, Scope& scope, v1::Expr* out);
 
