@@ -40,6 +40,14 @@ DeviceSimulator::DeviceSimulator(SimulatorOptions options) : options_(options), 
     while (spiking_[device] >= 0) device = (device + 1) % options_.devices;
     spiking_[device] = i;
   }
+  clock_lag_.assign(options_.devices, 0);
+  if (options_.clock_lag_max_ticks > 0) {
+    // Its own generator, so that other options draw the same numbers.
+    std::mt19937_64 lag_rng(options_.seed ^ 0x5eedc10cULL);
+    for (int64_t& lag : clock_lag_) {
+      lag = static_cast<int64_t>(Unit(lag_rng) * static_cast<double>(options_.clock_lag_max_ticks));
+    }
+  }
   if (options_.skew > 0) {
     skew_cdf_.resize(options_.devices);
     double total = 0;
@@ -100,8 +108,9 @@ bool DeviceSimulator::Generate(SimulatedEvent* event) {
                                      static_cast<double>(options_.out_of_order_max_ticks - 1));
   }
   event->arrival_ticks = ticks + delay;
-
-  std::string time = FormatDatetime(ticks);
+  // The device stamps the reading with its own (possibly slow) clock.
+  event->event_ticks = ticks - clock_lag_[device];
+  std::string time = FormatDatetime(event->event_ticks);
   const double bad = Unit(rng_);
   event->bad = bad < options_.bad_share;
   char json[256];

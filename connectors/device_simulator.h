@@ -35,6 +35,10 @@ struct SimulatorOptions {
   // 0: every device reports equally often. s > 0: device k (by rank) reports
   // in proportion to 1 / (k + 1)^s (Zipf), so a few devices are busy.
   double skew = 0.0;
+  // Slow device clocks: device k's clock is behind by a fixed amount from 0
+  // to this (drawn from the seed and k), so its eventTime lags its arrival
+  // (what TIMESTAMP BY ... OVER deviceId is for).
+  int64_t clock_lag_max_ticks = 0;
 };
 
 struct SimulatedEvent {
@@ -71,8 +75,9 @@ class DeviceSimulator {
   SimulatorOptions options_;
   std::mt19937_64 rng_;
   std::vector<double> base_temperature_;
-  std::vector<int> spiking_;      // per device: its turn among the spiking devices, or -1
-  std::vector<double> skew_cdf_;  // with skew: cumulative share of devices 0..k
+  std::vector<int> spiking_;        // per device: its turn among the spiking devices, or -1
+  std::vector<double> skew_cdf_;    // with skew: cumulative share of devices 0..k
+  std::vector<int64_t> clock_lag_;  // per device: how far its clock is behind
   int spiking_count_ = 1;
   int64_t generated_ = 0;
   uint64_t seq_ = 0;

@@ -218,9 +218,10 @@ absl::StatusOr<SimulatorOptions> SimulatorOptionsFrom(const CommandLine& cl) {
   }
   if (!duration("duration", &options.duration_ticks) ||
       !duration("out-of-order-max", &options.out_of_order_max_ticks) ||
-      !duration("late-delay", &options.late_delay_ticks)) {
+      !duration("late-delay", &options.late_delay_ticks) ||
+      !duration("clock-lag-max", &options.clock_lag_max_ticks)) {
     return absl::InvalidArgumentError(
-        "--duration, --out-of-order-max and --late-delay take durations like 5s");
+        "--duration, --out-of-order-max, --late-delay and --clock-lag-max take durations like 5s");
   }
   if (options.count < 0 && options.duration_ticks < 0) {
     return absl::InvalidArgumentError("give --count N or --duration D");
@@ -257,6 +258,9 @@ int SimulateCommand(const std::vector<std::string>& args) {
       {"out-of-order-max", true, false, "largest delay of an out-of-order event (default 2s)",
        "DURATION"},
       {"late", true, false, "share of events delayed by --late-delay (default 0)", "SHARE"},
+      {"clock-lag-max", true, false,
+       "slow device clocks: each device's eventTime lags by a fixed amount up to this (default 0)",
+       "DURATION"},
       {"late-delay", true, false, "delay of a late event (default 10s)", "DURATION"},
       {"bad", true, false, "share of malformed records (default 0)", "SHARE"},
       {"spiking-devices", true, false, "devices that overheat now and then (default 1)", "N"},

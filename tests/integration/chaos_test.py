@@ -60,7 +60,7 @@ QUERIES = {
     "firsts": """
         SELECT deviceId, eventTime, temperature,
                LAG(temperature) OVER (PARTITION BY deviceId LIMIT DURATION(second, 2)) AS prev
-        INTO firsts FROM telemetry TIMESTAMP BY eventTime
+        INTO firsts FROM telemetry TIMESTAMP BY eventTime OVER deviceId
         WHERE ISFIRST(second, 1) OVER (PARTITION BY deviceId WHEN temperature > 50) = 1""",
 }
 POLICY = {"outOfOrderTolerance": "1s"}
