@@ -84,6 +84,10 @@ inline constexpr double kMaxAnomalyConfidence = 100;
 inline constexpr int64_t kMinAnomalyHistorySize = 3;
 inline constexpr int64_t kMaxAnomalyHistorySize = 10'000;
 
+// CollectTop(n): rows a group keeps (operators/aggregate_functions.cc
+// checks a loaded plan against the same bound).
+inline constexpr int64_t kMaxCollectTop = 10'000;
+
 }  // namespace sluice::sql
 
 #endif  // SLUICE_SQL_LIMITS_H_

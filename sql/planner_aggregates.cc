@@ -11,6 +11,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "sql/function_catalog.h"
+#include "sql/limits.h"
 #include "sql/planner.h"
 #include "sql/planner_internal.h"
 
@@ -141,12 +142,21 @@ bool Planner::BindAggregate(const Expr& e, Scope& scope, v1::Expr* out) {
   const std::string upper = absl::AsciiStrToUpper(e.path[0]);
   // SUM(x) OVER (LIMIT DURATION ...) and the like: per event, not per group.
   if (IsAnalyticCall(e)) return BindAnalyticCall(e, scope, out);
-  const bool top_one = Lower(e.path[0]) == "topone";
+  const std::string lower = Lower(e.path[0]);
+  const bool top_one = lower == "topone";
+  const bool collect = lower == "collect";
+  const bool collect_top = lower == "collecttop";
+  const bool percentile = lower == "percentile_cont" || lower == "percentile_disc";
   if (top_one && (!e.has_over || e.over_order.empty() || e.analytic_over)) {
     return Fail(e.location,
                 "TopOne needs OVER (ORDER BY column [ASC|DESC], ...) in a GROUP BY with a window");
   }
-  if (e.has_over && !top_one) {
+  if ((collect_top || percentile) && (!e.has_over || e.over_order.empty() || e.analytic_over)) {
+    return Fail(e.location,
+                absl::StrCat(upper, " needs OVER (ORDER BY x [ASC|DESC]", percentile ? "" : ", ...",
+                             ") in a GROUP BY with a window"));
+  }
+  if (e.has_over && !top_one && !collect_top && !percentile) {
     return Fail(e.location, absl::StrCat(upper,
                                          " OVER (...) needs LIMIT DURATION(unit, length): "
                                          "the analytic form looks back that far from each event"));
@@ -176,7 +186,34 @@ bool Planner::BindAggregate(const Expr& e, Scope& scope, v1::Expr* out) {
                            scope.rel->IsQualifier(e.args[0]->path[0]);
   const bool count_star = name == "count" && (e.star_arg || (e.args.empty() && !e.distinct) ||
                                               (names_input && !e.distinct));
-  if (top_one) return BindTopOne(e, scope, std::move(spec), canon, out);
+  if (top_one || collect || collect_top) return BindTopOne(e, scope, std::move(spec), canon, out);
+  if (percentile) {
+    const Expr* p = e.args.size() == 1 ? e.args[0].get() : nullptr;
+    const double value = p == nullptr                      ? -1
+                         : p->kind == Expr::Kind::kInteger ? static_cast<double>(p->int_value)
+                         : p->kind == Expr::Kind::kFloat   ? p->float_value
+                                                           : -1;
+    if (e.star_arg || e.distinct || !(value >= 0 && value <= 1)) {
+      return Fail(p != nullptr ? p->location : e.location,
+                  absl::StrCat(upper, " takes one number from 0 to 1: the percentile"));
+    }
+    if (e.over_order.size() != 1) {
+      return Fail(e.location, absl::StrCat(upper, " orders by one value: OVER (ORDER BY x)"));
+    }
+    spec.set_function(lower == "percentile_cont" ? v1::Aggregate::FUNCTION_PERCENTILE_CONT
+                                                 : v1::Aggregate::FUNCTION_PERCENTILE_DISC);
+    spec.set_percentile(value);
+    spec.add_descending(e.over_descending[0]);
+    Scope arg_scope;
+    arg_scope.rel = scope.rel;
+    arg_scope.clause = scope.clause;
+    arg_scope.in_aggregate = true;
+    if (!BindExpr(*e.over_order[0], arg_scope, spec.mutable_arg())) return false;
+    *scope.agg->add_aggregates() = std::move(spec);
+    scope.agg_canon->try_emplace(canon, scope.agg->aggregates_size() - 1);
+    out->set_column(scope.agg->keys_size() + scope.agg->aggregates_size() - 1);
+    return true;
+  }
   if (name == "count" && !count_star && e.args.empty()) {
     return Fail(e.location, "COUNT(DISTINCT) needs an argument");
   }
@@ -222,15 +259,35 @@ bool Planner::BindAggregate(const Expr& e, Scope& scope, v1::Expr* out) {
   return true;
 }
 
-// TopOne([expr]) OVER (ORDER BY a [DESC], ...): the aggregate's argument
-// packs the ordering values and the payload (expr, or the whole row as a
-// record) into one array: [a, ..., payload].
+// TopOne([expr]) OVER (ORDER BY a [DESC], ...), CollectTop(n[, expr]) OVER
+// (ORDER BY ...) and Collect([expr]): the aggregate's argument packs the
+// ordering values and the payload (expr, or the whole row as a record) into
+// one array: [a, ..., payload].
 bool Planner::BindTopOne(const Expr& e, Scope& scope, v1::Aggregate spec, const std::string& canon,
                          v1::Expr* out) {
-  if (e.distinct || e.star_arg || e.args.size() > 1) {
-    return Fail(e.location, "TopOne takes no argument (the whole event) or one expression");
+  const std::string lower = Lower(e.path[0]);
+  const Expr* payload_expr = nullptr;
+  if (lower == "collecttop") {
+    const Expr* n = e.args.empty() ? nullptr : e.args[0].get();
+    if (e.distinct || e.star_arg || n == nullptr || e.args.size() > 2 ||
+        n->kind != Expr::Kind::kInteger || n->int_value < 1 || n->int_value > kMaxCollectTop) {
+      return Fail(n != nullptr ? n->location : e.location,
+                  absl::StrCat("CollectTop takes a whole number from 1 to ", kMaxCollectTop,
+                               " (how many rows) and optionally an expression"));
+    }
+    spec.set_function(v1::Aggregate::FUNCTION_COLLECT_TOP);
+    spec.set_top_count(n->int_value);
+    if (e.args.size() == 2) payload_expr = e.args[1].get();
+  } else {
+    if (e.distinct || e.star_arg || e.args.size() > 1) {
+      return Fail(e.location, absl::StrCat(lower == "collect" ? "Collect" : "TopOne",
+                                           " takes no argument (the whole event) or one "
+                                           "expression"));
+    }
+    spec.set_function(lower == "collect" ? v1::Aggregate::FUNCTION_COLLECT
+                                         : v1::Aggregate::FUNCTION_TOP_ONE);
+    if (!e.args.empty()) payload_expr = e.args[0].get();
   }
-  spec.set_function(v1::Aggregate::FUNCTION_TOP_ONE);
   Scope arg_scope;
   arg_scope.rel = scope.rel;
   arg_scope.clause = scope.clause;
@@ -244,8 +301,8 @@ bool Planner::BindTopOne(const Expr& e, Scope& scope, v1::Aggregate spec, const 
   spec.set_order_keys(static_cast<int32_t>(e.over_order.size()));
   v1::Expr* payload = pack->add_args();
   const Relation& rel = *scope.rel;
-  if (!e.args.empty()) {
-    if (!BindExpr(*e.args[0], arg_scope, payload)) return false;
+  if (payload_expr != nullptr) {
+    if (!BindExpr(*payload_expr, arg_scope, payload)) return false;
   } else if (rel.join) {
     return Fail(e.location, rel.join->analytic
                                 ? "TopOne() beside analytic functions needs an expression: "

@@ -48,11 +48,18 @@ bool PositiveInteger(const Expr& e, int64_t* value) {
 // The aggregates that take an analytic OVER, and their window function.
 const absl::flat_hash_map<std::string, v1::Aggregate::Function>& AnalyticAggregates() {
   static const auto* map = new absl::flat_hash_map<std::string, v1::Aggregate::Function>{
-      {"count", v1::Aggregate::FUNCTION_COUNT},   {"sum", v1::Aggregate::FUNCTION_SUM},
-      {"avg", v1::Aggregate::FUNCTION_AVG},       {"min", v1::Aggregate::FUNCTION_MIN},
-      {"max", v1::Aggregate::FUNCTION_MAX},       {"stdev", v1::Aggregate::FUNCTION_STDEV},
-      {"stdevp", v1::Aggregate::FUNCTION_STDEVP}, {"var", v1::Aggregate::FUNCTION_VAR},
-      {"varp", v1::Aggregate::FUNCTION_VARP},     {"topone", v1::Aggregate::FUNCTION_TOP_ONE}};
+      {"count", v1::Aggregate::FUNCTION_COUNT},
+      {"sum", v1::Aggregate::FUNCTION_SUM},
+      {"avg", v1::Aggregate::FUNCTION_AVG},
+      {"min", v1::Aggregate::FUNCTION_MIN},
+      {"max", v1::Aggregate::FUNCTION_MAX},
+      {"stdev", v1::Aggregate::FUNCTION_STDEV},
+      {"stdevp", v1::Aggregate::FUNCTION_STDEVP},
+      {"var", v1::Aggregate::FUNCTION_VAR},
+      {"varp", v1::Aggregate::FUNCTION_VARP},
+      {"topone", v1::Aggregate::FUNCTION_TOP_ONE},
+      {"collect", v1::Aggregate::FUNCTION_COLLECT},
+      {"collecttop", v1::Aggregate::FUNCTION_COLLECT_TOP}};
   return *map;
 }
 
@@ -192,7 +199,7 @@ bool Planner::AnalyticFunction(const Expr& call, Relation& rel, v1::AnalyticNode
                                    ? absl::StrCat(upper, "(DISTINCT ...) cannot be used with OVER")
                                    : absl::StrCat(upper, " does not take DISTINCT"));
   }
-  const bool top_one = name == "topone";
+  const bool top_one = name == "topone" || name == "collecttop";
   if (!call.over_order.empty() && !top_one) {
     return Fail(call.location, absl::StrCat(upper,
                                             " takes no ORDER BY in OVER: rows count in "
@@ -332,14 +339,32 @@ bool Planner::AnalyticAggregate(const Expr& call, Scope& scope, v1::Aggregate::F
   const bool names_input = call.args.size() == 1 && call.args[0]->kind == Expr::Kind::kName &&
                            call.args[0]->path.size() == 1 &&
                            scope.rel->join->sides[0].rel.IsQualifier(call.args[0]->path[0]);
-  if (function == v1::Aggregate::FUNCTION_TOP_ONE) {
-    if (call.over_order.empty()) {
+  if (function == v1::Aggregate::FUNCTION_TOP_ONE || function == v1::Aggregate::FUNCTION_COLLECT ||
+      function == v1::Aggregate::FUNCTION_COLLECT_TOP) {
+    // [ordering values..., payload], as the windowed forms pack them.
+    const bool collect = function == v1::Aggregate::FUNCTION_COLLECT;
+    if (call.over_order.empty() != collect) {
       return Fail(call.location,
-                  "TopOne needs ORDER BY in its OVER: OVER ([PARTITION BY ...] ORDER BY x "
-                  "[ASC|DESC] LIMIT DURATION(unit, length))");
+                  collect ? "Collect takes no ORDER BY: it keeps every row"
+                          : absl::StrCat(call.path[0],
+                                         " needs ORDER BY in its OVER: OVER ([PARTITION BY ...] "
+                                         "ORDER BY x [ASC|DESC] LIMIT DURATION(unit, length))"));
     }
-    if (call.star_arg || call.args.size() > 1) {
-      return Fail(call.location, "TopOne takes no argument (the whole event) or one expression");
+    size_t first = 0;
+    if (function == v1::Aggregate::FUNCTION_COLLECT_TOP) {
+      const Expr* n = call.args.empty() ? nullptr : call.args[0].get();
+      if (n == nullptr || n->kind != Expr::Kind::kInteger || n->int_value < 1 ||
+          n->int_value > kMaxCollectTop) {
+        return Fail(n != nullptr ? n->location : call.location,
+                    absl::StrCat("CollectTop takes a whole number from 1 to ", kMaxCollectTop,
+                                 " (how many rows) and optionally an expression"));
+      }
+      spec->set_top_count(n->int_value);
+      first = 1;
+    }
+    if (call.star_arg || call.distinct || call.args.size() > first + 1) {
+      return Fail(call.location, absl::StrCat(upper, " takes ", first == 1 ? "n and " : "",
+                                              "no argument (the whole event) or one expression"));
     }
     spec->set_function(function);
     v1::Call* pack = f->mutable_value()->mutable_call();
@@ -349,8 +374,8 @@ bool Planner::AnalyticAggregate(const Expr& call, Scope& scope, v1::Aggregate::F
       spec->add_descending(call.over_descending[i]);
     }
     spec->set_order_keys(static_cast<int32_t>(call.over_order.size()));
-    if (call.args.empty()) return FromRecord(call, *scope.rel, pack->add_args());
-    return BindExpr(*call.args[0], scope, pack->add_args());
+    if (call.args.size() == first) return FromRecord(call, *scope.rel, pack->add_args());
+    return BindExpr(*call.args[first], scope, pack->add_args());
   }
   if (call.distinct) {
     return Fail(call.location, absl::StrCat(upper, "(DISTINCT ...) cannot be used with OVER"));
