@@ -43,7 +43,7 @@ def expect_chart(json_path):
 
 def core(out):
     names = ["passthrough", "threshold", "tumbling", "hot-devices", "sessions",
-             "reference-threshold", "stream-join", "changes"]
+             "reference-threshold", "stream-join", "changes", "anomalies", "udf-threshold"]
     table = run(["core", "--events", "20000", "--devices", "200", "--repeat", "2",
                  "--workloads-dir", WORKLOADS, "--results-dir", out], 240)
     data, path = results(out, "core")

@@ -108,6 +108,9 @@ const std::vector<BenchWorkload>& BenchWorkloads() {
       // Analytic functions (no NEXMark query of that shape, so no Flink
       // figure): each reading against the device's previous one.
       {"changes", "-", 0},
+      // Anomaly detection per device (SpikeAndDip and ChangePoint over 120
+      // readings each): no NEXMark counterpart either.
+      {"anomalies", "-", 0},
       // A JavaScript UDF on every event (threshold's filter, computed in
       // udf.fahrenheit): beside `threshold`, the cost of one call.
       {"udf-threshold", "-", 0, false},
