@@ -108,7 +108,7 @@ constexpr FunctionInfo kFunctions[] = {
     {"getmetadatapropertyvalue", FunctionKind::kUnsupported, 0, -1},
     {"getrecordproperties", FunctionKind::kUnsupported, 0, -1},
     {"getarrayelements", FunctionKind::kUnsupported, 0, -1},
-    {"json_parse", FunctionKind::kUnsupported, 0, -1},
+    {"json_parse", FunctionKind::kScalar, 1, 1},
     {"anomalydetection_spikeanddip", FunctionKind::kAnalytic, 4, 4},
     {"anomalydetection_changepoint", FunctionKind::kAnalytic, 3, 3},
 };

@@ -41,6 +41,7 @@
 #include "engine/core/arena.h"
 #include "engine/core/conversion.h"
 #include "engine/core/value.h"
+#include "engine/expr/functions/json_value.h"
 #include "engine/expr/scalar_function.h"
 #include "s2/mutable_s2shape_index.h"
 #include "s2/s1chord_angle.h"
@@ -53,7 +54,6 @@
 #include "s2/s2point_vector_shape.h"
 #include "s2/s2polygon.h"
 #include "s2/s2polyline.h"
-#include "simdjson.h"
 
 namespace sluice {
 namespace {
@@ -347,79 +347,15 @@ class WktReader {
 // ---------------------------------------------------------------------------
 // GeoJSON in a string: parsed into Values, then read as a record.
 
-bool JsonToValue(simdjson::dom::element e, int depth, Arena* arena, Value* out,
-                 std::string* error) {
-  if (depth > kMaxGeoJsonDepth) {
-    *error = "GeoJSON is nested too deeply";
-    return false;
-  }
-  switch (e.type()) {
-    case simdjson::dom::element_type::ARRAY: {
-      simdjson::dom::array array = e.get_array().value_unsafe();
-      const size_t n = array.size();
-      if (n > kMaxVertices) {
-        *error = absl::StrCat("a geometry may have at most ", kMaxVertices, " vertices");
-        return false;
-      }
-      Value* items = arena->AllocateArray<Value>(n);
-      size_t i = 0;
-      for (simdjson::dom::element item : array) {
-        if (!JsonToValue(item, depth + 1, arena, &items[i++], error)) return false;
-      }
-      *out = Value::Array(items, static_cast<uint32_t>(n));
-      return true;
-    }
-    case simdjson::dom::element_type::OBJECT: {
-      simdjson::dom::object object = e.get_object().value_unsafe();
-      const size_t n = object.size();
-      RecordField* fields = arena->AllocateArray<RecordField>(n);
-      size_t i = 0;
-      for (simdjson::dom::key_value_pair field : object) {
-        fields[i].name = arena->CopyString(field.key);
-        if (!JsonToValue(field.value, depth + 1, arena, &fields[i].value, error)) return false;
-        ++i;
-      }
-      *out = Value::Record(fields, static_cast<uint32_t>(n));
-      return true;
-    }
-    case simdjson::dom::element_type::INT64:
-      *out = Value::Bigint(e.get_int64().value_unsafe());
-      return true;
-    case simdjson::dom::element_type::UINT64:
-      *out = Value::Float(static_cast<double>(e.get_uint64().value_unsafe()));
-      return true;
-    case simdjson::dom::element_type::DOUBLE:
-      *out = Value::Float(e.get_double().value_unsafe());
-      return true;
-    case simdjson::dom::element_type::STRING:
-      *out = Value::String(arena->CopyString(e.get_string().value_unsafe()));
-      return true;
-    case simdjson::dom::element_type::BOOL:
-      *out = Value::Bit(e.get_bool().value_unsafe());
-      return true;
-    case simdjson::dom::element_type::NULL_VALUE:
-      *out = Value::Null();
-      return true;
-  }
-  *out = Value::Null();
-  return true;
-}
-
 bool ReadGeoJsonString(std::string_view text, GeoShape* out, std::string* error) {
-  if (text.size() > kMaxGeoJsonBytes) {
-    *error = absl::StrCat("a GeoJSON string may have at most ", kMaxGeoJsonBytes, " bytes");
-    return false;
-  }
-  thread_local simdjson::dom::parser parser;
-  simdjson::padded_string padded(text.data(), text.size());
-  simdjson::dom::element root;
-  if (parser.parse(padded).get(root) != simdjson::SUCCESS) {
-    *error = "malformed GeoJSON";
-    return false;
-  }
   Arena arena;
   Value record;
-  if (!JsonToValue(root, 0, &arena, &record, error)) return false;
+  std::string why;
+  if (!ParseJsonValue(text, JsonLimits{kMaxGeoJsonBytes, kMaxGeoJsonDepth, kMaxVertices}, &arena,
+                      &record, &why)) {
+    *error = absl::StrCat("malformed GeoJSON: ", why);
+    return false;
+  }
   if (record.type() != ValueType::kRecord) {
     *error = "GeoJSON must be an object";
     return false;
@@ -445,13 +381,19 @@ bool ReadGeometry(const Value& v, GeoShape* out, std::string* error) {
 
 S2Point ToS2(const LonLat& p) { return S2LatLng::FromDegrees(p.lat, p.lon).ToPoint(); }
 
+// S2's Vector3 equality, spelled out: clang in C++20 finds its operator==
+// ambiguous with the reversed candidate.
+bool SamePoint(const S2Point& a, const S2Point& b) {
+  return a.x() == b.x() && a.y() == b.y() && a.z() == b.z();
+}
+
 // Drops vertices equal to the one before (S2 rejects zero-length edges).
 std::vector<S2Point> DistinctRun(std::span<const LonLat> positions) {
   std::vector<S2Point> points;
   points.reserve(positions.size());
   for (const LonLat& p : positions) {
     const S2Point s = ToS2(p);
-    if (points.empty() || points.back() != s) points.push_back(s);
+    if (points.empty() || !SamePoint(points.back(), s)) points.push_back(s);
   }
   return points;
 }
@@ -493,7 +435,7 @@ bool BuildS2(const GeoShape& shape, S2Geo* out, std::string* error) {
       for (const std::vector<LonLat>& ring : shape.parts) {
         std::vector<S2Point> points =
             DistinctRun(std::span<const LonLat>(ring.data(), ring.size() - 1));
-        while (points.size() > 1 && points.back() == points.front()) points.pop_back();
+        while (points.size() > 1 && SamePoint(points.back(), points.front())) points.pop_back();
         if (points.size() < 3) {
           *error = "a polygon ring needs at least 3 distinct points";
           return false;

@@ -14,11 +14,13 @@
 #include <cmath>
 #include <cstdint>
 #include <span>
+#include <string>
 #include <string_view>
 
 #include "absl/strings/str_cat.h"
 #include "engine/core/conversion.h"
 #include "engine/core/value.h"
+#include "engine/expr/functions/json_value.h"
 #include "engine/expr/scalar_function.h"
 
 namespace sluice {
@@ -93,6 +95,20 @@ Value PackRecord(const Value* args, int num_args, CallContext& ctx) {
   return Value::Record(fields, static_cast<uint32_t>(n));
 }
 
+// JSON_PARSE(text): the record, array or value the JSON text holds; NULL
+// when the argument is not text, not JSON, or passes a limit (ASA: "returns
+// NULL on failure and never throws").
+Value JsonParse(const Value* args, int, CallContext& ctx) {
+  if (args[0].type() != ValueType::kString) return Value::Null();
+  Value out;
+  std::string error;
+  if (!ParseJsonValue(args[0].string(), JsonLimits{1 << 20, 64, 100'000}, ctx.arena(), &out,
+                      &error)) {
+    return Value::Null();
+  }
+  return out;
+}
+
 constexpr ScalarFunction kRecordFunctions[] = {
     {"$array", 1, -1, &PackArray},
     {"$record", 2, -1, &PackRecord},
@@ -100,6 +116,7 @@ constexpr ScalarFunction kRecordFunctions[] = {
     {"getrecordpropertyvalue", 2, 2, &GetRecordPropertyValue},
     {"getarrayelement", 2, 2, &GetArrayElement},
     {"getarraylength", 1, 1, &GetArrayLength},
+    {"json_parse", 1, 1, &JsonParse},
 };
 
 }  // namespace
