@@ -218,6 +218,54 @@ bool Planner::ResolveFrom(const FromClause& from, const std::string& step, Relat
   return true;
 }
 
+// ASA: a stream JOIN over substreams must equate the OVER columns, so that
+// rows of one key meet rows of the same key. Each OVER column of the two
+// streams must appear in an `=` between two names in the ON's top-level
+// ANDs (reference joins have no timeline and need nothing).
+bool Planner::CheckSubstreamJoins(const Select& select) {
+  auto over_columns = [](const FromClause& from) {
+    std::vector<std::string> columns;
+    for (const ExprPtr& k : from.timestamp_over) {
+      if (k->kind == Expr::Kind::kName) columns.push_back(Lower(k->path.back()));
+    }
+    return columns;
+  };
+  for (const JoinClause& j : select.joins) {
+    if (!j.on || IsReferenceInput(j.right.source)) continue;
+    std::vector<const Expr*> conjuncts;
+    std::vector<const Expr*> pending = {j.on.get()};
+    while (!pending.empty()) {
+      const Expr* e = pending.back();
+      pending.pop_back();
+      if (e->kind == Expr::Kind::kBinary && Lower(e->op) == "and") {
+        for (const ExprPtr& a : e->args) pending.push_back(a.get());
+      } else {
+        conjuncts.push_back(e);
+      }
+    }
+    auto equated = [&](const std::string& column) {
+      for (const Expr* c : conjuncts) {
+        if (c->kind != Expr::Kind::kBinary || c->op != "=" || c->args.size() != 2) continue;
+        for (const ExprPtr& side : c->args) {
+          if (side->kind == Expr::Kind::kName && SameName(side->path.back(), column)) return true;
+        }
+      }
+      return false;
+    };
+    std::vector<std::string> columns = over_columns(select.from);
+    for (const std::string& c : over_columns(j.right)) columns.push_back(c);
+    for (const std::string& column : columns) {
+      if (!equated(column)) {
+        return Fail(j.on_location,
+                    absl::StrCat("a JOIN of inputs read with TIMESTAMP BY ... OVER must equate "
+                                 "their OVER columns in ON (ASA), and ",
+                                 column, " is in no '=' of this ON"));
+      }
+    }
+  }
+  return true;
+}
+
 std::string Planner::OutputName(const SelectItem& item, size_t position) const {
   if (!item.alias.empty()) return item.alias;
   const Expr& e = *item.expr;
@@ -238,10 +286,7 @@ bool Planner::PlanSelect(const Select& select, const std::string& step, Relation
                                   : !PlanJoin(select, step, &rel)) {
     return false;
   }
-  if (substreams_ && !select.joins.empty()) {
-    return Fail(select.joins[0].location,
-                "JOIN over inputs read with TIMESTAMP BY ... OVER is not supported yet");
-  }
+  if (substreams_ && !CheckSubstreamJoins(select)) return false;
   int current = rel.node;
 
   if (select.where) {

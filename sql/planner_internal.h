@@ -202,6 +202,7 @@ class Planner {
   bool PlanProjection(const Select& select, const std::string& step, const Relation& rel,
                       int current, SelectColumns columns, Relation* out);
   bool ResolveFrom(const FromClause& from, const std::string& step, Relation* rel);
+  bool CheckSubstreamJoins(const Select& select);
 
   // planner_analytic.cc
   // The analytic calls of a SELECT (IsAnalyticCall), in order of appearance.
