@@ -518,6 +518,25 @@ bool DecodeKey(std::string_view* in, Key* k) {
   return true;
 }
 
+// The argument of TopOne, Collect and CollectTop: [ordering values...,
+// payload]. An ordering value that is not NULL must read as a Key.
+bool CoerceRanked(const char* fn, size_t keys, const Value& in, Value* out, std::string* error) {
+  if (in.type() != ValueType::kArray || in.size() != keys + 1) {
+    *error = absl::StrCat(fn, ": internal error: malformed argument");
+    return false;
+  }
+  Key key;
+  for (size_t k = 0; k < keys; ++k) {
+    const Value& v = in.items()[k];
+    if (v.is_null() || ToKey(v, &key)) continue;
+    *error = absl::StrCat(fn, " orders by bigint, float or datetime values, not ",
+                          TypeName(v.type()), " ", DebugString(v));
+    return false;
+  }
+  *out = in;
+  return true;
+}
+
 class TopOne final : public AggregateFunction {
   struct State {
     bool has = false;
@@ -533,20 +552,7 @@ class TopOne final : public AggregateFunction {
   void Destroy(void* s) const override { As<State>(s)->~State(); }
 
   bool Coerce(const Value& in, Value* out, std::string* error) const override {
-    if (in.type() != ValueType::kArray || in.size() != descending_.size() + 1) {
-      *error = "TopOne: internal error: malformed argument";
-      return false;
-    }
-    Key key;
-    for (size_t k = 0; k < descending_.size(); ++k) {
-      const Value& v = in.items()[k];
-      if (v.is_null() || ToKey(v, &key)) continue;
-      *error = absl::StrCat("TopOne orders by bigint, float or datetime values, not ",
-                            TypeName(v.type()), " ", DebugString(v));
-      return false;
-    }
-    *out = in;
-    return true;
+    return CoerceRanked("TopOne", descending_.size(), in, out, error);
   }
 
   void Update(void* const* states, size_t offset, const Value* values, size_t n) const override {
@@ -647,21 +653,7 @@ class Collector final : public AggregateFunction {
   void Destroy(void* s) const override { As<State>(s)->~State(); }
 
   bool Coerce(const Value& in, Value* out, std::string* error) const override {
-    const char* fn = limit_ > 0 ? "CollectTop" : "Collect";
-    if (in.type() != ValueType::kArray || in.size() != descending_.size() + 1) {
-      *error = absl::StrCat(fn, ": internal error: malformed argument");
-      return false;
-    }
-    Key key;
-    for (size_t k = 0; k < descending_.size(); ++k) {
-      const Value& v = in.items()[k];
-      if (v.is_null() || ToKey(v, &key)) continue;
-      *error = absl::StrCat(fn, " orders by bigint, float or datetime values, not ",
-                            TypeName(v.type()), " ", DebugString(v));
-      return false;
-    }
-    *out = in;
-    return true;
+    return CoerceRanked(limit_ > 0 ? "CollectTop" : "Collect", descending_.size(), in, out, error);
   }
 
   void Update(void* const* states, size_t offset, const Value* values, size_t n) const override {
