@@ -20,7 +20,6 @@
 #include "connectors/reference_file.h"
 #include "engine/app/base/command_line.h"
 #include "engine/app/base/job_loader.h"
-#include "engine/app/base/job_loader.h"
 #include "engine/app/local_run.h"
 #include "engine/core/datetime.h"
 #include "engine/core/value.h"
@@ -476,12 +475,14 @@ int RunCommand(const std::vector<std::string>& args) {
 int ExplainCommand(const std::vector<std::string>& args) {
   static const auto* flags = new std::vector<FlagSpec>{
       {"reference", true, true, "ALIAS is reference data (joined on the right of a JOIN)", "ALIAS"},
+      {"function", true, true, "declare JavaScript user-defined function udf.NAME", "NAME=FILE.js"},
       {"help", false, false, "show this help"},
   };
   auto parsed = CommandLine::Parse(*flags, args);
   if (!parsed.ok() || parsed->positional().size() != 1 || parsed->Has("help")) {
     std::fprintf(parsed.ok() && parsed->Has("help") ? stdout : stderr,
-                 "usage: sluice explain [--reference ALIAS ...] JOB.sql\n\nPrints the compiled "
+                 "usage: sluice explain [--reference ALIAS ...] [--function NAME=FILE.js ...] "
+                 "JOB.sql\n\nPrints the compiled "
                  "operator DAG: steps, keys, windows, joins and the state each operator "
                  "keeps.\n");
     return parsed.ok() && parsed->Has("help") ? 0 : 2;
@@ -490,6 +491,14 @@ int ExplainCommand(const std::vector<std::string>& args) {
   for (const std::string& alias : parsed->GetAll("reference")) {
     // ALIAS, or ALIAS=PATH as sluice run takes it.
     options.reference_inputs.push_back(alias.substr(0, alias.find('=')));
+  }
+  google::protobuf::RepeatedPtrField<v1::UserFunctionSpec> functions;
+  if (absl::Status s = ReadUserFunctionFlags(parsed->GetAll("function"), "", "", &functions);
+      !s.ok()) {
+    return Fail(std::string(s.message()), 2);
+  }
+  if (absl::Status s = AddUserFunctions(functions, &options); !s.ok()) {
+    return Fail(std::string(s.message()), 2);
   }
   CompiledJob job;
   if (!CompileJobFile(parsed->positional()[0], options, &job)) return 2;
