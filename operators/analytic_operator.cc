@@ -223,7 +223,11 @@ class AnalyticOperator final : public Operator {
           const Value& v = spans[i].value[r];
           if (matches && !v.is_null()) {
             auto [it, added] = f.detectors.try_emplace(key);
-            if (added) it->second = f.NewDetector();
+            // A key quiet for longer than LIMIT DURATION starts afresh, as
+            // the watermark would have made it (whatever the batching).
+            if (added || it->second.last < SaturatingSubtract(t, f.duration)) {
+              it->second = f.NewDetector();
+            }
             const AnomalyResult a = it->second.Update(
                 v.type() == ValueType::kBigint ? static_cast<double>(v.bigint()) : v.float_value());
             it->second.last = t;
